@@ -1,0 +1,180 @@
+"""A libqb IPC client connection to one corosync service, for any service name.
+
+This is the surface the quorum session (and anything else) uses: one
+request at a time with its one response, events as they come, an fd to
+poll, and a close that never leaves files behind.  It serialises callers
+so one connection may be shared by threads: requests under one lock,
+event reads under another, so a thread blocked waiting for events does
+not hold up a request made from another thread.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pyquorum._deadline import Deadline
+from pyquorum.errors import BadHandleError, ConnectionLost, CsTimeoutError, RemoteProtocolError
+from pyquorum.ipc import handshake as _handshake
+from pyquorum.ipc.handshake import ServerCredentials
+from pyquorum.ipc.transport import Transport
+from pyquorum.messages.constants import DEFAULT_MAX_MSG_SIZE, ConnectionType
+
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "IpcConnection"]
+
+#: How long a handshake may take by default.  libqb waits forever; a wedged
+#: daemon must not hang a caller that did not ask for a timeout.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+class IpcConnection:
+    """A connected libqb IPC client.  Create with :meth:`connect`."""
+
+    def __init__(self, transport: Transport, credentials: ServerCredentials | None,
+                 connection_type: ConnectionType) -> None:
+        self._transport = transport
+        self.credentials = credentials
+        self.connection_type = connection_type
+        self._request_lock = threading.RLock()
+        self._event_lock = threading.RLock()
+        self._owed_responses = 0
+        self._broken: BaseException | None = None
+        self._closed = False
+
+    @classmethod
+    def connect(
+        cls,
+        service: str = "quorum",
+        *,
+        max_msg_size: int = DEFAULT_MAX_MSG_SIZE,
+        timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+    ) -> IpcConnection:
+        """Connect to corosync's ``service`` in this network namespace.
+
+        ``max_msg_size`` is what we ask for; corosync grants it as asked, and
+        a value smaller than the largest notification would silently stop
+        event delivery for good, so values under 12328 are refused.
+        """
+        if not 12328 <= max_msg_size <= 0x7FFFFFFF:
+            raise ValueError("max_msg_size must be between 12328 and 2**31-1")
+        hs = _handshake.connect(service, max_msg_size=max_msg_size, timeout=timeout)
+        transport: Transport
+        try:
+            if hs.connection_type == ConnectionType.SHM:
+                from pyquorum.ipc.shm import ShmTransport
+
+                transport = ShmTransport(hs)
+            else:
+                from pyquorum.ipc.socket_transport import SocketTransport
+
+                transport = SocketTransport(hs)
+        except BaseException:
+            hs.sock.close()
+            raise
+        return cls(transport, hs.credentials, hs.connection_type)
+
+    # -- properties --------------------------------------------------------
+
+    @property
+    def max_msg_size(self) -> int:
+        """The size the server granted; every channel of the connection uses it."""
+        return self._transport.max_msg_size
+
+    @property
+    def server_pid(self) -> int | None:
+        return self._transport.server_pid
+
+    @property
+    def service(self) -> str:
+        return self._transport.service
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def lost(self) -> bool:
+        """Whether the daemon is known to be gone (the connection is then useless)."""
+        return self._transport.lost or self._broken is not None
+
+    # -- operations --------------------------------------------------------
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise BadHandleError("the connection is closed")
+        if self._broken is not None:
+            raise ConnectionLost(
+                f"the connection is unusable after an earlier failure: {self._broken}"
+            )
+
+    def request(self, data: bytes, timeout: float | None = None) -> bytes:
+        """Send one request and return its response.
+
+        A request whose response does not come by ``timeout`` raises
+        CsTimeoutError; that response is still owed, and is discarded when it
+        arrives, before the next request's response is read.
+        """
+        deadline = Deadline(timeout)
+        with self._request_lock:
+            self._check_usable()
+            try:
+                while self._owed_responses:
+                    self._transport.recv_response(deadline)
+                    self._owed_responses -= 1
+                self._transport.send(data, deadline)
+                try:
+                    return self._transport.recv_response(deadline)
+                except CsTimeoutError:
+                    self._owed_responses += 1
+                    raise
+            except RemoteProtocolError as exc:
+                # Framing is lost (bad magic or length): libqb drops such a
+                # connection too.
+                self._broken = exc
+                raise
+
+    def recv_event(self, timeout: float | None = None) -> bytes | None:
+        """The next event's bytes, or None if none came within ``timeout`` (0 polls)."""
+        deadline = Deadline(timeout)
+        with self._event_lock:
+            self._check_usable()
+            try:
+                return self._transport.recv_event(deadline)
+            except RemoteProtocolError as exc:
+                self._broken = exc
+                raise
+
+    def fileno(self) -> int:
+        """Poll this for readability: an event or a hang-up is pending."""
+        if self._closed:
+            raise BadHandleError("the connection is closed")
+        return self._transport.fileno()
+
+    def close(self) -> None:
+        """Disconnect.  Safe to call twice, and from another thread mid-wait.
+
+        Shutting the setup socket down first wakes any thread blocked on it;
+        the locks then make sure no thread is still inside a mapping when it
+        is unmapped.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._transport.setup.shutdown(2)
+        except OSError:
+            pass
+        with self._request_lock, self._event_lock:
+            self._transport.close()
+
+    def __enter__(self) -> IpcConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("lost" if self.lost else "open")
+        return (
+            f"<IpcConnection {self.service} {self.connection_type.name.lower()} "
+            f"pid={self.server_pid} {state}>"
+        )

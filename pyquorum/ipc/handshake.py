@@ -1,0 +1,286 @@
+"""The libqb setup socket: address, connection request/response, credentials.
+
+The setup socket is a unix ``SOCK_STREAM`` socket named after the service
+(``quorum``, ``votequorum``, ``cmap`` …).  It carries the handshake, then the
+SHM doorbell bytes, and in every transport it is the liveness channel.  This
+module does the handshake with a finite deadline (libqb itself waits forever)
+and turns each way it can fail into a typed error.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import struct
+from dataclasses import dataclass
+
+from pyquorum._deadline import Deadline
+from pyquorum.errors import (
+    AccessError,
+    ConnectionLost,
+    CorosyncNotRunning,
+    CsTimeoutError,
+    NotSupportedError,
+    RemoteProtocolError,
+    TryAgainError,
+    error_from_errno,
+)
+from pyquorum.messages.constants import CONNECTION_RESPONSE_SIZE, ConnectionType
+from pyquorum.messages.libqb import decode_connection_response, encode_connection_request
+from pyquorum.messages.types import ConnectionResponse
+
+__all__ = [
+    "FORCE_FILESYSTEM_SOCKETS",
+    "SOCKET_DIR",
+    "Handshake",
+    "ServerCredentials",
+    "abstract_address",
+    "connect",
+    "filesystem_sockets_forced",
+    "setup_address",
+]
+
+#: When this file exists libqb (client and server) uses path sockets instead of
+#: abstract ones.
+FORCE_FILESYSTEM_SOCKETS = "/etc/libqb/force-filesystem-sockets"
+
+#: Where those path sockets live: libqb's SOCKETDIR.  Debian's libqb 2.0.6 is
+#: built with /tmp (upstream's default would be $localstatedir/run).
+SOCKET_DIR = "/tmp"
+
+#: struct sockaddr_un.sun_path is 108 bytes; libqb passes the whole struct
+#: (addrlen 110), so the NUL padding is part of an abstract name.
+_SUN_PATH_LEN = 108
+
+# struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+_UCRED = struct.Struct("=iII")
+_CMSG_SPACE_UCRED = socket.CMSG_SPACE(_UCRED.size)
+
+
+def abstract_address(name: str) -> bytes:
+    """The sun_path bytes for an abstract socket, NUL-padded to the full 108 bytes.
+
+    A shorter address names a *different* abstract socket (the padding is part
+    of the name), which is why ``b"\\0quorum"`` alone gets ECONNREFUSED.
+    """
+    raw = b"\0" + os.fsencode(name)
+    if len(raw) > _SUN_PATH_LEN:
+        raise ValueError(f"socket name too long for sun_path: {name!r}")
+    return raw.ljust(_SUN_PATH_LEN, b"\0")
+
+
+def filesystem_sockets_forced() -> bool:
+    """Whether libqb on this host uses path sockets (checked on every call, not cached)."""
+    return os.path.exists(FORCE_FILESYSTEM_SOCKETS)
+
+
+def setup_address(service: str) -> bytes | str:
+    """The address corosync listens on for ``service`` on this host."""
+    if filesystem_sockets_forced():
+        return os.path.join(SOCKET_DIR, service)
+    return abstract_address(service)
+
+
+def _describe(address: bytes | str) -> str:
+    if isinstance(address, bytes):
+        return "@" + address[1:].rstrip(b"\0").decode(errors="replace")
+    return address
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCredentials:
+    """The server's ``SCM_CREDENTIALS``, as the kernel attached them to its reply."""
+
+    pid: int
+    uid: int
+    gid: int
+
+
+@dataclass(slots=True)
+class Handshake:
+    """A completed handshake: the connected setup socket and what the server said."""
+
+    sock: socket.socket
+    response: ConnectionResponse
+    credentials: ServerCredentials | None
+    service: str
+
+    @property
+    def connection_type(self) -> ConnectionType:
+        return ConnectionType(self.response.connection_type)
+
+
+def connect(
+    service: str,
+    *,
+    max_msg_size: int,
+    timeout: float | None,
+) -> Handshake:
+    """Connect to ``service`` and do the libqb handshake within ``timeout`` seconds.
+
+    Raises CorosyncNotRunning (nothing listens here), TryAgainError (daemon
+    starting, or its backlog is full), AccessError (uid/gid not allowed),
+    NotSupportedError (service not loaded / unsupported transport),
+    CsTimeoutError, ConnectionLost, RemoteProtocolError.
+    """
+    deadline = Deadline(timeout)
+    address = setup_address(service)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.setblocking(False)
+        _connect(sock, address, service)
+        # Ask the kernel to attach our credentials to what we send and to show
+        # us the server's on what it sends; corosync authorises on the former.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        _send_all(sock, encode_connection_request(max_msg_size), deadline, service)
+        raw, creds = _recv_response(sock, deadline, service)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 0)
+        response = decode_connection_response(raw)
+        _check_response(response, raw, service)
+    except BaseException:
+        sock.close()
+        raise
+    return Handshake(sock=sock, response=response, credentials=creds, service=service)
+
+
+def _connect(sock: socket.socket, address: bytes | str, service: str) -> None:
+    try:
+        sock.connect(address)
+    except (ConnectionRefusedError, FileNotFoundError) as exc:
+        raise CorosyncNotRunning(
+            f"corosync is not running, or not in this network namespace: nothing "
+            f"listens on {_describe(address)} (start corosync, or run this inside "
+            f"corosync's network namespace)",
+            errno=exc.errno,
+        ) from None
+    except BlockingIOError:
+        # A non-blocking unix connect fails with EAGAIN only when the listen
+        # backlog is full: the daemon is alive but swamped.
+        raise TryAgainError(
+            f"corosync's {service} socket backlog is full; try again",
+            errno=errno.EAGAIN,
+        ) from None
+    except PermissionError as exc:
+        raise AccessError(
+            f"not allowed to connect to {_describe(address)}: {exc.strerror}",
+            errno=exc.errno,
+        ) from None
+
+
+def _wait(sock: socket.socket, events: int, deadline: Deadline, what: str) -> int:
+    poller = select.poll()
+    poller.register(sock, events)
+    while True:
+        left = deadline.remaining()
+        ready = poller.poll(None if left is None else left * 1000.0)
+        if ready:
+            return ready[0][1]
+        if deadline.expired():
+            raise CsTimeoutError(f"timed out waiting for {what}")
+
+
+def _send_all(sock: socket.socket, data: bytes, deadline: Deadline, service: str) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            sent = sock.send(view, socket.MSG_NOSIGNAL)
+        except BlockingIOError:
+            _wait(sock, select.POLLOUT, deadline, f"the {service} socket to accept the request")
+            continue
+        except (BrokenPipeError, ConnectionResetError):
+            raise ConnectionLost(
+                f"corosync closed the {service} connection during the handshake"
+            ) from None
+        view = view[sent:]
+
+
+def _recv_response(
+    sock: socket.socket, deadline: Deadline, service: str
+) -> tuple[bytes, ServerCredentials | None]:
+    buf = bytearray(CONNECTION_RESPONSE_SIZE)
+    got = 0
+    creds: ServerCredentials | None = None
+    while got < CONNECTION_RESPONSE_SIZE:
+        try:
+            nbytes, ancdata, _flags, _addr = sock.recvmsg_into(
+                [memoryview(buf)[got:]], _CMSG_SPACE_UCRED
+            )
+        except BlockingIOError:
+            _wait(sock, select.POLLIN, deadline, f"corosync's answer on the {service} socket")
+            continue
+        except ConnectionResetError:
+            nbytes, ancdata = 0, []
+        for level, kind, data in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and (
+                len(data) >= _UCRED.size and creds is None
+            ):
+                creds = ServerCredentials(*_UCRED.unpack_from(data))
+        if nbytes == 0:
+            if got >= 24:
+                # A denial is a full response too, but be lenient about a
+                # server that sent only the header before hanging up.
+                break
+            raise ConnectionLost(
+                f"corosync closed the {service} connection during the handshake "
+                f"after {got} of {CONNECTION_RESPONSE_SIZE} bytes"
+            )
+        got += nbytes
+    if got < CONNECTION_RESPONSE_SIZE:
+        # Only the header arrived: decode its error, the rest is zero anyway.
+        raw = bytes(buf[:got]).ljust(CONNECTION_RESPONSE_SIZE, b"\0")
+        error = struct.unpack_from("<i", raw, 16)[0]
+        if error == 0:
+            raise RemoteProtocolError(
+                "truncated connection response", data=bytes(buf[:got]), offset=got
+            )
+        return raw, creds
+    return bytes(buf), creds
+
+
+def _check_response(response: ConnectionResponse, raw: bytes, service: str) -> None:
+    err = -response.error
+    if response.error > 0:
+        raise RemoteProtocolError(
+            "connection response error is positive (expected 0 or -errno)",
+            data=raw[:24],
+            field="error",
+            offset=16,
+        )
+    if err == errno.EAGAIN:
+        raise TryAgainError(
+            "corosync is not ready to provide service yet; try again shortly",
+            errno=err,
+        )
+    if err == errno.EACCES:
+        uid, gid = os.getuid(), os.getgid()
+        raise AccessError(
+            f"corosync denied access to the {service} service for uid {uid} gid {gid}: "
+            f"run as root, or allow this user in corosync.conf with "
+            f"'uidgid {{ uid: {uid} }}' (or 'gid: {gid}') and reload corosync",
+            errno=err,
+        )
+    if err == errno.ENOSYS:
+        raise NotSupportedError(
+            f"corosync does not provide the {service} service (not loaded)", errno=err
+        )
+    if err:
+        raise error_from_errno(
+            err, f"corosync refused the {service} connection: {os.strerror(err)}"
+        )
+    ctype = response.connection_type
+    if ctype in (ConnectionType.POSIX_MQ, ConnectionType.SYSV_MQ):
+        raise NotSupportedError(
+            f"corosync offers the {ConnectionType(ctype).name} transport, which "
+            "pyquorum (like libqb's client) does not support",
+            errno=errno.ENOTSUP,
+        )
+    if ctype not in (ConnectionType.SHM, ConnectionType.SOCKET):
+        raise RemoteProtocolError(
+            f"unknown connection_type {ctype}", data=raw[:40], field="connection_type", offset=24
+        )
+    if response.max_msg_size <= 0:
+        raise RemoteProtocolError(
+            "server granted max_msg_size 0", data=raw[:40], field="max_msg_size", offset=28
+        )

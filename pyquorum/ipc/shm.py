@@ -1,0 +1,344 @@
+"""libqb's shared-memory transport (connection_type 1, corosync's default).
+
+Three rings (request, response, event), each a header file holding a
+process-shared semaphore and a data file.  The doorbell rules are strict
+and corosync punishes mistakes: exactly one byte on the setup socket per
+request, *after* the semaphore post (an early byte strands the request, a
+missing one freezes corosync's main loop); one byte from the server per
+event, after its post.  Responses have no doorbell: only the response
+semaphore says one is there, so waits are sliced to notice a dead daemon.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import mmap
+import os
+import select
+import socket
+import time
+from dataclasses import dataclass
+
+from pyquorum._deadline import Deadline
+from pyquorum.errors import CsTimeoutError, RemoteProtocolError, TooBigError, TryAgainError
+from pyquorum.ipc.handshake import Handshake
+from pyquorum.ipc.ring import HEADER_SIZE, SEM_OFFSET, Ring, RingHeader
+from pyquorum.ipc.sem import PosixSemaphore
+from pyquorum.ipc.transport import LIVENESS_SLICE, Transport
+
+__all__ = ["ShmTransport"]
+
+SHM_DIR = "/dev/shm"
+
+# user_data of the request ring is the flow-control word; 1 (QB_IPCS_RATE_OFF)
+# refuses sends, 2 (RATE_OFF_2) still allows them (libqb's fc_enable_max 1).
+_FC_REFUSE = 1
+
+#: How long to wait for a doorbell byte that must already be on its way
+#: (the server posts the semaphore first, then writes the byte).
+_DOORBELL_GRACE = 0.1
+
+#: How long a doorbell may precede its event chunk before the server is
+#: declared broken.  corosync posts first, so any wait here is a bug.
+_EVENT_GRACE = 1.0
+
+
+@dataclass(slots=True)
+class _MappedRing:
+    name: str
+    header_map: mmap.mmap
+    data_map: mmap.mmap
+    sem: PosixSemaphore
+    ring: Ring
+    header_path: str
+    data_path: str
+
+    def release(self) -> None:
+        self.sem.release()
+        self.ring.release()
+        self.data_map.close()
+        self.header_map.close()
+
+
+def _header_path(base: str) -> str:
+    # libqb <= 1.0.3 sent bare names and kept the files directly in /dev/shm.
+    if "/" not in base:
+        return os.path.join(SHM_DIR, f"qb-{base}-header")
+    return base + "-header"
+
+
+def _map_file(path: str, minimum: int, field: str) -> mmap.mmap:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:
+        raise RemoteProtocolError(
+            f"cannot open ring file the server named: {exc.strerror}",
+            data=os.fsencode(path),
+            field=field,
+        ) from None
+    try:
+        # Map what is there: the server sized the file, and truncating it to a
+        # guessed size could shrink the server's own mapping under it.
+        size = os.fstat(fd).st_size
+        if size < minimum:
+            raise RemoteProtocolError(
+                f"ring file is {size} bytes, expected at least {minimum}",
+                data=os.fsencode(path),
+                field=field,
+            )
+        return mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    finally:
+        os.close(fd)
+
+
+def _open_ring(name: str, base: str, max_msg_size: int) -> _MappedRing:
+    header_path = _header_path(base)
+    header_map = _map_file(header_path, HEADER_SIZE, name)
+    try:
+        header = RingHeader(header_map)
+        word_size = header.word_size
+        # The data file is found through the header's data_path, never derived
+        # from our own idea of the name (old libqb named them differently).
+        data_path = header.data_path
+        if word_size < 4 or not data_path:
+            raise RemoteProtocolError(
+                f"{name} ring header is unusable (word_size {word_size}, data_path {data_path!r})",
+                data=bytes(header_map[:16]),
+                field="word_size",
+                offset=8,
+            )
+        data_map = _map_file(data_path, word_size * 4, f"{name}.data_path")
+    except BaseException:
+        header_map.close()
+        raise
+    try:
+        sem = PosixSemaphore(header_map, SEM_OFFSET)
+        ring = Ring(header_map, data_map, sem, max_msg_size=max_msg_size)
+    except BaseException:
+        data_map.close()
+        header_map.close()
+        raise
+    ring.attach()
+    return _MappedRing(name, header_map, data_map, sem, ring, header_path, data_path)
+
+
+def _server_gone(pid: int | None) -> bool:
+    """Whether ``pid`` has exited; libqb gives it 4 × 10 ms to finish dying."""
+    if not pid:
+        return False
+    for _ in range(4):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        time.sleep(0.01)
+    return False
+
+
+class ShmTransport(Transport):
+    """Client side of libqb's shared-memory transport."""
+
+    def __init__(self, handshake: Handshake) -> None:
+        super().__init__(handshake)
+        resp = handshake.response
+        self._rings: list[_MappedRing] = []
+        try:
+            for name, base in (
+                ("request", resp.request),
+                ("response", resp.response),
+                ("event", resp.event),
+            ):
+                self._rings.append(_open_ring(name, base, self.max_msg_size))
+        except BaseException:
+            self._release_rings()
+            raise
+        self._req, self._resp, self._evt = (r.ring for r in self._rings)
+        self._owed_pokes = 0
+        self._missing_doorbells = 0
+        self._closed = False
+
+    # -- requests ------------------------------------------------------------
+
+    def send(self, data: bytes, deadline: Deadline) -> None:
+        if len(data) > self.max_msg_size:
+            raise TooBigError(
+                f"request of {len(data)} bytes exceeds max_msg_size {self.max_msg_size}"
+            )
+        self.check_setup_hangup()
+        # After an orderly teardown the server drops ref_count from 2 to 0.
+        if self._req.header.ref_count != 2:
+            raise self.lost_error("the request ring was torn down (ref_count != 2)")
+        self._flush_pokes(deadline)
+        if self._req.header.user_data == _FC_REFUSE:
+            raise TryAgainError("corosync asks clients to hold off (flow control); try again")
+        self._req.write(data)  # commits the chunk, then posts the semaphore
+        # The doorbell: exactly one byte per posted chunk, after the post.  Its
+        # value is ignored; libqb happens to send the length's low byte.
+        self._owed_pokes += 1
+        self._flush_pokes(deadline, first_byte=len(data) & 0xFF)
+
+    def _flush_pokes(self, deadline: Deadline, first_byte: int = 0) -> None:
+        while self._owed_pokes:
+            try:
+                self.setup.send(bytes((first_byte,)), socket.MSG_NOSIGNAL | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                if deadline.expired():
+                    # Still owed: it goes out before the next request.
+                    raise CsTimeoutError(
+                        "timed out: corosync is not reading its setup socket"
+                    ) from None
+                poller = select.poll()
+                poller.register(self.setup, select.POLLOUT)
+                poller.poll(deadline.slice(LIVENESS_SLICE) * 1000.0)
+                self.check_setup_hangup()
+                continue
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                raise self.lost_error(f"doorbell write failed: {exc.strerror}") from None
+            self._owed_pokes -= 1
+
+    def recv_response(self, deadline: Deadline) -> bytes:
+        while True:
+            data = self._resp.read(deadline.slice(LIVENESS_SLICE))
+            if data is not None:
+                return data
+            # No doorbell comes with a response: between slices, ask the
+            # setup socket whether the daemon is still there.
+            self.check_setup_hangup()
+            if deadline.expired():
+                raise CsTimeoutError("timed out waiting for corosync's response")
+
+    # -- events --------------------------------------------------------------
+
+    def recv_event(self, deadline: Deadline) -> bytes | None:
+        while True:
+            data = self._evt.read(0)
+            if data is not None:
+                self._take_doorbell()
+                return data
+            if self.lost:
+                raise self.lost_error("the daemon hung up")
+            if deadline.expired():
+                return None
+            for _fd, revents in self._setup_poll.poll(deadline.slice(LIVENESS_SLICE) * 1000.0):
+                if revents & select.POLLIN:
+                    if not self._doorbell_pending():
+                        continue
+                    # corosync posts the event before writing its byte, so the
+                    # chunk is there; the grace only covers other orderings.
+                    data = self._evt.read(_EVENT_GRACE)
+                    if data is None:
+                        raise RemoteProtocolError(
+                            "event doorbell byte arrived without an event in the ring",
+                            field="event doorbell",
+                        )
+                    self._take_doorbell()
+                    return data
+                if revents:
+                    self.lost = True
+
+    def _doorbell_pending(self) -> bool:
+        """Whether the readable setup socket holds the doorbell of an unread event.
+
+        Otherwise it is end-of-file (the daemon is gone, though events already
+        in the ring are still delivered) or the late byte of an event that
+        was already read.
+        """
+        try:
+            peek = self.setup.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            peek = b""
+        if not peek:
+            self.lost = True
+            return False
+        if self._missing_doorbells:
+            self.setup.recv(1, socket.MSG_DONTWAIT)
+            self._missing_doorbells -= 1
+            return False
+        return True
+
+    def _take_doorbell(self) -> None:
+        """Consume the one setup-socket byte that belongs to the event just read."""
+        poller = self._setup_poll
+        deadline = Deadline(_DOORBELL_GRACE)
+        while True:
+            try:
+                byte = self.setup.recv(1, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                if deadline.expired():
+                    # Sent late (the server's socket buffer was full); it is
+                    # matched up when it arrives.
+                    self._missing_doorbells += 1
+                    return
+                poller.poll(deadline.slice(_DOORBELL_GRACE) * 1000.0)
+                continue
+            except (ConnectionResetError, BrokenPipeError):
+                byte = b""
+            if not byte:
+                self.lost = True
+            return
+
+    def fileno(self) -> int:
+        # In this transport the doorbells make the setup socket the event fd
+        # (it is what quorum_fd_get returns), and it reports hang-ups too.
+        return self.setup.fileno()
+
+    # -- teardown ------------------------------------------------------------
+
+    def close(self) -> None:
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        dead = self.lost and _server_gone(self.server_pid)
+        self.close_setup()
+        leftovers = [
+            path
+            for r in self._rings
+            for path in (r.header_path, r.data_path)
+        ]
+        for r in self._rings:
+            r.ring.detach()
+        self._release_rings()
+        if dead:
+            # Nobody else will remove a crashed server's files.
+            _remove_debris(leftovers)
+
+    def _release_rings(self) -> None:
+        for r in self._rings:
+            r.release()
+        self._rings = []
+
+
+def _remove_debris(paths: list[str]) -> None:
+    """Unlink a dead server's ring files, touching only libqb's own names.
+
+    The data paths come from shared memory the server wrote; as we may run
+    as root, nothing outside /dev/shm/qb-* is ever unlinked.
+    """
+    dirs: set[str] = set()
+    for path in paths:
+        real = os.path.realpath(path)
+        parent = os.path.dirname(real)
+        inside_qb_dir = os.path.dirname(parent) == SHM_DIR and os.path.basename(
+            parent
+        ).startswith("qb-")
+        old_layout = parent == SHM_DIR and os.path.basename(real).startswith("qb-")
+        if not (inside_qb_dir or old_layout):
+            continue
+        try:
+            os.unlink(real)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.EACCES):
+                with contextlib.suppress(OSError):
+                    os.truncate(real, 0)
+        if inside_qb_dir:
+            dirs.add(parent)
+    for d in dirs:
+        with contextlib.suppress(OSError):
+            os.rmdir(d)

@@ -1,0 +1,241 @@
+"""libqb's socket transport (connection_type 0, ``qb_ipc_type: socket``).
+
+Each direction is a unix datagram socket, one datagram per message, plus a
+24-byte shared control file.  The connection response names the control
+file (``request`` field) and a base name B (``response`` field); we bind
+``B-response`` / ``B-event`` and connect to the server's ``B-request`` /
+``B-event-tx``.  Both binds must happen before the first request: corosync
+connects to our names lazily and stalls (10 × 100 ms) if they are missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import select
+import socket
+import struct
+
+from pyquorum._deadline import Deadline
+from pyquorum.errors import (
+    CsTimeoutError,
+    RemoteProtocolError,
+    TooBigError,
+    TryAgainError,
+)
+from pyquorum.ipc.handshake import SOCKET_DIR, Handshake, abstract_address, filesystem_sockets_forced
+from pyquorum.ipc.transport import LIVENESS_SLICE, Transport
+
+__all__ = ["CONTROL_SIZE", "SocketTransport"]
+
+#: struct ipc_us_control[3]: {i32 sent; i32 flow_control} for request,
+#: response and event, at offsets 0, 8 and 16.
+CONTROL_SIZE = 24
+_REQ_SENT = 0
+_REQ_FLOW_CONTROL = 4
+_I32 = struct.Struct("<i")
+
+# Flow-control value 1 (QB_IPCS_RATE_OFF) refuses sends; 2 (RATE_OFF_2)
+# still allows them under libqb's default fc_enable_max of 1.
+_FC_REFUSE = 1
+
+_HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+
+class SocketTransport(Transport):
+    """Client side of libqb's datagram-socket transport."""
+
+    def __init__(self, handshake: Handshake) -> None:
+        super().__init__(handshake)
+        resp = handshake.response
+        self._control_path = resp.request
+        self._bound_paths: list[str] = []
+        self._ctl: mmap.mmap | None = None
+        self._req: socket.socket | None = None
+        self._evt: socket.socket | None = None
+        self._epoll: select.epoll | None = None
+        try:
+            self._ctl = _map_control(self._control_path)
+            base = resp.response
+            self._req = self._dgram(base + "-response", base + "-request")
+            self._evt = self._dgram(base + "-event", base + "-event-tx")
+            # One fd for callers to poll: readable on an event or on a hang-up
+            # of the setup socket (the event socket alone would not notice a
+            # dead daemon).
+            self._epoll = select.epoll()
+            self._epoll.register(self._evt, select.EPOLLIN)
+            self._epoll.register(self.setup, select.EPOLLIN | select.EPOLLRDHUP)
+        except BaseException:
+            self.close()
+            raise
+        self._buf = bytearray(self.max_msg_size)
+        self._req_poll = select.poll()
+        self._req_poll.register(self._req, select.POLLIN)
+        self._req_poll.register(self.setup, select.POLLIN)
+        self._evt_poll = select.poll()
+        self._evt_poll.register(self._evt, select.POLLIN)
+        self._evt_poll.register(self.setup, select.POLLIN)
+        self._closed = False
+
+    def _address(self, name: str) -> bytes | str:
+        # Absolute base names (libqb >= 1.0.4) are always abstract; the
+        # relative ones of older libqb become path sockets when forced.
+        if not name.startswith("/") and filesystem_sockets_forced():
+            return os.path.join(SOCKET_DIR, name)
+        try:
+            return abstract_address(name)
+        except ValueError:
+            raise RemoteProtocolError(
+                "socket base name too long for sun_path", data=os.fsencode(name), field="response"
+            ) from None
+
+    def _dgram(self, local: str, remote: str) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        try:
+            sock.setblocking(False)
+            local_addr = self._address(local)
+            if isinstance(local_addr, str):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(local_addr)
+                self._bound_paths.append(local_addr)
+            sock.bind(local_addr)
+            try:
+                sock.connect(self._address(remote))
+            except (ConnectionRefusedError, FileNotFoundError):
+                raise self.lost_error(f"server socket {remote!r} is gone") from None
+            for opt in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+                if sock.getsockopt(socket.SOL_SOCKET, opt) <= self.max_msg_size:
+                    sock.setsockopt(socket.SOL_SOCKET, opt, self.max_msg_size)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    # -- data path ---------------------------------------------------------
+
+    def send(self, data: bytes, deadline: Deadline) -> None:
+        assert self._ctl is not None and self._req is not None
+        if len(data) > self.max_msg_size:
+            raise TooBigError(
+                f"request of {len(data)} bytes exceeds max_msg_size {self.max_msg_size}"
+            )
+        self.check_setup_hangup()
+        if _I32.unpack_from(self._ctl, _REQ_FLOW_CONTROL)[0] == _FC_REFUSE:
+            raise TryAgainError("corosync asks clients to hold off (flow control); try again")
+        # ctl[0].sent tells the server how many datagrams to read per wake-up.
+        # Raised before the send so the server's decrement (after its read)
+        # can never run first; with one request in flight nothing else races.
+        sent = _I32.unpack_from(self._ctl, _REQ_SENT)[0]
+        _I32.pack_into(self._ctl, _REQ_SENT, sent + 1)
+        try:
+            self._send_datagram(data, deadline)
+        except BaseException:
+            cur = _I32.unpack_from(self._ctl, _REQ_SENT)[0]
+            _I32.pack_into(self._ctl, _REQ_SENT, cur - 1)
+            raise
+
+    def _send_datagram(self, data: bytes, deadline: Deadline) -> None:
+        assert self._req is not None
+        while True:
+            try:
+                self._req.send(data)
+                return
+            except BlockingIOError:
+                pass  # the server's receive queue is full (net.unix.max_dgram_qlen)
+            except (ConnectionRefusedError, ConnectionResetError, BrokenPipeError) as exc:
+                raise self.lost_error(f"sending failed: {exc.strerror}") from None
+            poller = select.poll()
+            poller.register(self._req, select.POLLOUT)
+            poller.register(self.setup, select.POLLIN)
+            for fd, revents in poller.poll(deadline.slice(LIVENESS_SLICE) * 1000.0):
+                if fd == self.setup.fileno() and revents:
+                    raise self.lost_error("the daemon hung up")
+            if deadline.expired():
+                raise CsTimeoutError("timed out: corosync is not reading requests")
+
+    def _recv(self, sock: socket.socket, poller: select.poll, deadline: Deadline) -> bytes | None:
+        setup_fd = self.setup.fileno()
+        while True:
+            try:
+                # MSG_TRUNC makes recv report the datagram's real length, so an
+                # oversized one is detected instead of silently cut.
+                n = sock.recv_into(self._buf, 0, socket.MSG_TRUNC)
+            except BlockingIOError:
+                pass
+            except (ConnectionRefusedError, ConnectionResetError) as exc:
+                raise self.lost_error(f"receiving failed: {exc.strerror}") from None
+            else:
+                if n > len(self._buf):
+                    raise self.lost_error(
+                        f"received a {n}-byte datagram, over max_msg_size {self.max_msg_size}"
+                    )
+                return bytes(self._buf[:n])
+            if self.lost:
+                raise self.lost_error("the daemon hung up earlier")
+            if deadline.expired():
+                return None
+            for fd, revents in poller.poll(deadline.slice(LIVENESS_SLICE) * 1000.0):
+                # Nothing is ever written to the setup socket after the
+                # handshake in this transport: readable means EOF.
+                if fd == setup_fd and revents & (select.POLLIN | _HANGUP):
+                    self.lost = True
+
+    def recv_response(self, deadline: Deadline) -> bytes:
+        assert self._req is not None
+        data = self._recv(self._req, self._req_poll, deadline)
+        if data is None:
+            raise CsTimeoutError("timed out waiting for corosync's response")
+        return data
+
+    def recv_event(self, deadline: Deadline) -> bytes | None:
+        assert self._evt is not None
+        return self._recv(self._evt, self._evt_poll, deadline)
+
+    def fileno(self) -> int:
+        assert self._epoll is not None
+        return self._epoll.fileno()
+
+    def close(self) -> None:
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        if self._epoll is not None:
+            self._epoll.close()
+        for sock in (self._evt, self._req):
+            if sock is not None:
+                sock.close()
+        self.close_setup()
+        for path in self._bound_paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        if self._ctl is not None:
+            self._ctl.close()
+        # libqb's client removes the control file and its directory itself in
+        # this transport (the server also tries; whoever is second gets ENOENT).
+        with contextlib.suppress(OSError):
+            os.unlink(self._control_path)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(self._control_path))
+
+
+def _map_control(path: str) -> mmap.mmap:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:
+        raise RemoteProtocolError(
+            f"cannot open the control file the server named: {exc.strerror}",
+            data=os.fsencode(path),
+            field="request",
+        ) from None
+    try:
+        size = os.fstat(fd).st_size
+        if size < CONTROL_SIZE:
+            raise RemoteProtocolError(
+                f"control file is {size} bytes, expected {CONTROL_SIZE}",
+                data=os.fsencode(path),
+                field="request",
+            )
+        return mmap.mmap(fd, CONTROL_SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    finally:
+        os.close(fd)

@@ -1,0 +1,87 @@
+"""What the two client transports (SHM rings, datagram sockets) have in common.
+
+A transport moves opaque messages for one connection: requests out,
+responses and events in.  It owns every fd and mapping of that connection.
+Liveness always comes from the setup socket: corosync never writes to it
+after the handshake except SHM event doorbells, so a hang-up (or EOF) there
+means the daemon is gone.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+from abc import ABC, abstractmethod
+
+from pyquorum._deadline import Deadline
+from pyquorum.errors import ConnectionLost
+from pyquorum.ipc.handshake import Handshake
+
+__all__ = ["LIVENESS_SLICE", "Transport"]
+
+#: The longest single wait before liveness is checked again.  libqb uses
+#: 2 s (QB_IPC_MAX_WAIT_MS); shorter slices notice a dead daemon sooner for
+#: the price of one extra poll(2) per slice on an idle connection.
+LIVENESS_SLICE = 0.5
+
+_HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+
+class Transport(ABC):
+    """One libqb connection's data path.  Not thread-safe: callers serialise."""
+
+    def __init__(self, handshake: Handshake) -> None:
+        self.setup: socket.socket = handshake.sock
+        self.service = handshake.service
+        self.max_msg_size = handshake.response.max_msg_size
+        self.server_pid = handshake.credentials.pid if handshake.credentials else None
+        self.lost = False
+        self._setup_poll = select.poll()
+        self._setup_poll.register(self.setup, select.POLLIN)
+
+    # -- the data path ---------------------------------------------------
+
+    @abstractmethod
+    def send(self, data: bytes, deadline: Deadline) -> None:
+        """Queue one request; raises TryAgainError, TooBigError, ConnectionLost."""
+
+    @abstractmethod
+    def recv_response(self, deadline: Deadline) -> bytes:
+        """The next response; raises CsTimeoutError at the deadline, ConnectionLost."""
+
+    @abstractmethod
+    def recv_event(self, deadline: Deadline) -> bytes | None:
+        """The next event, or None if none arrived by the deadline."""
+
+    @abstractmethod
+    def fileno(self) -> int:
+        """An fd that polls readable when an event or a hang-up is pending."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release every fd and mapping; idempotent."""
+
+    # -- shared helpers --------------------------------------------------
+
+    def lost_error(self, why: str) -> ConnectionLost:
+        self.lost = True
+        return ConnectionLost(f"connection to corosync's {self.service} service lost: {why}")
+
+    def check_setup_hangup(self) -> None:
+        """Raise ConnectionLost if the setup socket says the daemon hung up.
+
+        Only POLLHUP/POLLERR count here: in the SHM transport POLLIN is a
+        doorbell byte, not an end-of-file.
+        """
+        if self.lost:
+            raise self.lost_error("the daemon hung up earlier")
+        for _fd, revents in self._setup_poll.poll(0):
+            if revents & _HANGUP:
+                raise self.lost_error("the daemon hung up (setup socket closed)")
+
+    def close_setup(self) -> None:
+        try:
+            self.setup.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.setup.close()
