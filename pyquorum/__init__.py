@@ -2,6 +2,26 @@
 
 from pyquorum.errors import *  # noqa: F403
 from pyquorum.errors import __all__ as _errors_all
+from pyquorum.messages.constants import DispatchMode, Model, QuorumType, Track
+from pyquorum.messages.types import (
+    NodelistNotification,
+    QuorumNotification,
+    QuorumNotificationV0,
+    RingId,
+)
+from pyquorum.session import QuorumSession
 
 __version__ = "0.1.0"
-__all__ = ["__version__", *_errors_all]
+__all__ = [
+    "DispatchMode",
+    "Model",
+    "NodelistNotification",
+    "QuorumNotification",
+    "QuorumNotificationV0",
+    "QuorumSession",
+    "QuorumType",
+    "RingId",
+    "Track",
+    "__version__",
+    *_errors_all,
+]

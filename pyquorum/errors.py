@@ -168,7 +168,7 @@ class InvalidParamError(CsError, ValueError):
     code = CsErrorCode.ERR_INVALID_PARAM
 
 
-class NoMemoryError(CsError):  # noqa: A001 - mirrors CS_ERR_NO_MEMORY, not the builtin
+class NoMemoryError(CsError):
     code = CsErrorCode.ERR_NO_MEMORY
 
 

@@ -10,6 +10,7 @@ not hold up a request made from another thread.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from pyquorum._deadline import Deadline
@@ -114,7 +115,10 @@ class IpcConnection:
         arrives, before the next request's response is read.
         """
         deadline = Deadline(timeout)
-        with self._request_lock:
+        left = deadline.remaining()
+        if not self._request_lock.acquire(timeout=-1 if left is None else left):
+            raise CsTimeoutError("timed out waiting for another thread's request to finish")
+        try:
             self._check_usable()
             try:
                 while self._owed_responses:
@@ -131,6 +135,8 @@ class IpcConnection:
                 # connection too.
                 self._broken = exc
                 raise
+        finally:
+            self._request_lock.release()
 
     def recv_event(self, timeout: float | None = None) -> bytes | None:
         """The next event's bytes, or None if none came within ``timeout`` (0 polls)."""
@@ -159,10 +165,8 @@ class IpcConnection:
         if self._closed:
             return
         self._closed = True
-        try:
+        with contextlib.suppress(OSError):
             self._transport.setup.shutdown(2)
-        except OSError:
-            pass
         with self._request_lock, self._event_lock:
             self._transport.close()
 

@@ -97,10 +97,13 @@ def _open_ring(name: str, base: str, max_msg_size: int) -> _MappedRing:
     header_map = _map_file(header_path, HEADER_SIZE, name)
     try:
         header = RingHeader(header_map)
-        word_size = header.word_size
-        # The data file is found through the header's data_path, never derived
-        # from our own idea of the name (old libqb named them differently).
-        data_path = header.data_path
+        try:
+            word_size = header.word_size
+            # The data file is found through the header's data_path, never
+            # derived from our own idea of the name (old libqb differs).
+            data_path = header.data_path
+        finally:
+            header.release()
         if word_size < 4 or not data_path:
             raise RemoteProtocolError(
                 f"{name} ring header is unusable (word_size {word_size}, data_path {data_path!r})",
@@ -134,8 +137,20 @@ def _server_gone(pid: int | None) -> bool:
             return True
         except PermissionError:
             return False
+        if _is_zombie(pid):
+            return True  # dead, only not yet reaped by its parent
         time.sleep(0.01)
     return False
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    # Field 3, after the parenthesised command name (which may hold spaces).
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
 
 
 class ShmTransport(Transport):

@@ -24,7 +24,12 @@ from pyquorum.errors import (
     TooBigError,
     TryAgainError,
 )
-from pyquorum.ipc.handshake import SOCKET_DIR, Handshake, abstract_address, filesystem_sockets_forced
+from pyquorum.ipc.handshake import (
+    SOCKET_DIR,
+    Handshake,
+    abstract_address,
+    filesystem_sockets_forced,
+)
 from pyquorum.ipc.transport import LIVENESS_SLICE, Transport
 
 __all__ = ["CONTROL_SIZE", "SocketTransport"]

@@ -9,6 +9,7 @@ means the daemon is gone.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 from abc import ABC, abstractmethod
@@ -36,8 +37,14 @@ class Transport(ABC):
         self.max_msg_size = handshake.response.max_msg_size
         self.server_pid = handshake.credentials.pid if handshake.credentials else None
         self.lost = False
+        # Two poll objects on the same socket: the event path (under the
+        # connection's event lock) and the request path's hang-up checks
+        # (under its request lock) run in different threads, and one
+        # select.poll object refuses concurrent poll() calls.
         self._setup_poll = select.poll()
         self._setup_poll.register(self.setup, select.POLLIN)
+        self._hangup_poll = select.poll()
+        self._hangup_poll.register(self.setup, select.POLLIN)
 
     # -- the data path ---------------------------------------------------
 
@@ -75,13 +82,11 @@ class Transport(ABC):
         """
         if self.lost:
             raise self.lost_error("the daemon hung up earlier")
-        for _fd, revents in self._setup_poll.poll(0):
+        for _fd, revents in self._hangup_poll.poll(0):
             if revents & _HANGUP:
                 raise self.lost_error("the daemon hung up (setup socket closed)")
 
     def close_setup(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.setup.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.setup.close()

@@ -13,8 +13,12 @@ from enum import IntEnum, IntFlag
 from pyquorum.errors import CsErrorCode
 
 __all__ = [
+    "CONNECTION_REQUEST_SIZE",
     "CONNECTION_RESPONSE_SIZE",
     "DEFAULT_MAX_MSG_SIZE",
+    "PATH_MAX",
+    "REQUEST_HEADER_SIZE",
+    "RESPONSE_HEADER_SIZE",
     "ConnectionType",
     "CsErrorCode",
     "DispatchMode",
@@ -31,6 +35,19 @@ DEFAULT_MAX_MSG_SIZE = 1048576
 
 #: sizeof(struct qb_ipc_connection_response): request/response/event paths of PATH_MAX.
 CONNECTION_RESPONSE_SIZE = 12328
+
+#: sizeof(struct qb_ipc_connection_request): a request header plus max_msg_size.
+CONNECTION_REQUEST_SIZE = 24
+
+#: sizeof(struct qb_ipc_request_header): i32 id and i32 size, each in an 8-byte slot.
+REQUEST_HEADER_SIZE = 16
+
+#: sizeof(struct qb_ipc_response_header): id, size and error, each in an 8-byte slot.
+RESPONSE_HEADER_SIZE = 24
+
+#: Linux PATH_MAX: the width of each path field of the connection response,
+#: terminating NUL included (so a path holds at most 4095 bytes).
+PATH_MAX = 4096
 
 
 class IpcMessageId(IntEnum):

@@ -146,9 +146,13 @@ class GetTypeRequest(Request):
 
 @dataclass(frozen=True, slots=True)
 class ModelGetTypeRequest(Request):
-    """``struct req_lib_quorum_model_gettype`` (24 bytes), id 4: u32 model @16."""
+    """``struct req_lib_quorum_model_gettype`` (24 bytes), id 4: u32 model @16.
 
-    model: Model
+    ``model`` is a plain ``int`` when it is not a known model: a server must be
+    able to decode the invalid models corosync answers with CS_ERR_INVALID_PARAM.
+    """
+
+    model: Model | int
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,8 +228,9 @@ def test_daemon_killed_while_a_response_is_awaited(corosync_node_any: Node) -> N
         dirs = client_dirs(node)
         outcome: list[BaseException | bytes] = []
         node.pause()  # SIGSTOP: the request is queued but never answered
+        request = encode_request(GetQuorateRequest())
         waiter = threading.Thread(
-            target=lambda: outcome.append(_catch(conn.request, encode_request(GetQuorateRequest()))),
+            target=lambda: outcome.append(_catch(conn.request, request)),
         )
         waiter.start()
         time.sleep(0.3)  # let the request be written; the waiter is parked

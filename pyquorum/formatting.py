@@ -1,0 +1,154 @@
+"""How events and status print: one JSON object or one text line each.
+
+Kept apart from the CLI so that anything showing events (``pyquorum
+watch``, a replay of captured events) prints them identically.  The JSON
+matches the C oracle's (tests/c/quorum_oracle.c) field for field::
+
+    {"type": "nodelist", "ring_id": {"nodeid": 1, "seq": 17}, "members": [1, 2],
+     "joined": [], "left": [3]}
+    {"type": "quorum", "quorate": true, "ring_id": {"nodeid": 1, "seq": 17}, "members": [1, 2]}
+    {"type": "quorum_v0", "quorate": true, "ring_seq": 17, "members": [1, 2]}
+
+Text shows ring ids as corosync-quorumtool does (``nodeid.seq`` in hex).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pyquorum.messages.constants import QuorumType
+from pyquorum.messages.types import (
+    NodelistNotification,
+    Notification,
+    QuorumNotification,
+    QuorumNotificationV0,
+    RingId,
+    UnknownNotification,
+)
+
+__all__ = [
+    "Status",
+    "event_to_dict",
+    "event_to_json",
+    "event_to_text",
+    "status_to_dict",
+    "status_to_json",
+    "status_to_text",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What ``pyquorum status`` reports: one consistent snapshot."""
+
+    quorum_type: QuorumType | int
+    quorate: bool
+    ring_id: RingId
+    members: tuple[int, ...]
+
+
+def _ring(ring_id: RingId) -> dict[str, int]:
+    return {"nodeid": ring_id.nodeid, "seq": ring_id.seq}
+
+
+def event_to_dict(event: Notification) -> dict[str, Any]:
+    """The JSON-ready form of an event (key order is the printed order)."""
+    if isinstance(event, NodelistNotification):
+        return {
+            "type": "nodelist",
+            "ring_id": _ring(event.ring_id),
+            "members": list(event.members),
+            "joined": list(event.joined),
+            "left": list(event.left),
+        }
+    if isinstance(event, QuorumNotification):
+        return {
+            "type": "quorum",
+            "quorate": bool(event.quorate),
+            "ring_id": _ring(event.ring_id),
+            "members": list(event.members),
+        }
+    if isinstance(event, QuorumNotificationV0):
+        return {
+            "type": "quorum_v0",
+            "quorate": bool(event.quorate),
+            "ring_seq": event.ring_seq,
+            "members": list(event.members),
+        }
+    if isinstance(event, UnknownNotification):
+        return {"type": "unknown", "id": event.id, "error": event.error, "data": event.data.hex()}
+    raise TypeError(f"not a notification: {event!r}")
+
+
+def event_to_json(event: Notification) -> str:
+    """One line of JSON (no newline)."""
+    return json.dumps(event_to_dict(event))
+
+
+def _ids(ids: tuple[int, ...]) -> str:
+    return " ".join(str(i) for i in ids) if ids else "-"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def event_to_text(event: Notification) -> str:
+    """One human-readable line (no newline)."""
+    if isinstance(event, NodelistNotification):
+        return (
+            f"nodelist   ring {event.ring_id}  members {_ids(event.members)}"
+            f"  joined {_ids(event.joined)}  left {_ids(event.left)}"
+        )
+    if isinstance(event, QuorumNotification):
+        return (
+            f"quorum     ring {event.ring_id}  quorate {_yes(event.quorate)}"
+            f"  members {_ids(event.members)}"
+        )
+    if isinstance(event, QuorumNotificationV0):
+        return (
+            f"quorum_v0  ring_seq {event.ring_seq:x}  quorate {_yes(event.quorate)}"
+            f"  members {_ids(event.members)}"
+        )
+    if isinstance(event, UnknownNotification):
+        return f"unknown    id {event.id}  error {event.error}  {len(event.data)} bytes"
+    raise TypeError(f"not a notification: {event!r}")
+
+
+def _type_name(quorum_type: QuorumType | int) -> str:
+    return quorum_type.name.lower() if isinstance(quorum_type, QuorumType) else str(quorum_type)
+
+
+_PROVIDER: dict[int, str] = {
+    QuorumType.SET: "set (a quorum provider decides)",
+    QuorumType.FREE: "free (no quorum provider: always quorate)",
+}
+
+
+def status_to_dict(status: Status) -> dict[str, Any]:
+    return {
+        "quorum_type": _type_name(status.quorum_type),
+        "quorate": status.quorate,
+        "ring_id": _ring(status.ring_id),
+        "members": list(status.members),
+    }
+
+
+def status_to_json(status: Status) -> str:
+    return json.dumps(status_to_dict(status))
+
+
+def status_to_text(status: Status) -> str:
+    """Lines in the spirit of ``corosync-quorumtool -s`` (no final newline)."""
+    provider = _PROVIDER.get(int(status.quorum_type), str(int(status.quorum_type)))
+    return "\n".join(
+        [
+            f"Quorum type:  {provider}",
+            f"Quorate:      {'Yes' if status.quorate else 'No'}",
+            f"Ring ID:      {status.ring_id}",
+            f"Nodes:        {len(status.members)}",
+            f"Members:      {_ids(status.members)}",
+        ]
+    )

@@ -1,0 +1,83 @@
+"""The few libc functions pyquorum needs, bound once through ctypes.
+
+Only glibc's POSIX semaphore calls live here.  They are the reason ctypes is
+used at all: the rings' semaphores are shared with corosync, and waiting on
+or decrementing them needs an atomic read-modify-write plus a futex call,
+which pure Python cannot do (protocol.md §3.8).
+
+Every function is bound with ``use_errno=True`` so a failure's errno is read
+with :func:`ctypes.get_errno` right after the call, immune to anything the
+interpreter does in between.  ctypes drops the GIL for the duration of each
+call, so a thread blocked in :func:`sem_timedwait` does not stall others.
+
+Addresses are passed as ``c_void_p``; the argument types are declared so a
+64-bit address is never truncated to a C ``int``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+from typing import Final
+
+__all__ = [
+    "SEM_T_SIZE",
+    "Timespec",
+    "get_errno",
+    "sem_destroy",
+    "sem_getvalue",
+    "sem_init",
+    "sem_post",
+    "sem_timedwait",
+    "sem_trywait",
+]
+
+#: sizeof(sem_t) on every 64-bit glibc ABI (layout-offsets.txt).
+SEM_T_SIZE: Final = 32
+
+
+class Timespec(ctypes.Structure):
+    """``struct timespec``: ``time_t tv_sec; long tv_nsec`` (both ``long`` on LP64 Linux)."""
+
+    _fields_ = (("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long))
+
+
+def _load_libc() -> ctypes.CDLL:
+    # glibc's soname on every Linux ABI pyquorum targets.  find_library
+    # (which runs ldconfig or gcc in a subprocess) only as a fallback, so
+    # importing this module never spawns a process on a normal system.
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        name = ctypes.util.find_library("c")
+        if name is None:
+            raise
+        return ctypes.CDLL(name, use_errno=True)
+
+
+_libc: Final = _load_libc()
+
+_sem_p = ctypes.c_void_p
+
+
+def _bind(name: str, *argtypes: type) -> ctypes._NamedFuncPointer:
+    fn = getattr(_libc, name)
+    fn.argtypes = list(argtypes)
+    fn.restype = ctypes.c_int
+    return fn  # type: ignore[no-any-return]
+
+
+#: int sem_init(sem_t *sem, int pshared, unsigned int value)
+sem_init: Final = _bind("sem_init", _sem_p, ctypes.c_int, ctypes.c_uint)
+#: int sem_destroy(sem_t *sem)
+sem_destroy: Final = _bind("sem_destroy", _sem_p)
+#: int sem_post(sem_t *sem)
+sem_post: Final = _bind("sem_post", _sem_p)
+#: int sem_trywait(sem_t *sem)
+sem_trywait: Final = _bind("sem_trywait", _sem_p)
+#: int sem_timedwait(sem_t *sem, const struct timespec *abs_timeout) -- CLOCK_REALTIME
+sem_timedwait: Final = _bind("sem_timedwait", _sem_p, ctypes.POINTER(Timespec))
+#: int sem_getvalue(sem_t *sem, int *sval)
+sem_getvalue: Final = _bind("sem_getvalue", _sem_p, ctypes.POINTER(ctypes.c_int))
+
+get_errno: Final = ctypes.get_errno

@@ -1,0 +1,793 @@
+"""libqb's shared-memory ring buffer, over any writable buffer, for either end.
+
+Theory of operation
+-------------------
+A ring is two regions (protocol.md §3.1-3.4):
+
+* a **header**, ``struct qb_ringbuffer_shared_s`` (8248 bytes; the server's
+  file is 8252), holding the two pointers, the data area's size, the two
+  file paths, an attach count, a process-shared glibc ``sem_t`` and one
+  user word (the request ring's flow-control word);
+* a **data area** of ``word_size`` 32-bit words, in which chunks follow one
+  another and wrap around the end.
+
+A chunk at word ``p`` is ``[length in bytes][magic][payload padded to 4]``,
+every index taken modulo ``word_size``; both header words and the payload
+may straddle the end.  The writer owns ``write_pt``, the reader owns
+``read_pt``; the semaphore counts chunks committed but not yet consumed.
+
+libqb maps the data file twice back to back so that a straddling chunk is
+contiguous.  Here the data area is one buffer (a single ``mmap`` or a
+``bytearray``) and every copy that crosses the end is split in two, which
+was proven against corosync (protocol.md §3.3, traps-live.txt §5).
+
+The writer and reader follow libqb's order of stores exactly
+(``qb_rb_chunk_alloc``/``qb_rb_chunk_commit`` and ``_rb_chunk_reclaim`` in
+lib/ringbuffer.c) because the peer may read the ring at any moment:
+
+* write: word[p] = 0, word[p+1] = ALLOC, payload, word[p] = length,
+  write_pt = next, word[p+1] = CHUNK_MAGIC (publish), then ``sem_post``;
+* reclaim: word[r] = 0, word[r+1] = DEAD, then read_pt = next, so a fast
+  writer never reuses words whose header is still half-cleared.
+
+Words are accessed through a ``memoryview`` cast to ``"I"``: each access
+is a single aligned 32-bit load or store (never torn, unlike a bytewise
+``struct.pack_into``), which matters because the peer reads our pointer
+while we move it.  The byte order is the host's, which is right by
+construction: both ends of a ring run on the same machine (x86_64 here, so
+the captures read little-endian).
+
+Neither class is thread-safe as a whole, but the writer side (``write``,
+``free_bytes``) and the reader side (``peek``, ``reclaim``, ``read``) touch
+disjoint state, so one thread may write while another reads.
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+from collections.abc import Sequence
+from typing import Final, NoReturn, TypeAlias
+
+from pyquorum.errors import LocalProtocolError, RemoteProtocolError, TooBigError, TryAgainError
+from pyquorum.ipc.sem import SEM_SIZE, Semaphore, WritableBuffer
+
+__all__ = [
+    "CHUNK_HEADER_SIZE",
+    "CHUNK_HEADER_WORDS",
+    "CHUNK_MAGIC",
+    "CHUNK_MAGIC_ALLOC",
+    "CHUNK_MAGIC_DEAD",
+    "CHUNK_MARGIN",
+    "DATA_MARKER",
+    "DATA_PATH_OFFSET",
+    "HDR_PATH_OFFSET",
+    "HEADER_FILE_SIZE",
+    "HEADER_SIZE",
+    "MIN_WORD_SIZE",
+    "PATH_MAX",
+    "READ_PT_OFFSET",
+    "REF_COUNT_OFFSET",
+    "SEM_OFFSET",
+    "SEM_SIZE",
+    "USER_DATA_OFFSET",
+    "WORD_SIZE_OFFSET",
+    "WRITE_PT_OFFSET",
+    "Buffer",
+    "Ring",
+    "RingHeader",
+    "WritableBuffer",
+    "chunk_words",
+    "data_size_for",
+    "next_pointer",
+]
+
+#: What a payload may be given as (or a sequence of these, as an iovec).
+Buffer: TypeAlias = bytes | bytearray | memoryview
+
+# --------------------------------------------------------------------------
+# struct qb_ringbuffer_shared_s (lib/ringbuffer_int.h), offsets from
+# layout-offsets.txt (gcc offsetof on x86_64, libqb 2.0.6):
+#
+#   offset  size  field
+#        0     4  volatile uint32_t write_pt     (writer's)
+#        4     4  volatile uint32_t read_pt      (reader's)
+#        8     4  uint32_t word_size             (creator's; data words)
+#       12  4096  char hdr_path[PATH_MAX]        (creator's)
+#     4108  4096  char data_path[PATH_MAX]       (creator's)
+#     8204     4  int32_t ref_count
+#     8208    32  sem_t posix_sem                (glibc, process-shared)
+#     8240     4  char user_data[]               (i32 flow control, request ring)
+#     8244     4  struct tail padding (aligned(8)) -> sizeof = 8248
+#   the server creates the file with 4 more bytes of user data: 8252.
+
+WRITE_PT_OFFSET: Final = 0
+READ_PT_OFFSET: Final = 4
+WORD_SIZE_OFFSET: Final = 8
+HDR_PATH_OFFSET: Final = 12
+PATH_MAX: Final = 4096
+DATA_PATH_OFFSET: Final = 4108
+REF_COUNT_OFFSET: Final = 8204
+SEM_OFFSET: Final = 8208
+USER_DATA_OFFSET: Final = 8240
+HEADER_SIZE: Final = 8248
+HEADER_FILE_SIZE: Final = 8252
+
+# The same fields as indexes into the header seen as 32-bit words.
+_W_WRITE_PT: Final = WRITE_PT_OFFSET // 4
+_W_READ_PT: Final = READ_PT_OFFSET // 4
+_W_WORD_SIZE: Final = WORD_SIZE_OFFSET // 4
+_W_REF_COUNT: Final = REF_COUNT_OFFSET // 4
+_W_USER_DATA: Final = USER_DATA_OFFSET // 4
+
+# --------------------------------------------------------------------------
+# Chunks (lib/ringbuffer.c): [u32 length][u32 magic][payload, padded to 4].
+
+CHUNK_MAGIC: Final = 0xA1A1A1A1  # QB_RB_CHUNK_MAGIC: committed, readable
+CHUNK_MAGIC_ALLOC: Final = 0xA110CED0  # QB_RB_CHUNK_MAGIC_ALLOC: writer filling it
+CHUNK_MAGIC_DEAD: Final = 0xD0D0D0D0  # QB_RB_CHUNK_MAGIC_DEAD: reader consumed it
+CHUNK_HEADER_WORDS: Final = 2  # QB_RB_CHUNK_HEADER_WORDS
+CHUNK_HEADER_SIZE: Final = 8
+#: QB_RB_CHUNK_MARGIN: a chunk of ``n`` bytes is written only if the free
+#: space is at least ``n + 12`` (2 header words + 1 word for rounding).
+CHUNK_MARGIN: Final = 12
+#: libqb writes 5 one word past the end of its double mapping when it
+#: creates a ring, which lands in word 0.  It is not a chunk (its magic
+#: word is 0); :meth:`Ring.initialise` leaves the same mark.
+DATA_MARKER: Final = 5
+#: The smallest data area in which a chunk fits at all (4 words: a 1-byte
+#: payload needs 13 bytes of free space).
+MIN_WORD_SIZE: Final = 4
+
+
+def chunk_words(length: int) -> int:
+    """Words a chunk of ``length`` payload bytes occupies (header included)."""
+    return CHUNK_HEADER_WORDS + (length + 3) // 4
+
+
+def next_pointer(p: int, length: int, word_size: int) -> int:
+    """Where the chunk after one of ``length`` bytes at word ``p`` starts (qb_rb_chunk_step)."""
+    return (p + CHUNK_HEADER_WORDS + (length + 3) // 4) % word_size
+
+
+def data_size_for(max_msg_size: int, page_size: int = mmap.PAGESIZE) -> int:
+    """The data file size libqb's creator picks for ``max_msg_size`` (in bytes).
+
+    ``qb_rb_open_2`` adds the chunk margin and one byte, then rounds up to
+    the page size: ``ROUNDUP(max_msg_size + 13, page)`` (1052672 for 1 MiB).
+    ``word_size`` is that divided by 4.
+    """
+    if max_msg_size <= 0 or page_size <= 0 or page_size % 4:
+        raise ValueError("max_msg_size and page_size must be positive (page a multiple of 4)")
+    size = max_msg_size + CHUNK_MARGIN + 1
+    return -(-size // page_size) * page_size
+
+
+def _byte_view(buf: WritableBuffer | bytes, what: str) -> memoryview:
+    try:
+        view = memoryview(buf)
+    except TypeError:
+        raise TypeError(
+            f"{what} must support the buffer protocol, not {type(buf).__name__}"
+        ) from None
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")  # raises TypeError when not C-contiguous
+    return view
+
+
+def _encode_path(path: str | bytes, field: str) -> bytes:
+    raw = os.fsencode(path)
+    if b"\0" in raw:
+        raise LocalProtocolError(f"{field} contains a NUL byte: {path!r}")
+    if len(raw) >= PATH_MAX:  # room for the terminating NUL
+        raise LocalProtocolError(f"{field} is {len(raw)} bytes; at most {PATH_MAX - 1} fit")
+    return raw
+
+
+class RingHeader:
+    """Typed access to a ``qb_ringbuffer_shared_s`` in a buffer (≥ 8248 bytes).
+
+    Properties read the shared memory on every access: the peer changes
+    it.  Fields that only the ring's creator may set (``word_size``, the
+    paths) are read-only here; :meth:`initialise` writes them.  The pointer
+    setters exist for the role that owns each pointer (and for tests); the
+    peer trusts them, so write them only in that role.
+
+    Holds a view of ``buf``: call :meth:`release` before closing an mmap.
+    """
+
+    __slots__ = ("_bytes", "_i32", "_u32")
+
+    def __init__(self, buf: WritableBuffer | bytes) -> None:
+        view = _byte_view(buf, "header buffer")
+        if view.nbytes < HEADER_SIZE:
+            n = view.nbytes
+            view.release()
+            raise ValueError(f"a ring header needs {HEADER_SIZE} bytes, the buffer has {n}")
+        self._bytes = view[:HEADER_SIZE]
+        self._u32 = self._bytes.cast("I")
+        self._i32 = self._bytes.cast("i")
+        if self._u32.itemsize != 4:  # pragma: no cover - every Linux ABI has 32-bit int
+            raise RuntimeError("C unsigned int is not 32 bits on this platform")
+        view.release()
+
+    @classmethod
+    def initialise(
+        cls,
+        buf: WritableBuffer,
+        word_size: int,
+        hdr_path: str | bytes,
+        data_path: str | bytes,
+    ) -> RingHeader:
+        """Format a new header in ``buf``, as libqb's creator does, and return a view of it.
+
+        The whole buffer is zeroed (a fresh file is all zeros), then
+        ``word_size``, the two paths and ``ref_count = 1`` are set; both
+        pointers are 0.  The semaphore is left zeroed: the caller
+        ``sem_init``s it next (``PosixSemaphore.init(buf, SEM_OFFSET)``),
+        before anyone else maps the file.
+        """
+        if not MIN_WORD_SIZE <= word_size <= 0xFFFFFFFF:
+            raise LocalProtocolError(f"word_size must be within {MIN_WORD_SIZE}..2**32-1")
+        hdr_raw = _encode_path(hdr_path, "hdr_path")
+        data_raw = _encode_path(data_path, "data_path")
+        view = _byte_view(buf, "header buffer")
+        try:
+            if view.nbytes < HEADER_SIZE:
+                raise ValueError(
+                    f"a ring header needs {HEADER_SIZE} bytes, the buffer has {view.nbytes}"
+                )
+            view[:] = bytes(view.nbytes)
+            view[HDR_PATH_OFFSET : HDR_PATH_OFFSET + len(hdr_raw)] = hdr_raw
+            view[DATA_PATH_OFFSET : DATA_PATH_OFFSET + len(data_raw)] = data_raw
+        finally:
+            view.release()
+        header = cls(buf)
+        header._u32[_W_WORD_SIZE] = word_size
+        header._i32[_W_REF_COUNT] = 1
+        return header
+
+    # -- pointers (u32 word indexes into the data area) ---------------------
+
+    @property
+    def write_pt(self) -> int:
+        """``write_pt`` (offset 0): next free word; stored only by the writer."""
+        return self._u32[_W_WRITE_PT]
+
+    @write_pt.setter
+    def write_pt(self, value: int) -> None:
+        self._u32[_W_WRITE_PT] = value
+
+    @property
+    def read_pt(self) -> int:
+        """``read_pt`` (offset 4): oldest unconsumed chunk; stored only by the reader."""
+        return self._u32[_W_READ_PT]
+
+    @read_pt.setter
+    def read_pt(self, value: int) -> None:
+        self._u32[_W_READ_PT] = value
+
+    @property
+    def word_size(self) -> int:
+        """``word_size`` (offset 8): data-area size in 32-bit words.  Never written by a client."""
+        return self._u32[_W_WORD_SIZE]
+
+    # -- paths (creator's; the server unlinks by them, so never write them) --
+
+    def _path(self, offset: int) -> str:
+        raw = self._bytes[offset : offset + PATH_MAX].tobytes()
+        return os.fsdecode(raw.split(b"\0", 1)[0])
+
+    @property
+    def hdr_path(self) -> str:
+        """``hdr_path`` (offset 12, char[4096]): this header file's path."""
+        return self._path(HDR_PATH_OFFSET)
+
+    @property
+    def data_path(self) -> str:
+        """``data_path`` (offset 4108, char[4096]): the data file's path; open *this* one."""
+        return self._path(DATA_PATH_OFFSET)
+
+    # -- attach count, flow control, semaphore bytes ------------------------
+
+    @property
+    def ref_count(self) -> int:
+        """``ref_count`` (offset 8204, i32): 1 at creation, 2 once the client attached."""
+        return self._i32[_W_REF_COUNT]
+
+    @ref_count.setter
+    def ref_count(self, value: int) -> None:
+        self._i32[_W_REF_COUNT] = value
+
+    @property
+    def user_data(self) -> int:
+        """``user_data`` (offset 8240, i32): the request ring's flow-control word (§3.9)."""
+        return self._i32[_W_USER_DATA]
+
+    @user_data.setter
+    def user_data(self, value: int) -> None:
+        self._i32[_W_USER_DATA] = value
+
+    @property
+    def sem_bytes(self) -> bytes:
+        """The raw 32-byte ``sem_t`` at offset 8208 (for diagnostics and tests)."""
+        return self._bytes[SEM_OFFSET : SEM_OFFSET + SEM_SIZE].tobytes()
+
+    def release(self) -> None:
+        """Drop the views of the buffer (idempotent); the object is unusable after."""
+        self._i32.release()
+        self._u32.release()
+        self._bytes.release()
+
+    def __repr__(self) -> str:
+        try:
+            return (
+                f"<RingHeader write_pt={self.write_pt} read_pt={self.read_pt} "
+                f"word_size={self.word_size} ref_count={self.ref_count} "
+                f"user_data={self.user_data} hdr_path={self.hdr_path!r}>"
+            )
+        except ValueError:
+            return "<RingHeader released>"
+
+
+_NO_CHUNK: Final = -1
+
+
+class Ring:
+    """One libqb ring: header + data area + semaphore, with writer and reader operations.
+
+    ``header_buf`` holds the header (≥ 8248 bytes), ``data_buf`` the data
+    area (≥ ``word_size * 4`` bytes, one mapping; a longer buffer's tail is
+    ignored), ``sem`` the semaphore living in the header (a
+    :class:`~pyquorum.ipc.sem.PosixSemaphore` at :data:`SEM_OFFSET`, or a
+    :class:`~pyquorum.ipc.sem.ThreadSemaphore` in-process).
+
+    ``max_msg_size`` is the connection's negotiated maximum: longer chunks
+    are neither written nor accepted.  ``word_size`` is read once from the
+    header: it never changes, and caching it means a corrupt header can
+    never steer an access outside ``data_buf``.
+
+    The same class serves a client and a server; each uses the half that
+    matches its role on this ring.  :meth:`release` drops the buffer views
+    (not the semaphore; release that separately).
+    """
+
+    __slots__ = (
+        "_data",
+        "_header",
+        "_hw",
+        "_limit",
+        "_max_msg_size",
+        "_peek_next",
+        "_peek_r",
+        "_sem",
+        "_size",
+        "_words",
+        "_ws",
+    )
+
+    def __init__(
+        self,
+        header_buf: WritableBuffer,
+        data_buf: WritableBuffer,
+        sem: Semaphore,
+        *,
+        max_msg_size: int,
+    ) -> None:
+        if max_msg_size <= 0:
+            raise ValueError(f"max_msg_size must be positive, not {max_msg_size}")
+        header = RingHeader(header_buf)
+        try:
+            if header._bytes.readonly:
+                raise TypeError("the header buffer must be writable")
+            ws = header.word_size
+            data = _byte_view(data_buf, "data buffer")
+            if data.readonly:
+                data.release()
+                raise TypeError("the data buffer must be writable")
+            if ws < MIN_WORD_SIZE or data.nbytes < ws * 4:
+                have = data.nbytes
+                data.release()
+                raise RemoteProtocolError(
+                    f"ring header says word_size {ws} ({ws * 4} bytes) "
+                    f"but the data area has {have} bytes",
+                    data=header._bytes[:HDR_PATH_OFFSET].tobytes(),
+                    field="word_size",
+                    offset=WORD_SIZE_OFFSET,
+                )
+        except BaseException:
+            header.release()
+            raise
+        self._header = header
+        self._hw = header._u32
+        self._ws = ws
+        self._size = ws * 4
+        self._data = data[: self._size]
+        data.release()
+        self._words = self._data.cast("I")
+        self._sem = sem
+        self._max_msg_size = max_msg_size
+        # The longest payload that may ever be written or read: the
+        # negotiated maximum, or what an empty ring can hold (free space is
+        # word_size words and the margin is 12 bytes), whichever is less.
+        self._limit = min(max_msg_size, self._size - CHUNK_MARGIN)
+        self._peek_r = _NO_CHUNK
+        self._peek_next = 0
+
+    @staticmethod
+    def initialise(
+        header_buf: WritableBuffer,
+        data_buf: WritableBuffer,
+        *,
+        word_size: int,
+        hdr_path: str | bytes,
+        data_path: str | bytes,
+    ) -> None:
+        """Format a brand-new ring (the creator's side, e.g. a fake server).
+
+        Formats the header (:meth:`RingHeader.initialise`), zeroes the data
+        area and leaves libqb's word-0 marker (:data:`DATA_MARKER`).  The
+        caller then ``sem_init``s the semaphore at :data:`SEM_OFFSET` and
+        builds a :class:`Ring` on the buffers.
+        """
+        data = _byte_view(data_buf, "data buffer")
+        try:
+            if data.nbytes < word_size * 4:
+                raise ValueError(
+                    f"data buffer has {data.nbytes} bytes; word_size {word_size} "
+                    f"needs {word_size * 4}"
+                )
+            RingHeader.initialise(header_buf, word_size, hdr_path, data_path).release()
+            size = word_size * 4
+            data[:size] = bytes(size)
+            words = data[:size].cast("I")
+            words[0] = DATA_MARKER
+            words.release()
+        finally:
+            data.release()
+
+    # -- introspection --------------------------------------------------------
+
+    @property
+    def header(self) -> RingHeader:
+        return self._header
+
+    @property
+    def sem(self) -> Semaphore:
+        return self._sem
+
+    @property
+    def word_size(self) -> int:
+        return self._ws
+
+    @property
+    def max_msg_size(self) -> int:
+        return self._max_msg_size
+
+    @property
+    def capacity(self) -> int:
+        """The longest payload this ring will ever take: min(max_msg_size, word_size*4 - 12)."""
+        return self._limit
+
+    @property
+    def user_data(self) -> int:
+        """The header's ``user_data`` i32 (flow control on the request ring)."""
+        return self._header.user_data
+
+    @user_data.setter
+    def user_data(self, value: int) -> None:
+        self._header.user_data = value
+
+    @property
+    def peeked(self) -> bool:
+        """Whether a chunk was peeked and not reclaimed yet."""
+        return self._peek_r != _NO_CHUNK
+
+    # -- attach count (protocol.md §3.10) ---------------------------------------
+
+    def attach(self) -> None:
+        """Count ourselves in ``ref_count`` (1 → 2), as libqb's client does after mapping.
+
+        libqb increments atomically; a plain read-modify-write is enough
+        here because the server writes the field only at creation and at
+        teardown.
+        """
+        self._header.ref_count += 1
+
+    def detach(self) -> None:
+        """Drop the attach count the way libqb does on close: set it to 1, then to 0.
+
+        A client doing this is cosmetic; the server doing it is what tells
+        a client that the connection was torn down (``ref_count != 2``).
+        """
+        self._header.ref_count = 1
+        self._header.ref_count = 0
+
+    # -- writer side --------------------------------------------------------------
+
+    def free_bytes(self) -> int:
+        """Free space in bytes, by libqb's rule (``qb_rb_space_free``).
+
+        With w = write_pt, r = read_pt (words): w > r gives r - w + ws - 1;
+        w < r gives r - w - 1; w == r gives 0 if the semaphore count is
+        positive (chunks not yet consumed: the ring is *full*), else ws.
+        """
+        w = self._hw[_W_WRITE_PT]
+        r = self._hw[_W_READ_PT]
+        if w > r:
+            return (r - w + self._ws - 1) * 4
+        if w < r:
+            return (r - w - 1) * 4
+        return 0 if self._sem.value() > 0 else self._size
+
+    def write(self, payload: Buffer | Sequence[Buffer]) -> None:
+        """Commit one chunk holding ``payload`` and post the semaphore.
+
+        ``payload`` is a bytes-like object or a sequence of them (an iovec,
+        written back to back into one chunk).  Raises:
+
+        * :class:`~pyquorum.errors.LocalProtocolError` for an empty payload
+          (a zero-length chunk tells a libqb server to disconnect us);
+        * :class:`~pyquorum.errors.TooBigError` (errno ``EMSGSIZE``) when it
+          is longer than ``max_msg_size`` or than the ring could ever hold;
+        * :class:`~pyquorum.errors.TryAgainError` (errno ``EAGAIN``) when it
+          does not fit now: the reader has not caught up, retry later;
+        * :class:`~pyquorum.errors.RemoteProtocolError` when a pointer in
+          the header lies outside the data area.
+
+        Nothing is stored unless the chunk fits.  The stores follow libqb's
+        order (module docstring); the magic is published before the post,
+        which is what the reader's ``sem_wait`` synchronises with.
+        """
+        if isinstance(payload, (bytes, bytearray)):
+            parts: Sequence[Buffer] | None = None
+            n = len(payload)
+        elif isinstance(payload, memoryview):
+            if payload.format != "B" or payload.ndim != 1:
+                payload = payload.cast("B")
+            parts = None
+            n = payload.nbytes
+        else:
+            parts = [
+                p if isinstance(p, (bytes, bytearray)) else _byte_view(p, "payload")
+                for p in payload
+            ]
+            n = sum(len(p) for p in parts)
+        if n > self._limit or n == 0:
+            self._refuse(n)
+
+        hw = self._hw
+        ws = self._ws
+        w = hw[_W_WRITE_PT]
+        r = hw[_W_READ_PT]
+        if w >= ws or r >= ws:
+            raise self._bad_pointer(w, r)
+        # qb_rb_space_free, inlined (this is the hot path).
+        if w > r:
+            free = (r - w + ws - 1) * 4
+        elif w < r:
+            free = (r - w - 1) * 4
+        else:
+            free = 0 if self._sem.value() > 0 else self._size
+        if free < n + CHUNK_MARGIN:
+            raise TryAgainError(
+                f"ring full: {free} bytes free, a {n}-byte chunk needs {n + CHUNK_MARGIN}",
+                errno=errno.EAGAIN,
+            )
+
+        words = self._words
+        data = self._data
+        size = self._size
+        # qb_rb_chunk_alloc: claim the chunk header.
+        words[w] = 0
+        magic_at = w + 1 if w + 1 < ws else 0
+        words[magic_at] = CHUNK_MAGIC_ALLOC
+        # Copy the payload in, split where it crosses the end of the area.
+        start = w + 2
+        if start >= ws:
+            start -= ws
+        start *= 4
+        if parts is None:
+            end = start + n
+            if end <= size:
+                data[start:end] = payload  # type: ignore[assignment]
+            else:
+                first = size - start
+                src = memoryview(payload)  # type: ignore[arg-type]
+                data[start:] = src[:first]
+                data[: n - first] = src[first:]
+                src.release()
+        else:
+            pos = start
+            for part in parts:
+                pos = self._copy_in(pos, part)
+        # qb_rb_chunk_commit: length, then the pointer, then publish.
+        words[w] = n
+        nxt = w + CHUNK_HEADER_WORDS + (n + 3) // 4
+        if nxt >= ws:
+            nxt -= ws
+        hw[_W_WRITE_PT] = nxt
+        words[magic_at] = CHUNK_MAGIC
+        self._sem.post()
+
+    def _copy_in(self, pos: int, part: Buffer) -> int:
+        """Copy ``part`` to byte ``pos`` of the data area, wrapping; return the byte after it."""
+        size = self._size
+        n = len(part)
+        end = pos + n
+        if end <= size:
+            self._data[pos:end] = part
+            return end if end < size else 0
+        first = size - pos
+        src = memoryview(part)
+        self._data[pos:] = src[:first]
+        self._data[: n - first] = src[first:]
+        src.release()
+        return n - first
+
+    def _refuse(self, n: int) -> NoReturn:
+        if n == 0:
+            raise LocalProtocolError(
+                "refusing to write an empty chunk: libqb reads length 0 as a disconnect"
+            )
+        if n > self._max_msg_size:
+            raise TooBigError(
+                f"message of {n} bytes exceeds max_msg_size {self._max_msg_size}",
+                errno=errno.EMSGSIZE,
+            )
+        raise TooBigError(
+            f"message of {n} bytes can never fit a ring of {self._size} bytes "
+            f"(at most {self._size - CHUNK_MARGIN})",
+            errno=errno.EMSGSIZE,
+        )
+
+    def _bad_pointer(self, w: int, r: int) -> RemoteProtocolError:
+        field, offset, value = (
+            ("write_pt", WRITE_PT_OFFSET, w) if w >= self._ws else ("read_pt", READ_PT_OFFSET, r)
+        )
+        return RemoteProtocolError(
+            f"{field} {value} lies outside the data area of {self._ws} words",
+            data=self._header._bytes[:HDR_PATH_OFFSET].tobytes(),
+            field=field,
+            offset=offset,
+        )
+
+    # -- reader side ---------------------------------------------------------------
+
+    def peek(self, timeout: float) -> bytes | None:
+        """Wait up to ``timeout`` seconds for a chunk and return a copy of its payload.
+
+        ``0`` only tries (``sem_trywait``); there is no unbounded wait:
+        callers wait in slices and check liveness in between.  ``None`` is
+        returned when no chunk was posted in time.  The chunk stays in the
+        ring until :meth:`reclaim`; peeking again before that is a
+        :class:`~pyquorum.errors.LocalProtocolError`.
+
+        A chunk that fails validation (magic not ``CHUNK_MAGIC``; length 0,
+        above the limit or running past ``write_pt``) raises
+        :class:`~pyquorum.errors.RemoteProtocolError` carrying the chunk
+        header bytes, the field (``"magic"``/``"length"``) and its byte
+        offset in the data area.  The ring is then left exactly as it was
+        before the call: the semaphore count just taken is posted back (as
+        libqb's ``qb_rb_chunk_peek`` does), ``read_pt`` and the chunk are
+        untouched, so another attempt fails the same way.  The connection
+        cannot recover from that; close it.
+        """
+        if self._peek_r != _NO_CHUNK:
+            raise LocalProtocolError("peek() again before reclaim() of the chunk already peeked")
+        if not self._sem.timedwait(timeout):
+            return None
+        try:
+            return self._take()
+        except BaseException:
+            # Give back the count just taken (also on KeyboardInterrupt), so
+            # counts and chunks still match one to one.
+            self._sem.post()
+            raise
+
+    def reclaim(self) -> None:
+        """Release the peeked chunk: word[r] = 0, word[r+1] = DEAD, then read_pt = next.
+
+        The header is cleared *before* ``read_pt`` moves so that a writer
+        that sees the new pointer can never overwrite a chunk whose old
+        magic is still readable (``_rb_chunk_reclaim``).
+        """
+        r = self._peek_r
+        if r == _NO_CHUNK:
+            raise LocalProtocolError("reclaim() without a peeked chunk")
+        words = self._words
+        words[r] = 0
+        words[r + 1 if r + 1 < self._ws else 0] = CHUNK_MAGIC_DEAD
+        self._hw[_W_READ_PT] = self._peek_next
+        self._peek_r = _NO_CHUNK
+
+    def read(self, timeout: float) -> bytes | None:
+        """:meth:`peek` then :meth:`reclaim`: the next payload, or None on timeout."""
+        data = self.peek(timeout)
+        if data is not None:
+            self.reclaim()
+        return data
+
+    def _take(self) -> bytes:
+        """Validate the chunk at read_pt, copy its payload out and remember it for reclaim."""
+        hw = self._hw
+        ws = self._ws
+        words = self._words
+        r = hw[_W_READ_PT]
+        w = hw[_W_WRITE_PT]
+        if r >= ws or w >= ws:
+            raise self._bad_pointer(w, r)
+        magic_at = r + 1 if r + 1 < ws else 0
+        magic = words[magic_at]
+        if magic != CHUNK_MAGIC:
+            raise self._bad_chunk(
+                r,
+                "magic",
+                magic_at,
+                f"chunk at word {r} has magic {magic:#010x} at word {magic_at}, "
+                f"not CHUNK_MAGIC {CHUNK_MAGIC:#010x}",
+            )
+        n = words[r]
+        if n == 0 or n > self._limit:
+            why = (
+                "zero length (libqb's disconnect marker)"
+                if n == 0
+                else f"length {n} above the limit of {self._limit}"
+            )
+            raise self._bad_chunk(r, "length", r, f"chunk at word {r} has {why}")
+        nwords = CHUNK_HEADER_WORDS + (n + 3) // 4
+        used = w - r if w >= r else w - r + ws
+        if nwords > used:
+            raise self._bad_chunk(
+                r,
+                "length",
+                r,
+                f"chunk at word {r} of length {n} ({nwords} words) runs past "
+                f"write_pt {w} ({used} words written)",
+            )
+        start = r + 2
+        if start >= ws:
+            start -= ws
+        start *= 4
+        end = start + n
+        data = self._data
+        if end <= self._size:
+            payload = data[start:end].tobytes()
+        else:
+            payload = data[start:].tobytes() + data[: end - self._size].tobytes()
+        nxt = r + nwords
+        if nxt >= ws:
+            nxt -= ws
+        self._peek_r = r
+        self._peek_next = nxt
+        return payload
+
+    def _bad_chunk(self, r: int, field: str, word: int, message: str) -> RemoteProtocolError:
+        words = self._words
+        header = (
+            words[r : r + 1].tobytes() + words[r + 1 : r + 2].tobytes()
+            if r + 1 < self._ws
+            else words[r:].tobytes() + words[:1].tobytes()
+        )
+        return RemoteProtocolError(message, data=header, field=field, offset=word * 4)
+
+    # -- teardown -----------------------------------------------------------------
+
+    def release(self) -> None:
+        """Drop every view of the two buffers (idempotent), so mmaps can be closed.
+
+        The semaphore is the caller's to release.
+        """
+        self._words.release()
+        self._data.release()
+        self._header.release()
+
+    def __repr__(self) -> str:
+        try:
+            return (
+                f"<Ring word_size={self._ws} write_pt={self._hw[_W_WRITE_PT]} "
+                f"read_pt={self._hw[_W_READ_PT]} max_msg_size={self._max_msg_size}>"
+            )
+        except ValueError:
+            return f"<Ring word_size={self._ws} released>"

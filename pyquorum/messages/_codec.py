@@ -1,0 +1,177 @@
+"""What every codec shares: input coercion, argument checks, error building.
+
+Decoders must raise nothing but :class:`RemoteProtocolError` on bad bytes and
+encoders nothing but :class:`LocalProtocolError` on bad arguments, so the
+checks live here, once, and run *before* construct sees anything: construct
+would otherwise raise its own exceptions, or (for a hostile list count)
+start a loop sized by the peer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import TypeAlias, TypeVar
+
+from pyquorum.errors import CsErrorCode, LocalProtocolError, RemoteProtocolError
+from pyquorum.messages._schema import Parsed, Schema
+from pyquorum.messages.constants import PATH_MAX
+
+#: What the decoders accept.
+Buffer: TypeAlias = bytes | bytearray | memoryview
+
+I32_MIN, I32_MAX = -(2**31), 2**31 - 1
+U32_MAX = 2**32 - 1
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+U64_MAX = 2**64 - 1
+
+_E = TypeVar("_E", bound=IntEnum)
+
+
+def as_bytes(data: object) -> bytes:
+    """One immutable copy of the input: the error carries it, construct parses it."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    raise LocalProtocolError(
+        f"expected bytes, bytearray or memoryview, not {type(data).__name__}"
+    )
+
+
+# ------------------------------------------------------------------ decoding
+
+
+def malformed(
+    message: str, data: bytes, field: str | None = None, offset: int | None = None
+) -> RemoteProtocolError:
+    return RemoteProtocolError(message, data=data, field=field, offset=offset)
+
+
+def truncated(what: str, data: bytes, schema: Schema) -> RemoteProtocolError:
+    field, offset = schema.first_field_beyond(len(data))
+    return malformed(
+        f"{what}: {len(data)} bytes, shorter than the {schema.size}-byte {schema.name}",
+        data,
+        field,
+        offset,
+    )
+
+
+def check_size_field(what: str, data: bytes, size: int) -> None:
+    """The header's ``size`` (i32 @8) must describe exactly the bytes we were given."""
+    if size != len(data):
+        raise malformed(
+            f"{what}: header size {size} does not match the {len(data)} bytes received",
+            data,
+            "size",
+            8,
+        )
+
+
+def parse(what: str, schema: Schema, data: bytes) -> Parsed:
+    """Parse already-validated bytes; a construct error here means a missing check."""
+    try:
+        return schema.parse(data)
+    except Exception as exc:  # construct raises many types; none may escape
+        raise malformed(f"{what}: {exc}", data) from None
+
+
+def lookup(table: dict[int, _E], value: int) -> _E | int:
+    """The enum member for ``value`` when there is one, else the plain int."""
+    return table.get(value, value)
+
+
+def members(enum: type[_E]) -> dict[int, _E]:
+    return {int(m): m for m in enum}
+
+
+CS_ERRORS = members(CsErrorCode)
+
+
+def cs_error(value: int) -> CsErrorCode | int:
+    return CS_ERRORS.get(value, value)
+
+
+def decode_path(what: str, data: bytes, parsed: Parsed, name: str, offset: int) -> str:
+    """A ``char[PATH_MAX]``: the bytes before the first NUL; what follows is ignored."""
+    raw = parsed.raw(name)
+    end = raw.find(b"\0")
+    if end < 0:
+        raise malformed(f"{what}: {name} path has no terminating NUL", data, name, offset)
+    return os.fsdecode(raw[:end])
+
+
+# ------------------------------------------------------------------ encoding
+
+
+def wrong_type(value: object, expected: str) -> LocalProtocolError:
+    return LocalProtocolError(f"expected {expected}, not {type(value).__name__}")
+
+
+def check_int(value: object, what: str, low: int, high: int) -> int:
+    """``value`` as a plain int in [low, high]; bools are refused as a likely mix-up."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LocalProtocolError(f"{what} must be an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise LocalProtocolError(f"{what} must be in [{low}, {high}], not {value}")
+    return int(value)
+
+
+def check_i32(value: object, what: str) -> int:
+    return check_int(value, what, I32_MIN, I32_MAX)
+
+
+def check_u32(value: object, what: str) -> int:
+    return check_int(value, what, 0, U32_MAX)
+
+
+def check_bool(value: object, what: str) -> int:
+    """A C truth value we send as 0 or 1; ints other than 0/1 would not round-trip."""
+    if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+        return int(value)
+    raise LocalProtocolError(f"{what} must be a bool, not {value!r}")
+
+
+#: No list can be longer than this and still fit a message's i32 ``size``.
+MAX_LIST_ENTRIES = I32_MAX // 4
+
+
+def check_node_list(value: object, what: str) -> list[int]:
+    """A list of u32 node ids; its length is checked before any element is."""
+    if isinstance(value, str | bytes | bytearray) or not isinstance(value, Sequence):
+        raise LocalProtocolError(f"{what} must be a tuple of u32 node ids, not {value!r}")
+    if len(value) > MAX_LIST_ENTRIES:
+        raise LocalProtocolError(f"{what} has {len(value)} entries; no message can hold them")
+    return [check_u32(v, f"{what}[{i}]") for i, v in enumerate(value)]
+
+
+def check_body(value: object, what: str) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise LocalProtocolError(f"{what} must be bytes, not {type(value).__name__}")
+
+
+def encode_path(value: object, what: str) -> bytes:
+    """A path for a ``char[PATH_MAX]`` field, NUL-padded; the NUL must fit."""
+    if not isinstance(value, str):
+        raise LocalProtocolError(f"{what} must be a str, not {type(value).__name__}")
+    try:
+        raw = os.fsencode(value)
+    except UnicodeEncodeError as exc:
+        raise LocalProtocolError(f"{what} cannot be encoded: {exc}") from None
+    if b"\0" in raw:
+        raise LocalProtocolError(f"{what} contains a NUL byte")
+    if len(raw) >= PATH_MAX:
+        raise LocalProtocolError(
+            f"{what} is {len(raw)} bytes; at most {PATH_MAX - 1} fit in char[{PATH_MAX}]"
+        )
+    return raw.ljust(PATH_MAX, b"\0")
+
+
+def check_size(total: int, what: str) -> int:
+    """The message length must fit the header's i32 ``size``."""
+    if total > I32_MAX:
+        raise LocalProtocolError(f"{what} would be {total} bytes, more than an i32 size allows")
+    return total

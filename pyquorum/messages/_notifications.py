@@ -1,0 +1,212 @@
+"""The quorum service's notifications (the event channel), encoded and decoded.
+
+Split from :mod:`pyquorum.messages.quorum`, which re-exports both functions.
+The three known formats end in flexible u32 lists whose counts come from
+the peer: every count is checked against the header ``size`` before any
+list is read, so a hostile count costs nothing.
+"""
+
+from __future__ import annotations
+
+from pyquorum.errors import CsErrorCode
+from pyquorum.messages._codec import (
+    U64_MAX,
+    Buffer,
+    as_bytes,
+    check_body,
+    check_bool,
+    check_i32,
+    check_int,
+    check_node_list,
+    check_size,
+    check_size_field,
+    check_u32,
+    cs_error,
+    malformed,
+    parse,
+    truncated,
+    wrong_type,
+)
+from pyquorum.messages._schema import (
+    NODELIST_NOTIFICATION,
+    NODELIST_NOTIFICATION_HEAD,
+    QUORUM_NOTIFICATION,
+    QUORUM_NOTIFICATION_HEAD,
+    QUORUM_NOTIFICATION_V0,
+    QUORUM_NOTIFICATION_V0_HEAD,
+    RESPONSE_HEADER,
+    Parsed,
+    Schema,
+)
+from pyquorum.messages.constants import RESPONSE_HEADER_SIZE, ResponseId
+from pyquorum.messages.types import (
+    NodelistNotification,
+    Notification,
+    QuorumNotification,
+    QuorumNotificationV0,
+    RingId,
+    UnknownNotification,
+)
+
+__all__ = ["decode_notification", "encode_notification"]
+
+_OK = int(CsErrorCode.OK)
+_NOTIFICATION_IDS = frozenset(
+    int(i)
+    for i in (
+        ResponseId.NOTIFICATION,
+        ResponseId.V1_QUORUM_NOTIFICATION,
+        ResponseId.V1_NODELIST_NOTIFICATION,
+    )
+)
+
+
+def encode_notification(n: Notification) -> bytes:
+    """Server side: the bytes of one event.  The header error is CS_OK, as corosync
+    sends it, and the 4 bytes after the lists are zero."""
+    if isinstance(n, NodelistNotification):
+        lists = [
+            check_node_list(n.members, "members"),
+            check_node_list(n.joined, "joined"),
+            check_node_list(n.left, "left"),
+        ]
+        nodeid, seq = _check_ring_id(n.ring_id)
+        return NODELIST_NOTIFICATION.build(
+            {
+                "id": int(ResponseId.V1_NODELIST_NOTIFICATION),
+                "size": _list_message_size(NODELIST_NOTIFICATION, *lists),
+                "error": _OK,
+                "ring_nodeid": nodeid,
+                "ring_seq": seq,
+                "member_list_entries": len(lists[0]),
+                "joined_list_entries": len(lists[1]),
+                "left_list_entries": len(lists[2]),
+                "member_list": lists[0],
+                "joined_list": lists[1],
+                "left_list": lists[2],
+            }
+        )
+    if isinstance(n, QuorumNotification):
+        view = check_node_list(n.members, "members")
+        nodeid, seq = _check_ring_id(n.ring_id)
+        return QUORUM_NOTIFICATION.build(
+            {
+                "id": int(ResponseId.V1_QUORUM_NOTIFICATION),
+                "size": _list_message_size(QUORUM_NOTIFICATION, view),
+                "error": _OK,
+                "quorate": check_bool(n.quorate, "quorate"),
+                "ring_nodeid": nodeid,
+                "ring_seq": seq,
+                "view_list_entries": len(view),
+                "view_list": view,
+            }
+        )
+    if isinstance(n, QuorumNotificationV0):
+        view = check_node_list(n.members, "members")
+        return QUORUM_NOTIFICATION_V0.build(
+            {
+                "id": int(ResponseId.NOTIFICATION),
+                "size": _list_message_size(QUORUM_NOTIFICATION_V0, view),
+                "error": _OK,
+                "quorate": check_bool(n.quorate, "quorate"),
+                "ring_seq": check_int(n.ring_seq, "ring_seq", 0, U64_MAX),
+                "view_list_entries": len(view),
+                "view_list": view,
+            }
+        )
+    if isinstance(n, UnknownNotification):
+        return _encode_unknown_notification(n)
+    raise wrong_type(n, "a quorum Notification")
+
+
+def _encode_unknown_notification(n: UnknownNotification) -> bytes:
+    ident = check_i32(n.id, "notification id")
+    if ident in _NOTIFICATION_IDS:
+        raise wrong_type(n, f"the notification class for id {ident}")
+    body = check_body(n.data, "notification data")
+    size = check_size(RESPONSE_HEADER_SIZE + len(body), "notification")
+    header = RESPONSE_HEADER.build(
+        {"id": ident, "size": size, "error": check_i32(n.error, "error")}
+    )
+    return header + body
+
+
+def _check_ring_id(ring_id: object) -> tuple[int, int]:
+    if not isinstance(ring_id, RingId):
+        raise wrong_type(ring_id, "a RingId")
+    return (
+        check_u32(ring_id.nodeid, "ring_id.nodeid"),
+        check_int(ring_id.seq, "ring_id.seq", 0, U64_MAX),
+    )
+
+
+def _list_message_size(schema: Schema, *lists: list[int]) -> int:
+    return check_size(schema.size + 4 * sum(len(x) for x in lists), schema.name)
+
+
+def decode_notification(data: Buffer) -> Notification:
+    """Client side: one event.  Unknown ids become UnknownNotification; a known id
+    with a malformed body is a RemoteProtocolError.  The header's error (always
+    CS_OK from corosync) is not kept, as libquorum ignores it too."""
+    raw = as_bytes(data)
+    if len(raw) < RESPONSE_HEADER_SIZE:
+        raise truncated("notification", raw, RESPONSE_HEADER)
+    hdr = parse("notification", RESPONSE_HEADER, raw)
+    ident = hdr.num("id")
+    check_size_field("notification", raw, hdr.num("size"))
+    if ident == ResponseId.V1_NODELIST_NOTIFICATION:
+        msg = _parse_lists(
+            "V1 nodelist notification", raw, NODELIST_NOTIFICATION_HEAD, NODELIST_NOTIFICATION,
+            ("member_list_entries", "joined_list_entries", "left_list_entries"),
+        )
+        return NodelistNotification(
+            ring_id=RingId(msg.num("ring_nodeid"), msg.num("ring_seq")),
+            members=msg.nums("member_list"),
+            joined=msg.nums("joined_list"),
+            left=msg.nums("left_list"),
+        )
+    if ident == ResponseId.V1_QUORUM_NOTIFICATION:
+        msg = _parse_lists(
+            "V1 quorum notification", raw, QUORUM_NOTIFICATION_HEAD, QUORUM_NOTIFICATION,
+            ("view_list_entries",),
+        )
+        return QuorumNotification(
+            quorate=msg.num("quorate") != 0,
+            ring_id=RingId(msg.num("ring_nodeid"), msg.num("ring_seq")),
+            members=msg.nums("view_list"),
+        )
+    if ident == ResponseId.NOTIFICATION:
+        msg = _parse_lists(
+            "V0 quorum notification", raw, QUORUM_NOTIFICATION_V0_HEAD, QUORUM_NOTIFICATION_V0,
+            ("view_list_entries",),
+        )
+        return QuorumNotificationV0(
+            quorate=msg.num("quorate") != 0,
+            ring_seq=msg.num("ring_seq"),
+            members=msg.nums("view_list"),
+        )
+    return UnknownNotification(ident, cs_error(hdr.num("error")), raw[RESPONSE_HEADER_SIZE:])
+
+
+def _parse_lists(
+    what: str, raw: bytes, head: Schema, full: Schema, counts: tuple[str, ...]
+) -> Parsed:
+    """Read the counts with the fixed-part schema, check them against the size
+    (which already equals ``len(raw)``), and only then parse the lists."""
+    if len(raw) < full.size:
+        raise malformed(
+            f"{what}: size {len(raw)} is below the {full.size}-byte minimum", raw, "size", 8
+        )
+    fixed = parse(what, head, raw)
+    entries = [fixed.num(name) for name in counts]
+    needed = full.size + 4 * sum(entries)
+    if needed != len(raw):
+        first = counts[0]
+        raise malformed(
+            f"{what}: {'+'.join(map(str, entries))} list entries need {needed} bytes, "
+            f"but the message is {len(raw)}",
+            raw,
+            first,
+            head.fields[first][0],
+        )
+    return parse(what, full, raw)

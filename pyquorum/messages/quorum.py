@@ -1,0 +1,283 @@
+"""The quorum service's messages: requests, responses and notifications.
+
+Layouts are in :mod:`pyquorum.messages._schema`.  The service-level rules
+that live here:
+
+* responses are identified by ``(id, size)``, not by id alone: id 0 is both
+  GETQUORATE's answer (32 bytes) and the generic error reply (24 bytes), and
+  GETTYPE/MODEL_GETTYPE are answered with ids 4/5 (protocol.md §6.3);
+* notifications (the event channel) live in :mod:`._notifications` and are
+  re-exported from here, so this module stays the one public entry point;
+* unknown request ids (server side) and notification ids (client side)
+  decode to ``UnknownRequest``/``UnknownNotification`` rather than failing,
+  for forward compatibility; an unknown response cannot be paired with its
+  request, so it is a protocol error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from pyquorum.errors import LocalProtocolError
+from pyquorum.messages._codec import (
+    Buffer,
+    as_bytes,
+    check_body,
+    check_bool,
+    check_i32,
+    check_size_field,
+    check_u32,
+    cs_error,
+    lookup,
+    malformed,
+    members,
+    parse,
+    truncated,
+    wrong_type,
+)
+from pyquorum.messages._notifications import decode_notification, encode_notification
+from pyquorum.messages._schema import (
+    GETQUORATE_RESPONSE,
+    MODEL_GETTYPE_REQUEST,
+    REQUEST_HEADER,
+    RESPONSE_HEADER,
+    TRACKSTART_REQUEST,
+    TYPE_RESPONSE,
+    VALUE_RESPONSE,
+    Schema,
+)
+from pyquorum.messages.constants import (
+    REQUEST_HEADER_SIZE,
+    RESPONSE_HEADER_SIZE,
+    Model,
+    QuorumType,
+    RequestId,
+    ResponseId,
+    Track,
+)
+from pyquorum.messages.types import (
+    ErrorResponse,
+    GetQuorateRequest,
+    GetQuorateResponse,
+    GetTypeRequest,
+    GetTypeResponse,
+    ModelGetTypeRequest,
+    ModelGetTypeResponse,
+    Request,
+    Response,
+    TrackStartRequest,
+    TrackStartResponse,
+    TrackStopRequest,
+    TrackStopResponse,
+    UnknownRequest,
+)
+
+__all__ = [
+    "RESPONSE_ID_FOR_REQUEST",
+    "decode_notification",
+    "decode_request",
+    "decode_response",
+    "encode_notification",
+    "encode_request",
+    "encode_response",
+    "request_id_of",
+]
+
+#: The id each request is answered with (GETTYPE 3 -> 4, MODEL_GETTYPE 4 -> 5).
+#: A request with an unknown id is answered with id 0 and size 24 instead.
+RESPONSE_ID_FOR_REQUEST: Mapping[RequestId, ResponseId] = MappingProxyType(
+    {
+        RequestId.GETQUORATE: ResponseId.GETQUORATE,
+        RequestId.TRACKSTART: ResponseId.TRACKSTART,
+        RequestId.TRACKSTOP: ResponseId.TRACKSTOP,
+        RequestId.GETTYPE: ResponseId.GETTYPE,
+        RequestId.MODEL_GETTYPE: ResponseId.MODEL_GETTYPE,
+    }
+)
+
+_MODELS = members(Model)
+_QUORUM_TYPES = members(QuorumType)
+_KNOWN_REQUEST_IDS = frozenset(int(i) for i in RequestId)
+_KNOWN_RESPONSE_IDS = frozenset(int(i) for i in RESPONSE_ID_FOR_REQUEST.values())
+
+
+def _header_only(ident: RequestId) -> bytes:
+    return REQUEST_HEADER.build({"id": int(ident), "size": REQUEST_HEADER_SIZE})
+
+
+_HEADER_ONLY_REQUESTS: dict[type[Request], bytes] = {
+    GetQuorateRequest: _header_only(RequestId.GETQUORATE),
+    TrackStopRequest: _header_only(RequestId.TRACKSTOP),
+    GetTypeRequest: _header_only(RequestId.GETTYPE),
+}
+_REQUEST_IDS: dict[type[Request], RequestId] = {
+    GetQuorateRequest: RequestId.GETQUORATE,
+    TrackStartRequest: RequestId.TRACKSTART,
+    TrackStopRequest: RequestId.TRACKSTOP,
+    GetTypeRequest: RequestId.GETTYPE,
+    ModelGetTypeRequest: RequestId.MODEL_GETTYPE,
+}
+
+
+def request_id_of(req: Request) -> int:
+    """The wire id ``req`` is sent with (a RequestId, or an UnknownRequest's own id)."""
+    if isinstance(req, UnknownRequest):
+        return req.id
+    ident = _REQUEST_IDS.get(type(req))
+    if ident is None:
+        raise wrong_type(req, "a quorum Request")
+    return ident
+
+
+# ------------------------------------------------------------------ requests
+
+
+def encode_request(req: Request) -> bytes:
+    """Client side: the bytes of one request, padding zeroed."""
+    fixed = _HEADER_ONLY_REQUESTS.get(type(req))
+    if fixed is not None:
+        return fixed
+    if isinstance(req, TrackStartRequest):
+        return TRACKSTART_REQUEST.build(
+            {
+                "id": int(RequestId.TRACKSTART),
+                "size": TRACKSTART_REQUEST.size,
+                "track_flags": check_u32(req.flags, "track flags"),
+            }
+        )
+    if isinstance(req, ModelGetTypeRequest):
+        if isinstance(req.model, int) and req.model == Model.AUTO:
+            raise LocalProtocolError(
+                "Model.AUTO is pyquorum's own choice of model and never goes on the wire"
+            )
+        return MODEL_GETTYPE_REQUEST.build(
+            {
+                "id": int(RequestId.MODEL_GETTYPE),
+                "size": MODEL_GETTYPE_REQUEST.size,
+                "model": check_u32(req.model, "model"),
+            }
+        )
+    if isinstance(req, UnknownRequest):
+        return _encode_unknown_request(req)
+    raise wrong_type(req, "a quorum Request")
+
+
+def _encode_unknown_request(req: UnknownRequest) -> bytes:
+    ident = check_i32(req.id, "request id")
+    if ident in _KNOWN_REQUEST_IDS:
+        # It would decode as the known request, so it could not round-trip.
+        raise wrong_type(req, f"the {RequestId(ident).name} request class for id {ident}")
+    body = check_body(req.body, "request body")
+    size = check_i32(req.size, "request size")
+    if size != REQUEST_HEADER_SIZE + len(body):
+        raise LocalProtocolError(
+            f"UnknownRequest.size is {size}, but header plus body is "
+            f"{REQUEST_HEADER_SIZE + len(body)} bytes"
+        )
+    return REQUEST_HEADER.build({"id": ident, "size": size}) + body
+
+
+def decode_request(data: Buffer) -> Request:
+    """Server side: one request.  An id the service does not know is an UnknownRequest
+    (corosync answers those with the generic error response)."""
+    raw = as_bytes(data)
+    if len(raw) < REQUEST_HEADER_SIZE:
+        raise truncated("request", raw, REQUEST_HEADER)
+    hdr = parse("request", REQUEST_HEADER, raw)
+    ident, size = hdr.num("id"), hdr.num("size")
+    check_size_field("request", raw, size)
+    if ident == RequestId.GETQUORATE:
+        _check_exact("GETQUORATE request", raw, REQUEST_HEADER)
+        return GetQuorateRequest()
+    if ident == RequestId.TRACKSTOP:
+        _check_exact("TRACKSTOP request", raw, REQUEST_HEADER)
+        return TrackStopRequest()
+    if ident == RequestId.GETTYPE:
+        _check_exact("GETTYPE request", raw, REQUEST_HEADER)
+        return GetTypeRequest()
+    if ident == RequestId.TRACKSTART:
+        _check_exact("TRACKSTART request", raw, TRACKSTART_REQUEST)
+        msg = parse("TRACKSTART request", TRACKSTART_REQUEST, raw)
+        return TrackStartRequest(Track(msg.num("track_flags")))
+    if ident == RequestId.MODEL_GETTYPE:
+        _check_exact("MODEL_GETTYPE request", raw, MODEL_GETTYPE_REQUEST)
+        msg = parse("MODEL_GETTYPE request", MODEL_GETTYPE_REQUEST, raw)
+        return ModelGetTypeRequest(lookup(_MODELS, msg.num("model")))
+    return UnknownRequest(ident, size, raw[REQUEST_HEADER_SIZE:])
+
+
+def _check_exact(what: str, raw: bytes, schema: Schema) -> None:
+    if len(raw) != schema.size:
+        raise malformed(f"{what} must be {schema.size} bytes, not {len(raw)}", raw, "size", 8)
+
+
+# ------------------------------------------------------------------ responses
+
+
+def encode_response(resp: Response) -> bytes:
+    """Server side: the bytes of one response, padding zeroed."""
+    if isinstance(resp, GetQuorateResponse):
+        return GETQUORATE_RESPONSE.build(
+            {
+                "id": int(ResponseId.GETQUORATE),
+                "size": GETQUORATE_RESPONSE.size,
+                "error": check_i32(resp.error, "error"),
+                "quorate": check_bool(resp.quorate, "quorate"),
+            }
+        )
+    if isinstance(resp, GetTypeResponse | ModelGetTypeResponse):
+        gettype = isinstance(resp, GetTypeResponse)
+        return TYPE_RESPONSE.build(
+            {
+                "id": int(ResponseId.GETTYPE if gettype else ResponseId.MODEL_GETTYPE),
+                "size": TYPE_RESPONSE.size,
+                "error": check_i32(resp.error, "error"),
+                "quorum_type": check_u32(resp.quorum_type, "quorum_type"),
+            }
+        )
+    bare_id = _BARE_RESPONSE_IDS.get(type(resp))
+    if bare_id is None:
+        raise wrong_type(resp, "a quorum Response")
+    return RESPONSE_HEADER.build(
+        {"id": int(bare_id), "size": RESPONSE_HEADER_SIZE, "error": check_i32(resp.error, "error")}
+    )
+
+
+_BARE_RESPONSE_IDS: dict[type[Response], ResponseId] = {
+    TrackStartResponse: ResponseId.TRACKSTART,
+    TrackStopResponse: ResponseId.TRACKSTOP,
+    ErrorResponse: ResponseId.GETQUORATE,  # the generic reply reuses id 0, with size 24
+}
+
+
+def decode_response(data: Buffer) -> Response:
+    """Client side: one response, identified by ``(id, size)``; anything else is a
+    RemoteProtocolError, since it cannot be matched to the request it answers."""
+    raw = as_bytes(data)
+    if len(raw) < RESPONSE_HEADER_SIZE:
+        raise truncated("response", raw, RESPONSE_HEADER)
+    # Every 32-byte response has the same shape (a u32 at 24), so one parse of
+    # that shape reads header and body together: this is the hot path.
+    body_schema = VALUE_RESPONSE if len(raw) == VALUE_RESPONSE.size else RESPONSE_HEADER
+    msg = parse("response", body_schema, raw)
+    ident, size = msg.num("id"), msg.num("size")
+    check_size_field("response", raw, size)
+    error = cs_error(msg.num("error"))
+    if size == RESPONSE_HEADER_SIZE:
+        if ident == ResponseId.GETQUORATE:
+            return ErrorResponse(error)
+        if ident == ResponseId.TRACKSTART:
+            return TrackStartResponse(error)
+        if ident == ResponseId.TRACKSTOP:
+            return TrackStopResponse(error)
+    elif size == VALUE_RESPONSE.size:
+        if ident == ResponseId.GETQUORATE:
+            return GetQuorateResponse(error, msg.num("value") != 0)
+        if ident == ResponseId.GETTYPE:
+            return GetTypeResponse(error, lookup(_QUORUM_TYPES, msg.num("value")))
+        if ident == ResponseId.MODEL_GETTYPE:
+            return ModelGetTypeResponse(error, lookup(_QUORUM_TYPES, msg.num("value")))
+    if ident in _KNOWN_RESPONSE_IDS:
+        raise malformed(f"response id {ident} never has size {size}", raw, "size", 8)
+    raise malformed(f"unknown response id {ident} (size {size})", raw, "id", 0)

@@ -1,0 +1,7 @@
+"""``python -m pyquorum.testing``: the same CLI as ``python -m pyquorum.testing.cluster``."""
+
+import sys
+
+from pyquorum.testing._cli import main
+
+sys.exit(main())

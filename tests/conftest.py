@@ -1,0 +1,211 @@
+"""Fixtures for the whole suite: live corosync nodes and clusters, and leak checks.
+
+Live fixtures start real corosync daemons in network namespaces through
+:mod:`pyquorum.testing.cluster`.  Where that is impossible (not root, no
+corosync) they skip, unless ``PYQUORUM_REQUIRE_COROSYNC=1`` (CI), where a
+live test that cannot run is a failure.  Every test that uses one of them
+gets the ``corosync`` marker, so ``-m "not corosync"`` deselects them.
+
+Speed: a node costs ~0.4 s to start and ~1 s to stop cleanly, so the single
+nodes behind ``corosync_node`` and ``corosync_node_any`` live for the whole
+session and are reset (resumed, restarted if a test stopped or killed them)
+before each test.  Multi-node clusters from ``cluster3`` are per test,
+because such tests change the membership on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+
+import pytest
+
+from pyquorum.testing.cluster import (
+    Cluster,
+    ClusterUnavailable,
+    Node,
+    Transport,
+    check_available,
+    leftovers,
+    sweep_stale,
+)
+
+REQUIRE_ENV = "PYQUORUM_REQUIRE_COROSYNC"
+
+#: Fixtures that start corosync; tests using them are marked ``corosync``.
+LIVE_FIXTURES = frozenset({"corosync_node", "corosync_node_any", "cluster3"})
+
+ClusterFactory = Callable[..., Cluster]
+
+
+def live_required() -> bool:
+    """True when live tests must run (CI sets PYQUORUM_REQUIRE_COROSYNC=1)."""
+    return os.environ.get(REQUIRE_ENV) == "1"
+
+
+def require_live(reason: str | BaseException) -> NoReturn:
+    """Skip a test that cannot run live here, or fail it when live tests are required."""
+    message = f"live test cannot run: {reason}"
+    if live_required():
+        pytest.fail(f"{message} ({REQUIRE_ENV}=1)", pytrace=False)
+    pytest.skip(message)
+
+
+def require_corosync() -> None:
+    """Skip (or fail, see :func:`require_live`) unless live clusters can run here."""
+    try:
+        check_available()
+    except ClusterUnavailable as exc:
+        require_live(exc)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.corosync)
+
+
+# --------------------------------------------------------------------------- leak check
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _harness_leaves_nothing_behind() -> Iterator[None]:
+    """Sweep what crashed earlier runs left, and fail loudly if this run leaks.
+
+    Checked at session end: no network namespace, interface or state
+    directory named after this process, no corosync it started still
+    running, no /dev/shm file of those daemons, no cluster left open.
+    """
+    swept = sweep_stale()
+    if swept:
+        print(f"\nremoved leftovers of dead test runs: {', '.join(swept)}")
+    yield
+    left = leftovers()
+    if left:
+        from pyquorum.testing import cluster as harness
+
+        for open_cluster in list(harness._LIVE.values()):
+            try:
+                open_cluster.close(graceful=False)
+            except Exception as exc:
+                print(f"closing {open_cluster.tag} failed: {exc}")
+        harness._remove_shm_debris(harness._RUN_PIDS)
+        pytest.fail(
+            "the test run left corosync state behind (now removed): " + ", ".join(left),
+            pytrace=False,
+        )
+
+
+# --------------------------------------------------------------------------- single nodes
+
+
+class _NodePool:
+    """One single-node cluster per transport, shared by the session, started on first use."""
+
+    def __init__(self) -> None:
+        self._clusters: dict[str, Cluster] = {}
+        self._failures: dict[str, BaseException] = {}
+
+    def node(self, transport: Transport) -> Node:
+        if transport in self._failures:  # do not pay a start-up timeout per test
+            raise self._failures[transport]
+        cluster = self._clusters.get(transport)
+        if cluster is None:
+            try:
+                cluster = Cluster(1, transport=transport).start()
+            except BaseException as exc:
+                self._failures[transport] = exc
+                raise
+            self._clusters[transport] = cluster
+        node = cluster[1]
+        _reset(node)
+        return node
+
+    def close(self) -> None:
+        errors = []
+        for cluster in self._clusters.values():
+            try:
+                cluster.close(graceful=False)
+            except Exception as exc:
+                errors.append(exc)
+        self._clusters.clear()
+        if errors:
+            raise errors[0]
+
+
+def _reset(node: Node) -> None:
+    """Put a shared node back as a fresh one: running, not paused, ready, quorate alone."""
+    if node.is_paused:
+        node.resume()
+    if not node.is_running:
+        node.start()
+        return
+    node.wait_ready(10)
+    status = node.quorum_status()
+    if not status.quorate or status.expected_votes != 1 or status.members != {1}:
+        node.restart()
+
+
+@pytest.fixture(scope="session")
+def _node_pool(_harness_leaves_nothing_behind: None) -> Iterator[_NodePool]:
+    pool = _NodePool()
+    yield pool
+    pool.close()
+
+
+def _live_node(pool: _NodePool, transport: Transport) -> Node:
+    try:
+        return pool.node(transport)
+    except ClusterUnavailable as exc:
+        require_live(exc)
+
+
+@pytest.fixture
+def corosync_node(_node_pool: _NodePool) -> Node:
+    """A running single-node corosync (SHM transport), ready and quorate.
+
+    Shared across the session and reset before each test, so a test may
+    stop, crash or pause it; it must not leave config changes behind
+    (make your own ``Cluster`` for that).
+    """
+    return _live_node(_node_pool, "shm")
+
+
+@pytest.fixture(params=["shm", "socket"], ids=["shm", "socket"])
+def corosync_node_any(request: pytest.FixtureRequest, _node_pool: _NodePool) -> Node:
+    """Like ``corosync_node``, once per libqb transport (``node.cluster.transport``)."""
+    transport: Transport = request.param
+    return _live_node(_node_pool, transport)
+
+
+# --------------------------------------------------------------------------- clusters
+
+
+@pytest.fixture
+def cluster3() -> Iterator[ClusterFactory]:
+    """A factory of started clusters, torn down after the test.
+
+    ``cluster3()`` gives three formed, quorate nodes; keyword arguments go
+    to :class:`~pyquorum.testing.cluster.Cluster` (``nodes=``,
+    ``transport=``, ``expected_votes=``, ``quorum=``, ``uidgid=``...).
+    """
+    made: list[Cluster] = []
+
+    def make(nodes: int = 3, **kwargs: Any) -> Cluster:
+        cluster = Cluster(nodes, **kwargs)
+        made.append(cluster)
+        try:
+            return cluster.start()
+        except ClusterUnavailable as exc:
+            require_live(exc)
+
+    yield make
+    errors = []
+    for cluster in made:
+        try:
+            cluster.close(graceful=False)
+        except Exception as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]

@@ -1,0 +1,1 @@
+"""Tests of the libqb IPC layer below any service: semaphores, rings."""
