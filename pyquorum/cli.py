@@ -15,11 +15,12 @@ import contextlib
 import importlib
 import logging
 import os
+import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from pyquorum import __version__
+from pyquorum import __version__, commands
 from pyquorum.errors import (
     AccessError,
     ConnectionLost,
@@ -206,14 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop when no event has come for S seconds (default: watch forever)",
     )
     watch.set_defaults(run=_cmd_watch)
-    for module_name in _COMMAND_MODULES:
-        importlib.import_module(module_name).register(sub)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
     return parser
-
-
-#: Further subcommands, one module each: ``register(sub)`` adds its parser and
-#: sets ``run=fn(args, out) -> int`` (``out`` has ``line(text) -> bool``).
-_COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def describe(exc: BaseException) -> str:
