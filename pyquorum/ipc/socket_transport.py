@@ -161,30 +161,44 @@ class SocketTransport(Transport):
 
     def _recv(self, sock: socket.socket, poller: select.poll, deadline: Deadline) -> bytes | None:
         setup_fd = self.setup.fileno()
+        # Poll before the first recv: a reply is rarely there already, and a
+        # failed non-blocking recv costs a syscall and a Python exception.
+        # (With no time left, just try once.)
+        readable = deadline.expired() or self._poll(poller, setup_fd, deadline)
         while True:
-            try:
-                # MSG_TRUNC makes recv report the datagram's real length, so an
-                # oversized one is detected instead of silently cut.
-                n = sock.recv_into(self._buf, 0, socket.MSG_TRUNC)
-            except BlockingIOError:
-                pass
-            except (ConnectionRefusedError, ConnectionResetError) as exc:
-                raise self.lost_error(f"receiving failed: {exc.strerror}") from None
-            else:
-                if n > len(self._buf):
-                    raise self.lost_error(
-                        f"received a {n}-byte datagram, over max_msg_size {self.max_msg_size}"
-                    )
-                return bytes(self._buf[:n])
+            if readable:
+                try:
+                    # MSG_TRUNC makes recv report the datagram's real length,
+                    # so an oversized one is detected instead of silently cut.
+                    n = sock.recv_into(self._buf, 0, socket.MSG_TRUNC)
+                except BlockingIOError:
+                    pass
+                except (ConnectionRefusedError, ConnectionResetError) as exc:
+                    raise self.lost_error(f"receiving failed: {exc.strerror}") from None
+                else:
+                    if n > len(self._buf):
+                        raise self.lost_error(
+                            f"received a {n}-byte datagram, over max_msg_size {self.max_msg_size}"
+                        )
+                    return bytes(self._buf[:n])
             if self.lost:
                 raise self.lost_error("the daemon hung up earlier")
             if deadline.expired():
                 return None
-            for fd, revents in poller.poll(deadline.slice(LIVENESS_SLICE) * 1000.0):
+            readable = self._poll(poller, setup_fd, deadline)
+
+    def _poll(self, poller: select.poll, setup_fd: int, deadline: Deadline) -> bool:
+        """Wait one slice; True if the data socket became readable."""
+        readable = False
+        for fd, revents in poller.poll(deadline.slice(LIVENESS_SLICE) * 1000.0):
+            if fd == setup_fd:
                 # Nothing is ever written to the setup socket after the
                 # handshake in this transport: readable means EOF.
-                if fd == setup_fd and revents & (select.POLLIN | _HANGUP):
+                if revents & (select.POLLIN | _HANGUP):
                     self.lost = True
+            elif revents:
+                readable = True
+        return readable
 
     def recv_response(self, deadline: Deadline) -> bytes:
         assert self._req is not None
