@@ -27,6 +27,7 @@ from pyquorum.testing.cluster import (
     Node,
     Transport,
     check_available,
+    close_all,
     leftovers,
     sweep_stale,
 )
@@ -83,16 +84,10 @@ def _harness_leaves_nothing_behind() -> Iterator[None]:
     yield
     left = leftovers()
     if left:
-        from pyquorum.testing import cluster as harness
-
-        for open_cluster in list(harness._LIVE.values()):
-            try:
-                open_cluster.close(graceful=False)
-            except Exception as exc:
-                print(f"closing {open_cluster.tag} failed: {exc}")
-        harness._remove_shm_debris(harness._RUN_PIDS)
+        cleanup = close_all()
         pytest.fail(
-            "the test run left corosync state behind (now removed): " + ", ".join(left),
+            f"the test run left corosync state behind: {', '.join(left)}\n"
+            f"cleaned up: {', '.join(cleanup) or 'nothing'}",
             pytrace=False,
         )
 

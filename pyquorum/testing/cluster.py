@@ -47,7 +47,6 @@ import contextlib
 import itertools
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -56,13 +55,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Literal, ParamSpec, TypeVar
 
-from pyquorum.testing import _netns
+from pyquorum.testing import _netns, _procs
 from pyquorum.testing._netns import IpError, find_binary, make_name
+from pyquorum.testing._status import QuorumStatus, parse_cmap_members, parse_quorumtool
 from pyquorum.testing._wait import WaitTimeout, log_tail, wait_until
 
 __all__ = [
@@ -79,6 +78,7 @@ __all__ = [
     "Transport",
     "WaitTimeout",
     "check_available",
+    "close_all",
     "leftovers",
     "parse_quorumtool",
     "sweep_stale",
@@ -109,7 +109,6 @@ PREFIX_LEN = 15
 MAX_NODES = 99
 QUORUM_ADDRESS = b"\0quorum".ljust(108, b"\0")
 READY_LINE = b"ready to provide service"
-SHM_DIR = "/dev/shm"
 
 _REQUIRED_BINARIES = {
     "ip": "iproute2",
@@ -141,165 +140,6 @@ class CommandFailed(subprocess.CalledProcessError):
         err = self.stderr.strip() if isinstance(self.stderr, str) else ""
         out = self.stdout.strip() if isinstance(self.stdout, str) else ""
         return f"{super().__str__()}\nstderr: {err or '(empty)'}\nstdout: {out or '(empty)'}"
-
-
-# --------------------------------------------------------------------------- status
-
-
-@dataclass(frozen=True, slots=True)
-class QuorumStatus:
-    """One node's view of quorum and membership, from ``corosync-quorumtool -s``.
-
-    With ``quorum=False`` (no provider, quorum type FREE) the tool has nothing
-    to say, so members come from cmap's ``runtime.members`` and ``quorate``
-    is always true, as it is for the quorum service's clients.
-    """
-
-    nodeid: int
-    quorate: bool
-    members: frozenset[int]
-    ring_id: tuple[int, int] | None = None  # (representative nodeid, sequence)
-    provider: str | None = None
-    expected_votes: int | None = None
-    highest_expected: int | None = None
-    total_votes: int | None = None
-    quorum: int | None = None
-    flags: frozenset[str] = frozenset()
-    votes: Mapping[int, int] = field(default_factory=dict)
-    raw: str = field(default="", repr=False, compare=False)
-
-    def summary(self) -> str:
-        """One line for logs and failure messages."""
-        ring = "?" if self.ring_id is None else f"{self.ring_id[0]:x}.{self.ring_id[1]:x}"
-        return (
-            f"node {self.nodeid}: {'quorate' if self.quorate else 'NOT quorate'}, "
-            f"members {sorted(self.members)}, ring {ring}, expected {self.expected_votes}"
-        )
-
-
-_FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z ]*?):\s*(.*?)\s*$")
-
-
-def parse_quorumtool(text: str) -> QuorumStatus:
-    """Parse ``corosync-quorumtool -s`` output (decimal node ids, i.e. without ``-H``)."""
-    fields: dict[str, str] = {}
-    members: set[int] = set()
-    votes: dict[int, int] = {}
-    in_members = False
-    for line in text.splitlines():
-        if line.strip().startswith("Nodeid"):
-            in_members = True
-            continue
-        if in_members:
-            words = line.split()
-            if len(words) >= 2 and words[0].isdigit() and words[1].isdigit():
-                members.add(int(words[0]))
-                votes[int(words[0])] = int(words[1])
-            continue
-        m = _FIELD_RE.match(line)
-        if m:
-            fields.setdefault(m[1], m[2])
-    if "Node ID" not in fields or "Quorate" not in fields:
-        raise ValueError(f"not corosync-quorumtool -s output:\n{text}")
-
-    def number(key: str) -> int | None:
-        value = fields.get(key, "").split()
-        return int(value[0]) if value and value[0].isdigit() else None
-
-    ring: tuple[int, int] | None = None
-    ring_text = fields.get("Ring ID", "")
-    if "." in ring_text:
-        rep, seq = ring_text.split(".", 1)
-        ring = (int(rep, 16), int(seq, 16))
-    return QuorumStatus(
-        nodeid=int(fields["Node ID"], 0),
-        quorate=fields["Quorate"].lower() == "yes",
-        members=frozenset(members),
-        ring_id=ring,
-        provider=fields.get("Quorum provider"),
-        expected_votes=number("Expected votes"),
-        highest_expected=number("Highest expected"),
-        total_votes=number("Total votes"),
-        quorum=number("Quorum"),
-        flags=frozenset(fields.get("Flags", "").split()),
-        votes=votes,
-        raw=text,
-    )
-
-
-_CMAP_MEMBER_RE = re.compile(r"^runtime\.members\.(\d+)\.status \(str\) = (\w+)", re.MULTILINE)
-
-
-# --------------------------------------------------------------------------- processes
-
-
-def _pid_state(pid: int) -> str | None:
-    """The state letter of ``pid`` from /proc (``R``, ``S``, ``T``, ``Z``...), None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    return data[data.rfind(b")") + 2 :][:1].decode() or None
-
-
-def _pid_alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    state = _pid_state(pid)
-    return state is not None and state not in "ZX"
-
-
-def _pid_is_corosync(pid: int) -> bool:
-    """True while ``pid`` is a live corosync (guards against pid reuse)."""
-    if not _pid_alive(pid):
-        return False
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip() == "corosync"
-    except OSError:
-        return False
-
-
-def _shm_debris(pids: Iterable[int]) -> list[str]:
-    """Paths in /dev/shm that belong to the corosync processes ``pids``.
-
-    ``qb-corosync-<pid>-blackbox-{header,data}`` is corosync's flight
-    recorder; ``qb-<pid>-<client pid>-<fd>-XXXXXX/`` holds one IPC
-    connection's files.  A clean exit removes both; SIGKILL leaves them.
-    """
-    prefixes = tuple(p for pid in pids for p in (f"qb-{pid}-", f"qb-corosync-{pid}-"))
-    if not prefixes:
-        return []
-    try:
-        names = os.listdir(SHM_DIR)
-    except OSError:
-        return []
-    return sorted(os.path.join(SHM_DIR, n) for n in names if n.startswith(prefixes))
-
-
-def _remove_shm_debris(pids: Iterable[int]) -> list[str]:
-    """Remove the /dev/shm debris of those ``pids`` that are dead; returns what went."""
-    dead = [pid for pid in pids if not _pid_alive(pid)]
-    removed = []
-    for path in _shm_debris(dead):
-        with contextlib.suppress(FileNotFoundError):
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.unlink(path)
-        removed.append(path)
-    return removed
-
-
-def _kill_and_wait(pids: Iterable[int], timeout: float = 5.0) -> None:
-    """SIGKILL ``pids`` (never this process) and wait until they are gone."""
-    targets = [pid for pid in pids if pid != os.getpid()]
-    for pid in targets:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + timeout
-    while any(_pid_alive(pid) for pid in targets) and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def check_available() -> None:
@@ -375,7 +215,7 @@ class Node:
         """True while this node's corosync exists (a paused one counts as running)."""
         if self._proc is not None:
             return self._proc.poll() is None
-        return self._pid is not None and _pid_is_corosync(self._pid)
+        return self._pid is not None and _procs.pid_is_corosync(self._pid)
 
     @property
     def is_paused(self) -> bool:
@@ -457,8 +297,8 @@ class Node:
         """SIGTERM corosync and wait for it to exit (SIGKILL after ``timeout``).
 
         A clean exit lets corosync leave the membership at once and remove
-        its own /dev/shm files.  Files of clients still connected stay, as
-        they would on a real system (the client cleans them up).
+        all its /dev/shm files, even those of clients still connected (their
+        mappings keep working until they close).
         """
         if not self.is_running:
             self._paused = False
@@ -499,7 +339,7 @@ class Node:
         self._paused = True
         pid = self.pid
         wait_until(
-            lambda: _pid_state(pid) in ("T", "t", None),
+            lambda: _procs.pid_state(pid) in ("T", "t", None),
             5.0,
             f"{self} to stop (SIGSTOP)",
         )
@@ -532,8 +372,8 @@ class Node:
 
     def _remove_debris(self) -> list[str]:
         """Remove /dev/shm files of this node's dead corosyncs; forget those pids."""
-        removed = _remove_shm_debris(self._pids)
-        self._pids = [pid for pid in self._pids if _pid_alive(pid)]
+        removed = _procs.remove_shm_debris(self._pids)
+        self._pids = [pid for pid in self._pids if _procs.pid_alive(pid)]
         return removed
 
     # --- readiness
@@ -697,9 +537,7 @@ class Node:
                 proc.stdout,
                 proc.stderr,
             )
-        found = _CMAP_MEMBER_RE.findall(proc.stdout)
-        members = {int(i) for i, status in found if status == "joined"}
-        return QuorumStatus(self.nodeid, True, frozenset(members), raw=proc.stdout)
+        return QuorumStatus(self.nodeid, True, parse_cmap_members(proc.stdout), raw=proc.stdout)
 
     def set_expected_votes(self, votes: int) -> None:
         """``corosync-quorumtool -e votes`` (votequorum only)."""
@@ -957,7 +795,7 @@ class Cluster:
         namespaces = [n.netns for n in self.nodes] + [self.switch_netns]
         existing = set(_netns.list_netns())
         stray = [pid for ns in namespaces if ns in existing for pid in _netns.netns_pids(ns)]
-        _kill_and_wait(stray)
+        _procs.kill_and_wait(stray)
         for node in self.nodes:
             node._remove_debris()
         doomed = [ns for ns in namespaces if ns in existing]
@@ -1401,6 +1239,26 @@ def _install_signal_handlers() -> None:
     _handlers_installed = True
 
 
+def close_all() -> list[str]:
+    """Close every cluster this process still has open (without waiting for a
+    clean exit), remove what is left of any other cluster it made, and the
+    /dev/shm files of every dead corosync it started.  For leak checks that
+    clean up after reporting; returns what it did.
+    """
+    done = []
+    for cluster in list(_LIVE.values()):
+        try:
+            cluster.close(graceful=False)
+            done.append(f"closed {cluster.tag}")
+        except ClusterError as exc:
+            done.append(str(exc))
+    for tag, owner in sorted(_existing_tags().items()):
+        if owner == os.getpid():
+            done += _remove_tag(tag, _load_state(tag))
+    done += [f"file {p}" for p in _procs.remove_shm_debris(_RUN_PIDS)]
+    return done
+
+
 def leftovers(owner_pid: int | None = None) -> list[str]:
     """What the harness created and has not removed yet, for leak checks.
 
@@ -1441,8 +1299,10 @@ def _leftovers_of(tag: str, pids: Iterable[int]) -> list[str]:
 
 def _process_leftovers(pids: Iterable[int]) -> list[str]:
     pids = sorted(set(pids))
-    found = [f"corosync pid {p}" for p in pids if _pid_is_corosync(p)]
-    return found + [f"file {p}" for p in _shm_debris(p for p in pids if not _pid_alive(p))]
+    found = [f"corosync pid {p}" for p in pids if _procs.pid_is_corosync(p)]
+    return found + [
+        f"file {p}" for p in _procs.shm_debris(p for p in pids if not _procs.pid_alive(p))
+    ]
 
 
 def sweep_stale() -> list[str]:
@@ -1456,6 +1316,19 @@ def sweep_stale() -> list[str]:
     """
     if os.geteuid() != 0 or find_binary("ip") is None:
         return []
+    removed: list[str] = []
+    for tag, owner in sorted(_existing_tags().items()):
+        if _procs.pid_alive(owner) or tag in _LIVE:
+            continue
+        state = _load_state(tag)
+        if state is not None and state.get("persistent"):
+            continue
+        removed += _remove_tag(tag, state)
+    return removed
+
+
+def _existing_tags() -> dict[str, int]:
+    """Tag -> owner pid of every cluster with a namespace, interface or directory here."""
     tags: dict[str, int] = {}
     for name in [*_netns.list_netns(), *_netns.list_root_links()]:
         parsed = _netns.parse_name(name)
@@ -1467,15 +1340,7 @@ def sweep_stale() -> list[str]:
                 owner = _netns.parse_tag(d)
                 if owner is not None:
                     tags[d] = owner
-    removed: list[str] = []
-    for tag, owner in sorted(tags.items()):
-        if _pid_alive(owner) or tag in _LIVE:
-            continue
-        state = _load_state(tag)
-        if state is not None and state.get("persistent"):
-            continue
-        removed += _remove_tag(tag, state)
-    return removed
+    return tags
 
 
 def _remove_tag(tag: str, state: Mapping[str, Any] | None) -> list[str]:
@@ -1484,9 +1349,9 @@ def _remove_tag(tag: str, state: Mapping[str, Any] | None) -> list[str]:
     namespaces = [n for n in _netns.list_netns() if (_netns.parse_name(n) or ("",))[0] == tag]
     pids = {int(p) for n in (state or {}).get("nodes", []) for p in n.get("pids", [])}
     in_ns = {pid for ns in namespaces for pid in _netns.netns_pids(ns)}
-    _kill_and_wait(in_ns)
+    _procs.kill_and_wait(in_ns)
     removed += [f"process {pid}" for pid in sorted(in_ns)]
-    removed += [f"file {p}" for p in _remove_shm_debris(pids | in_ns)]
+    removed += [f"file {p}" for p in _procs.remove_shm_debris(pids | in_ns)]
     if namespaces:
         with contextlib.suppress(IpError):
             _netns.ip_batch([f"netns delete {ns}" for ns in namespaces], force=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pyquorum.testing import _netns
+from pyquorum.testing import _netns, _procs
 from pyquorum.testing import cluster as harness
 from pyquorum.testing.cluster import (
     Cluster,
@@ -45,8 +45,8 @@ def traces_of(cluster: Cluster, pids: list[int]) -> list[str]:
     """Everything of ``cluster`` still on the machine (empty when torn down)."""
     found = [n for n in _netns.list_netns() if n.startswith(cluster.tag)]
     found += [str(p) for p in (harness.RUN_ROOT / cluster.tag, cluster.workdir) if p.exists()]
-    found += [f"pid {p}" for p in pids if harness._pid_alive(p)]
-    found += harness._shm_debris(pids)
+    found += [f"pid {p}" for p in pids if _procs.pid_alive(p)]
+    found += _procs.shm_debris(pids)
     return found
 
 
@@ -68,7 +68,7 @@ def test_one_node_starts_ready_and_stops_leaving_nothing() -> None:
     require_corosync()
     with Cluster(1) as cluster:
         node = cluster[1]
-        assert node.is_running and harness._pid_is_corosync(node.pid)
+        assert node.is_running and _procs.pid_is_corosync(node.pid)
         assert node.netns in _netns.list_netns()
         assert node.address == "198.18.0.1"
         assert "ready to provide service" in node.log_path.read_text()
@@ -76,7 +76,7 @@ def test_one_node_starts_ready_and_stops_leaving_nothing() -> None:
         assert status.quorate and status.members == {1} and status.nodeid == 1
         assert status.provider == "corosync_votequorum" and status.ring_id is not None
         # libqb's flight recorder is there while corosync runs.
-        assert any("blackbox" in p for p in harness._shm_debris([node.pid]))
+        assert any("blackbox" in p for p in _procs.shm_debris([node.pid]))
         pid = node.pid
     assert not node.is_running
     assert traces_of(cluster, [pid]) == []
@@ -92,27 +92,43 @@ def test_stop_then_start_again_on_the_same_node(corosync_node: Node) -> None:
     first = corosync_node.pid
     corosync_node.stop()
     assert not corosync_node.is_running
-    assert harness._shm_debris([first]) == [], "a clean exit removes its own files"
+    assert _procs.shm_debris([first]) == [], "a clean exit removes its own files"
     corosync_node.start()
     assert corosync_node.is_running and corosync_node.pid != first
     assert corosync_node.quorum_status().quorate
 
 
+def libqb_connect() -> socket.socket:
+    """A libqb handshake by hand (protocol.md §2.3), so corosync makes a connection dir."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    sock.connect(QUORUM)
+    sock.sendall(bytes.fromhex("ffffffff00000000 1800000000000000 0000100000000000"))
+    response = b""
+    while len(response) < 12328:
+        chunk = sock.recv(12328 - len(response))
+        assert chunk, "corosync closed the connection during the handshake"
+        response += chunk
+    assert response[16:20] == bytes(4), "corosync refused the connection"
+    return sock
+
+
 def test_crash_removes_the_daemons_debris(corosync_node: Node) -> None:
     node = corosync_node
     pid = node.pid
-    # A connection directory, as a client that never hung up would leave.
-    node.call(quorum_connect)
-    node.crash()
-    assert not node.is_running and node.returncode == -signal.SIGKILL
-    assert harness._shm_debris([pid]) == []
+    with node.call(libqb_connect):  # a client still connected when corosync dies
+        debris = _procs.shm_debris([pid])
+        assert any(f"/qb-{pid}-{os.getpid()}-" in p for p in debris), debris
+        node.crash()
+        assert not node.is_running and node.returncode == -signal.SIGKILL
+        assert _procs.shm_debris([pid]) == []
 
 
 def test_pause_and_resume(corosync_node: Node) -> None:
     node = corosync_node
     node.pause()
     try:
-        assert node.is_paused and harness._pid_state(node.pid) == "T"
+        assert node.is_paused and _procs.pid_state(node.pid) == "T"
         assert node.is_running
     finally:
         node.resume()
@@ -171,22 +187,20 @@ def test_run_as_nobody_is_denied_without_uidgid(corosync_node: Node) -> None:
     assert "Cannot initialize CMAP service" in denied.stderr
 
 
-@live
-def test_uidgid_lets_another_uid_in() -> None:
-    require_corosync()
-    with Cluster(1, uidgid=[65534]) as cluster:
-        proc = cluster[1].run_as(65534, 65534, ["corosync-quorumtool", "-s"])
-        assert proc.returncode == 0, proc.stderr
-        assert parse_quorumtool(proc.stdout).quorate
+def test_uidgid_lets_another_uid_in(cluster3: ClusterFactory) -> None:
+    cluster = cluster3(1, uidgid=[65534])
+    proc = cluster[1].run_as(65534, 65534, ["corosync-quorumtool", "-s"])
+    assert proc.returncode == 0, proc.stderr
+    assert parse_quorumtool(proc.stdout).quorate
 
 
-@live
-def test_no_quorum_provider_reports_members_from_cmap() -> None:
-    require_corosync()
-    with Cluster(1, quorum=False) as cluster:
-        status = cluster[1].quorum_status()
-        assert status.quorate and status.members == {1} and status.provider is None
-        assert "quorum {" not in cluster[1].config_path.read_text()
+def test_no_quorum_provider_reports_members_from_cmap(cluster3: ClusterFactory) -> None:
+    cluster = cluster3(2, quorum=False)
+    assert "quorum {" not in cluster[1].config_path.read_text()
+    status = cluster[1].quorum_status()
+    assert status.quorate and status.members == {1, 2} and status.provider is None
+    cluster[2].crash()
+    assert cluster.wait_members(1, {1}, timeout=15).quorate
 
 
 @live
@@ -253,7 +267,7 @@ def test_crash_is_seen_by_the_others_and_the_node_can_rejoin(cluster3: ClusterFa
     cluster = cluster3()
     pid = cluster[3].pid
     cluster[3].crash()
-    assert harness._shm_debris([pid]) == []
+    assert _procs.shm_debris([pid]) == []
     for nodeid in (1, 2):
         status = cluster.wait_members(nodeid, {1, 2}, timeout=15)
         assert status.quorate
@@ -310,8 +324,8 @@ def test_sigterm_tears_the_cluster_down() -> None:
     child.send_signal(signal.SIGTERM)
     assert child.wait(20) == -signal.SIGTERM  # dies of the signal, after tearing down
     assert not [n for n in _netns.list_netns() if n.startswith(tag)]
-    assert not harness._pid_alive(int(pid))
-    assert harness._shm_debris([int(pid)]) == []
+    assert not _procs.pid_alive(int(pid))
+    assert _procs.shm_debris([int(pid)]) == []
     assert not (harness.WORK_ROOT / tag).exists()
 
 
@@ -324,14 +338,14 @@ def test_sweep_stale_removes_what_a_killed_run_left() -> None:
     child.kill()
     child.wait(10)
     # The parent-death signal takes corosync down with its creator...
-    wait_until(lambda: not harness._pid_alive(int(pid)), 10, "corosync to die with its parent")
+    wait_until(lambda: not _procs.pid_alive(int(pid)), 10, "corosync to die with its parent")
     # ...but the namespaces, files and blackbox stay until someone sweeps.
     assert [n for n in _netns.list_netns() if n.startswith(tag)]
-    assert harness._shm_debris([int(pid)])
+    assert _procs.shm_debris([int(pid)])
     removed = sweep_stale()
     assert f"netns {tag}n1" in removed
     assert not [n for n in _netns.list_netns() if n.startswith(tag)]
-    assert harness._shm_debris([int(pid)]) == []
+    assert _procs.shm_debris([int(pid)]) == []
     assert not (harness.WORK_ROOT / tag).exists() and not (harness.RUN_ROOT / tag).exists()
 
 
