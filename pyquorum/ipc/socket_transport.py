@@ -74,7 +74,10 @@ class SocketTransport(Transport):
         except BaseException:
             self.close()
             raise
-        self._buf = bytearray(self.max_msg_size)
+        # One receive buffer per path: responses and events are read from
+        # different threads (under different connection locks).
+        self._req_buf = bytearray(self.max_msg_size)
+        self._evt_buf = bytearray(self.max_msg_size)
         self._req_poll = select.poll()
         self._req_poll.register(self._req, select.POLLIN)
         self._req_poll.register(self.setup, select.POLLIN)
@@ -125,7 +128,10 @@ class SocketTransport(Transport):
             raise TooBigError(
                 f"request of {len(data)} bytes exceeds max_msg_size {self.max_msg_size}"
             )
-        self.check_setup_hangup()
+        # No poll of the setup socket here: a send to a dead server fails
+        # with ECONNREFUSED, and the wait for the response polls it anyway.
+        if self.lost:
+            raise self.lost_error("the daemon hung up earlier")
         if _I32.unpack_from(self._ctl, _REQ_FLOW_CONTROL)[0] == _FC_REFUSE:
             raise TryAgainError("corosync asks clients to hold off (flow control); try again")
         # ctl[0].sent tells the server how many datagrams to read per wake-up.
@@ -159,7 +165,9 @@ class SocketTransport(Transport):
             if deadline.expired():
                 raise CsTimeoutError("timed out: corosync is not reading requests")
 
-    def _recv(self, sock: socket.socket, poller: select.poll, deadline: Deadline) -> bytes | None:
+    def _recv(
+        self, sock: socket.socket, buf: bytearray, poller: select.poll, deadline: Deadline
+    ) -> bytes | None:
         setup_fd = self.setup.fileno()
         # Poll before the first recv: a reply is rarely there already, and a
         # failed non-blocking recv costs a syscall and a Python exception.
@@ -170,17 +178,17 @@ class SocketTransport(Transport):
                 try:
                     # MSG_TRUNC makes recv report the datagram's real length,
                     # so an oversized one is detected instead of silently cut.
-                    n = sock.recv_into(self._buf, 0, socket.MSG_TRUNC)
+                    n = sock.recv_into(buf, 0, socket.MSG_TRUNC)
                 except BlockingIOError:
                     pass
                 except (ConnectionRefusedError, ConnectionResetError) as exc:
                     raise self.lost_error(f"receiving failed: {exc.strerror}") from None
                 else:
-                    if n > len(self._buf):
+                    if n > len(buf):
                         raise self.lost_error(
                             f"received a {n}-byte datagram, over max_msg_size {self.max_msg_size}"
                         )
-                    return bytes(self._buf[:n])
+                    return bytes(buf[:n])
             if self.lost:
                 raise self.lost_error("the daemon hung up earlier")
             if deadline.expired():
@@ -202,14 +210,14 @@ class SocketTransport(Transport):
 
     def recv_response(self, deadline: Deadline) -> bytes:
         assert self._req is not None
-        data = self._recv(self._req, self._req_poll, deadline)
+        data = self._recv(self._req, self._req_buf, self._req_poll, deadline)
         if data is None:
             raise CsTimeoutError("timed out waiting for corosync's response")
         return data
 
     def recv_event(self, deadline: Deadline) -> bytes | None:
         assert self._evt is not None
-        return self._recv(self._evt, self._evt_poll, deadline)
+        return self._recv(self._evt, self._evt_buf, self._evt_poll, deadline)
 
     def fileno(self) -> int:
         assert self._epoll is not None
