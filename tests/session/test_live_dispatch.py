@@ -14,7 +14,7 @@ from pyquorum.messages.types import NodelistNotification, QuorumNotification, Qu
 Node = Any
 
 MODELS = [Model.V1, Model.V0]
-SNAPSHOT = {
+SNAPSHOT: dict[Model, list[type]] = {
     Model.V1: [NodelistNotification, QuorumNotification],
     Model.V0: [QuorumNotificationV0],
 }
