@@ -108,6 +108,8 @@ ADDRESS_PREFIX = "198.18.0."
 PREFIX_LEN = 15
 MAX_NODES = 99
 QUORUM_ADDRESS = b"\0quorum".ljust(108, b"\0")
+FORCE_FILESYSTEM_SOCKETS = "/etc/libqb/force-filesystem-sockets"
+FILESYSTEM_QUORUM_SOCKET = "/tmp/quorum"  # Debian's libqb SOCKETDIR is /tmp
 READY_LINE = b"ready to provide service"
 
 _REQUIRED_BINARIES = {
@@ -419,7 +421,10 @@ class Node:
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             with sock:
                 sock.settimeout(2.0)
-                sock.connect(QUORUM_ADDRESS)
+                # A corosync started while libqb's force-filesystem-sockets
+                # flag exists listens on a path in libqb's SOCKETDIR instead.
+                forced = os.path.exists(FORCE_FILESYSTEM_SOCKETS)
+                sock.connect(FILESYSTEM_QUORUM_SOCKET if forced else QUORUM_ADDRESS)
         except OSError:
             return False
         return True
