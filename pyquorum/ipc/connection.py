@@ -17,6 +17,8 @@ from pyquorum._deadline import Deadline
 from pyquorum.errors import BadHandleError, ConnectionLost, CsTimeoutError, RemoteProtocolError
 from pyquorum.ipc import handshake as _handshake
 from pyquorum.ipc.handshake import ServerCredentials
+from pyquorum.ipc.shm import ShmTransport
+from pyquorum.ipc.socket_transport import SocketTransport
 from pyquorum.ipc.transport import Transport
 from pyquorum.messages.constants import DEFAULT_MAX_MSG_SIZE, ConnectionType
 
@@ -61,12 +63,8 @@ class IpcConnection:
         transport: Transport
         try:
             if hs.connection_type == ConnectionType.SHM:
-                from pyquorum.ipc.shm import ShmTransport
-
                 transport = ShmTransport(hs)
             else:
-                from pyquorum.ipc.socket_transport import SocketTransport
-
                 transport = SocketTransport(hs)
         except BaseException:
             hs.sock.close()

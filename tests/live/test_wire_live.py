@@ -192,10 +192,11 @@ def test_unknown_service_is_not_running(corosync_node_any: Node) -> None:
         IpcConnection.connect("pyquorum-no-such-service", timeout=2)
 
 
-def test_non_root_without_uidgid_is_denied(corosync_node: Node) -> None:
-    """A forked child drops to nobody (65534) and connects from the node's netns."""
+def connect_as_nobody(node: Node) -> str:
+    """Fork a child that drops to nobody (65534), connects from the node's netns,
+    makes one GETQUORATE round trip and reports what happened."""
     read_fd, write_fd = os.pipe()
-    with corosync_node.netns_context():
+    with node.netns_context():
         pid = os.fork()
         if pid == 0:  # pragma: no cover - child
             try:
@@ -204,8 +205,9 @@ def test_non_root_without_uidgid_is_denied(corosync_node: Node) -> None:
                 os.setgid(65534)
                 os.setuid(65534)
                 try:
-                    IpcConnection.connect("quorum", timeout=5).close()
-                    result = "connected"
+                    with IpcConnection.connect("quorum", timeout=5) as conn:
+                        resp = call(conn, GetQuorateRequest())
+                    result = f"connected:{resp.quorate}"
                 except AccessError as exc:
                     result = f"AccessError:{exc.errno}:{exc}"
                 except BaseException as exc:
@@ -217,8 +219,20 @@ def test_non_root_without_uidgid_is_denied(corosync_node: Node) -> None:
     with os.fdopen(read_fd, "rb") as f:
         result = f.read().decode()
     os.waitpid(pid, 0)
+    return result
+
+
+def test_non_root_without_uidgid_is_denied(corosync_node: Node) -> None:
+    result = connect_as_nobody(corosync_node)
     assert result.startswith("AccessError:13:"), result
     assert "uidgid" in result and "65534" in result
+
+
+@pytest.mark.parametrize("transport", ["shm", "socket"])
+def test_non_root_listed_in_uidgid_is_served(cluster3: Any, transport: str) -> None:
+    """The ring files are chowned to the client: nobody can map and use them."""
+    node = cluster3(1, transport=transport, uidgid=(65534,))[1]
+    assert connect_as_nobody(node) == "connected:True"
 
 
 def test_daemon_killed_while_a_response_is_awaited(corosync_node_any: Node) -> None:
