@@ -299,3 +299,26 @@ def _catch(fn: Any, *args: Any) -> BaseException | bytes:
 def _must(data: bytes | None) -> bytes:
     assert data is not None, "expected an event"
     return data
+
+
+def _set_flow_control(conn: IpcConnection, value: int) -> None:
+    """Write the server-owned flow-control word, as corosync would."""
+    transport: Any = conn._transport
+    if conn.connection_type == ConnectionType.SHM:
+        transport._req.header.user_data = value  # request ring header user_data @8240
+    else:
+        transport._ctl[4:8] = value.to_bytes(4, "little")  # ctl[0].flow_control @4
+
+
+def test_flow_control_word_is_honoured(corosync_node_any: Node) -> None:
+    from pyquorum.errors import TryAgainError
+
+    with connected(corosync_node_any) as conn:
+        call(conn, ModelGetTypeRequest(Model.V1))
+        _set_flow_control(conn, 1)  # QB_IPCS_RATE_OFF: hold off
+        with pytest.raises(TryAgainError):
+            conn.request(encode_request(GetQuorateRequest()), 2)
+        _set_flow_control(conn, 2)  # QB_IPCS_RATE_OFF_2: libqb still sends
+        assert call(conn, GetQuorateRequest()) == GetQuorateResponse(CsErrorCode.OK, True)
+        _set_flow_control(conn, 0)
+        assert call(conn, GetQuorateRequest()) == GetQuorateResponse(CsErrorCode.OK, True)

@@ -1,0 +1,149 @@
+"""``pyquorum serve``: a fake corosync quorum service over real libqb IPC.
+
+Serves a script (see :mod:`pyquorum.fake.script`) or a capture recorded
+with ``pyquorum record`` on ``@NAME`` (``@quorum`` by default) in the
+current network namespace, until Ctrl-C or SIGTERM.  On a host with a
+real corosync, run it in a namespace of its own (``ip netns exec NS
+pyquorum serve ...``) or pick another ``--name``: the fake refuses to
+start where something already listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from dataclasses import replace
+from types import FrameType
+from typing import Any
+
+from pyquorum.fake.hostile import Hostility
+from pyquorum.fake.script import Change, Script, ScriptError
+from pyquorum.fake.server import make_server
+from pyquorum.ipc.server import AccessPolicy
+from pyquorum.messages.types import RingId
+
+__all__ = ["describe_change", "load_source", "register"]
+
+
+class _Failure(Exception):
+    pass
+
+
+def load_source(args: argparse.Namespace) -> Script:
+    """The script to serve: ``--script``, or a ``--capture`` turned into one."""
+    try:
+        if args.script is not None:
+            script = Script.load(args.script)
+        else:
+            from pyquorum.fake.replay import script_from_capture
+
+            script = script_from_capture(args.capture)
+    except ScriptError as exc:
+        raise _Failure(str(exc)) from None
+    if args.old_corosync:
+        script = replace(script, model_v1=False)
+    if args.start_now:
+        script = replace(script, start="serve")
+    return script
+
+
+def _ids(ids: tuple[int, ...]) -> str:
+    return " ".join(map(str, ids)) if ids else "-"
+
+
+def _ring(ring_id: RingId) -> str:
+    return str(ring_id)
+
+
+def describe_change(change: Change) -> str:
+    """One line per served change, in the spirit of ``pyquorum watch``'s text."""
+    s = change.state
+    what = "membership" if change.membership else "quorum    "
+    line = f"{what}  ring {_ring(s.ring_id)}  quorate {'yes' if s.quorate else 'no'}"
+    line += f"  members {_ids(s.members)}"
+    if change.membership:
+        line += f"  joined {_ids(change.joined)}  left {_ids(change.left)}"
+    return line
+
+
+def _run(args: argparse.Namespace, out: Any) -> int:
+    try:
+        script = load_source(args)
+    except _Failure as exc:
+        print(f"pyquorum: {exc}", file=sys.stderr)
+        return 1
+    hostile = Hostility(args.hostile) if args.hostile else None
+    server, service = make_server(
+        script,
+        name=args.name,
+        transport=args.transport,
+        speed=args.speed,
+        response_delay=args.delay,
+        stall=args.stall,
+        hostile=hostile,
+        policy=AccessPolicy(frozenset(args.uid), frozenset(args.gid)),
+    )
+    began = time.monotonic()
+
+    def show(change: Change) -> None:
+        out.line(f"{time.monotonic() - began:7.2f}s  {describe_change(change)}")
+
+    service.observers.append(show)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.stop()
+
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            server.listen()
+        except OSError as exc:
+            print(f"pyquorum: cannot serve on {server.address}: {exc.strerror}", file=sys.stderr)
+            return 1
+        out.line(
+            f"serving {script.name or 'a script'} on {server.address} ({args.transport}, "
+            f"pid {server.pid}, {'V1 and V0' if script.model_v1 else 'V0 only'}); "
+            "Ctrl-C stops"
+        )
+        out.line(f"   0.00s  initial     {describe_change(Change(script.initial, True))}")
+        server.serve_forever()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "serve",
+        help="serve a script or a capture as a fake corosync quorum service (libqb IPC)",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--script", metavar="FILE", help="a script (.jsonl, see pyquorum.fake.script)"
+    )
+    source.add_argument("--capture", metavar="FILE", help="a capture recorded with pyquorum record")
+    parser.add_argument("--name", default="quorum", help="service (socket) name (default quorum)")
+    parser.add_argument("--transport", choices=("shm", "socket"), default="shm",
+                        help="libqb transport (default shm, corosync's default)")
+    parser.add_argument("--speed", type=float, default=1.0, metavar="X",
+                        help="play the timeline X times as fast (default 1)")
+    parser.add_argument("--start-now", action="store_true",
+                        help="start the timeline at once, not at the first subscription")
+    parser.add_argument("--old-corosync", action="store_true",
+                        help="emulate corosync < 3.1: no V1 model (MODEL_GETTYPE unknown)")
+    parser.add_argument("--delay", type=float, default=0.0, metavar="S",
+                        help="answer every request S seconds late (a slow daemon)")
+    parser.add_argument("--stall", choices=("requests", "handshake"),
+                        help="never answer requests, or not even the handshake")
+    parser.add_argument("--hostile", choices=[h.value for h in Hostility], metavar="CASE",
+                        help="break the protocol in one way: "
+                        + ", ".join(h.value for h in Hostility))
+    parser.add_argument("--uid", type=int, action="append", default=[],
+                        help="also allow this uid (root always may); repeatable")
+    parser.add_argument("--gid", type=int, action="append", default=[],
+                        help="also allow this gid; repeatable")
+    parser.set_defaults(run=_run)

@@ -1,0 +1,1 @@
+"""Scripts (and, when available, captures) shipped with pyquorum for ``pyquorum demo``."""

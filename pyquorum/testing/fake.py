@@ -1,0 +1,286 @@
+"""A fake corosync quorum service for tests: :class:`FakeQuorumServer`, and a pytest fixture.
+
+The server speaks real libqb IPC (SHM rings or the socket transport), so
+anything that talks to corosync's quorum service talks to it: pyquorum's
+sessions, the C libquorum, ``corosync-quorumtool``.  It serves a
+:class:`~pyquorum.fake.script.Script` and runs in a thread of the test
+process.
+
+Abstract socket names are per network namespace.  By default
+(``netns=True``) the server's thread moves into a **private network
+namespace** of its own (``unshare(CLONE_NEWNET)``), so it can listen on
+``@quorum`` without ever meeting a real corosync on the host, and nothing
+is left behind: the namespace disappears with its last user.  Clients must
+then be in that namespace:
+
+* :meth:`FakeQuorumServer.session` opens a :class:`~pyquorum.QuorumSession` there;
+* ``with server.netns_context():`` moves the calling thread there
+  (sockets created inside stay there);
+* :meth:`FakeQuorumServer.popen` / :meth:`~FakeQuorumServer.run` start a
+  process there (the C libquorum, ``corosync-quorumtool``).
+
+``netns="name"`` joins a named namespace (``/run/netns/name``) instead, and
+``netns=None`` stays in the caller's: then choose a ``name`` no real
+daemon uses.  A private namespace needs root (CAP_SYS_ADMIN).
+
+The pytest fixture ``fake_quorum`` (enable with
+``pytest_plugins = ["pyquorum.testing.fake"]``) is a factory: each call
+starts a server, and every server is stopped after the test::
+
+    def test_failover(fake_quorum):
+        server = fake_quorum(Script.build([1, 2, 3], steps=[Step(0.1, members=(1, 2))]))
+        with server.session() as session:
+            session.trackstart()
+            ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pyquorum.fake.hostile import Hostility
+from pyquorum.fake.script import Change, Script, Step
+from pyquorum.fake.server import Stall, TransportName, demo_script, make_server
+from pyquorum.fake.service import QuorumService
+from pyquorum.ipc.server import AccessPolicy, IpcServer
+from pyquorum.ipc.server_conn import SHM_DIR
+from pyquorum.messages.constants import Model
+from pyquorum.session import QuorumSession
+
+__all__ = ["FakeQuorumServer", "fake_quorum"]
+
+T = TypeVar("T")
+
+_CLONE_NEWNET = 0x40000000
+
+
+def _libc_call(name: str, *args: int) -> None:
+    fn = getattr(os, name, None)  # os.setns / os.unshare exist from Python 3.12
+    if fn is not None:
+        fn(*args)
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def _thread_netns_path() -> str:
+    return f"/proc/self/task/{threading.get_native_id()}/ns/net"
+
+
+class FakeQuorumServer:
+    """A fake quorum service; start it with ``with`` or :meth:`start`.
+
+    ``script`` is a :class:`Script`, a path to a script file, or None for
+    the built-in 3-node demo script.  ``name`` is the service (socket) name,
+    ``transport`` ``"shm"`` or ``"socket"``.  ``speed`` divides the script's
+    times.  ``response_delay`` answers every request that late (a slow
+    daemon); ``stall="requests"`` completes handshakes but never answers,
+    ``stall="handshake"`` never even answers the handshake.  ``hostile``
+    picks one :class:`~pyquorum.fake.hostile.Hostility`.  ``uids``/``gids``
+    are allowed besides root; other clients get EACCES.
+    """
+
+    def __init__(
+        self,
+        script: Script | str | Path | None = None,
+        *,
+        name: str = "quorum",
+        transport: TransportName = "shm",
+        netns: bool | str | None = True,
+        speed: float = 1.0,
+        response_delay: float = 0.0,
+        stall: Stall | None = None,
+        hostile: Hostility | None = None,
+        uids: Sequence[int] = (),
+        gids: Sequence[int] = (),
+    ) -> None:
+        if script is None:
+            script = demo_script()
+        elif not isinstance(script, Script):
+            script = Script.load(script)
+        self.script = script
+        self.name = name
+        self.transport = transport
+        self.netns = netns
+        self.server: IpcServer
+        self.service: QuorumService
+        self.server, self.service = make_server(
+            script,
+            name=name,
+            transport=transport,
+            speed=speed,
+            response_delay=response_delay,
+            stall=stall,
+            hostile=hostile,
+            policy=AccessPolicy(frozenset(uids), frozenset(gids)),
+        )
+        self._netns_fd: int | None = None
+        self._started = False
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def pid(self) -> int:
+        """The server's pid, as it appears in its /dev/shm names."""
+        return self.server.pid
+
+    def start(self) -> FakeQuorumServer:
+        if self._started:
+            raise RuntimeError("the fake server was already started")
+        self._started = True
+        self.server.start(thread_setup=self._enter_netns)
+        return self
+
+    def _enter_netns(self) -> None:
+        if self.netns is True:
+            _libc_call("unshare", _CLONE_NEWNET)
+        elif isinstance(self.netns, str):
+            fd = os.open(os.path.join("/run/netns", self.netns), os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                _libc_call("setns", fd, _CLONE_NEWNET)
+            finally:
+                os.close(fd)
+        if self.netns:
+            # Held open: it keeps a private namespace alive and lets others enter it.
+            self._netns_fd = os.open(_thread_netns_path(), os.O_RDONLY | os.O_CLOEXEC)
+
+    def stop(self) -> None:
+        """Disconnect every client, remove every file, release the namespace."""
+        try:
+            self.server.stop()
+        finally:
+            if self._netns_fd is not None:
+                os.close(self._netns_fd)
+                self._netns_fd = None
+
+    def __enter__(self) -> FakeQuorumServer:
+        return self if self._started else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- clients --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def netns_context(self) -> Iterator[None]:
+        """Move the calling thread into the server's network namespace for the block."""
+        if self._netns_fd is None:
+            yield
+            return
+        home = os.open(_thread_netns_path(), os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _libc_call("setns", self._netns_fd, _CLONE_NEWNET)
+            try:
+                yield
+            finally:
+                _libc_call("setns", home, _CLONE_NEWNET)
+        finally:
+            os.close(home)
+
+    def session(self, model: Model | int = Model.V1, **kwargs: Any) -> QuorumSession:
+        """A :class:`QuorumSession` connected to this server (``timeout`` defaults to 10 s)."""
+        kwargs.setdefault("timeout", 10.0)
+        with self.netns_context():
+            return QuorumSession(model, service=self.name, **kwargs)
+
+    def popen(self, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        """Start a process inside the server's network namespace."""
+        with self.netns_context():
+            return subprocess.Popen(list(argv), **kwargs)
+
+    def run(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+        """Run a process to completion inside the server's network namespace."""
+        kwargs.setdefault("timeout", 60)
+        with self.netns_context():
+            return subprocess.run(list(argv), check=False, **kwargs)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the server's loop thread and return its result."""
+        return self.server.call(fn)
+
+    # -- driving the story -----------------------------------------------------------------
+
+    def apply(self, step: Step) -> Change:
+        """Apply a change now (the step's ``at`` is ignored) and notify the subscribers."""
+        return self.call(lambda: self.service.apply(step))
+
+    def start_timeline(self) -> None:
+        """Start the script's timeline now (it starts on the first subscription otherwise)."""
+        self.call(self.service.start_timeline)
+
+    def wait_finished(self, timeout: float = 10.0) -> None:
+        """Wait until every step of the script was applied."""
+        if not self.service.finished.wait(timeout):
+            raise TimeoutError(f"the script did not finish within {timeout} s")
+
+    @property
+    def connection_count(self) -> int:
+        return self.server.connection_count
+
+    def wait_connections(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until exactly ``count`` clients are connected."""
+        deadline = time.monotonic() + timeout
+        while self.server.connection_count != count:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"{self.server.connection_count} clients connected, not {count}, "
+                    f"after {timeout} s"
+                )
+            time.sleep(0.005)
+
+    def shm_files(self) -> list[str]:
+        """This process's server directories in /dev/shm (``qb-<pid>-...``)."""
+        prefix = f"qb-{self.pid}-"
+        with contextlib.suppress(OSError):
+            return sorted(
+                os.path.join(SHM_DIR, n) for n in os.listdir(SHM_DIR) if n.startswith(prefix)
+            )
+        return []
+
+    def __repr__(self) -> str:
+        return (
+            f"<FakeQuorumServer {self.server.address} {self.transport} "
+            f"clients={self.connection_count}>"
+        )
+
+
+# -- pytest ---------------------------------------------------------------------------
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - pytest is only needed for the fixture
+    pass
+else:
+
+    @pytest.fixture
+    def fake_quorum() -> Iterator[Callable[..., FakeQuorumServer]]:
+        """A factory of started :class:`FakeQuorumServer`\\ s, all stopped after the test.
+
+        ``fake_quorum(script=None, **options)`` takes FakeQuorumServer's arguments.
+        """
+        servers: list[FakeQuorumServer] = []
+
+        def make(script: Script | str | Path | None = None, **options: Any) -> FakeQuorumServer:
+            server = FakeQuorumServer(script, **options)
+            servers.append(server)
+            return server.start()
+
+        yield make
+        errors: list[BaseException] = []
+        for server in servers:
+            try:
+                server.stop()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]

@@ -1,0 +1,114 @@
+"""``pyquorum serve`` and ``pyquorum demo``."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from pyquorum import Model, QuorumSession, Track
+from pyquorum.cli import main
+from pyquorum.fake import demo_script
+from pyquorum.formatting import event_to_dict
+from tests.fake.conftest import STORY, Factory, expected_events_v1
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_prints_the_whole_story(
+    fake: Factory, capsys: pytest.CaptureFixture[str], transport: str
+) -> None:
+    assert main(["demo", "--json", "--speed", "20", "--transport", transport]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines == expected_events_v1(demo_script())
+
+
+def test_demo_text(fake: Factory, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--speed", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "nodelist   ring 1.10  members 1 2  joined -  left 3" in out
+    assert "quorum     ring 1.14  quorate no  members 1" in out
+    assert out.rstrip().endswith("see `pyquorum serve --help` to serve your own story")
+
+
+class _Lines:
+    """A process's stdout lines, read by a thread (select() cannot see Python's buffer)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self._queue: queue.Queue[str] = queue.Queue()
+        stdout = proc.stdout
+        assert stdout is not None
+        threading.Thread(target=self._pump, args=(stdout,), daemon=True).start()
+
+    def _pump(self, stdout: Iterable[str]) -> None:
+        for line in stdout:
+            self._queue.put(line)
+
+    def next(self, timeout: float) -> str:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no output within {timeout} s")
+
+
+def _serve(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pyquorum", "serve", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize("transport", ["shm", "socket"])
+def test_serve_a_script_file(tmp_path: Path, transport: str) -> None:
+    """Under a name of its own in this namespace (nothing real listens there)."""
+    name = f"pyquorum-test-{os.getpid()}"
+    script = tmp_path / "story.jsonl"
+    script.write_text(STORY.dumps())
+    proc = _serve("--script", str(script), "--name", name, "--transport", transport)
+    try:
+        lines = _Lines(proc)
+        banner = lines.next(10)
+        assert banner.startswith(f"serving story on @{name} ({transport}, pid {proc.pid}")
+        with QuorumSession(Model.V1, service=name, timeout=10) as session:
+            session.trackstart(Track.CURRENT | Track.CHANGES)
+            seen = []
+            for event in session.events(timeout=5):
+                seen.append(event_to_dict(event))
+                if len(seen) == 7:
+                    break
+        assert seen == expected_events_v1(STORY)
+        # Each served change is printed as it happens.
+        assert "initial" in lines.next(5)
+        assert "membership  ring 1.c" in lines.next(5)
+        # A second server on the same name is refused.
+        second = _serve("--script", str(script), "--name", name)
+        _, err = second.communicate(timeout=30)
+        assert second.returncode == 1 and "already listens" in err
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    prefix = f"qb-{proc.pid}-"
+    assert not [n for n in os.listdir("/dev/shm") if n.startswith(prefix)]
+
+
+def test_serve_reports_a_bad_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"pyquorum_script": 1}\n{"members": [1]}\n')
+    assert main(["serve", "--script", str(bad), "--name", "unused"]) == 1
+    assert "bad.jsonl:2: the initial state needs members and quorate" in capsys.readouterr().err
+
+
+def test_serve_needs_a_source(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["serve"])
+    assert info.value.code == 1
+    assert "one of the arguments --script --capture is required" in capsys.readouterr().err
