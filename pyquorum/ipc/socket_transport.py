@@ -75,9 +75,11 @@ class SocketTransport(Transport):
             self.close()
             raise
         # One receive buffer per path: responses and events are read from
-        # different threads (under different connection locks).
-        self._req_buf = bytearray(self.max_msg_size)
-        self._evt_buf = bytearray(self.max_msg_size)
+        # different threads (under different connection locks).  Anonymous
+        # mappings rather than bytearrays: the kernel supplies zero pages on
+        # first touch, so a connection does not memset 2 MiB it rarely uses.
+        self._req_buf = mmap.mmap(-1, self.max_msg_size)
+        self._evt_buf = mmap.mmap(-1, self.max_msg_size)
         self._req_poll = select.poll()
         self._req_poll.register(self._req, select.POLLIN)
         self._req_poll.register(self.setup, select.POLLIN)
@@ -166,7 +168,7 @@ class SocketTransport(Transport):
                 raise CsTimeoutError("timed out: corosync is not reading requests")
 
     def _recv(
-        self, sock: socket.socket, buf: bytearray, poller: select.poll, deadline: Deadline
+        self, sock: socket.socket, buf: mmap.mmap, poller: select.poll, deadline: Deadline
     ) -> bytes | None:
         setup_fd = self.setup.fileno()
         # Poll before the first recv: a reply is rarely there already, and a
@@ -238,6 +240,9 @@ class SocketTransport(Transport):
                 os.unlink(path)
         if self._ctl is not None:
             self._ctl.close()
+        for buf in (getattr(self, "_req_buf", None), getattr(self, "_evt_buf", None)):
+            if buf is not None:
+                buf.close()
         # libqb's client removes the control file and its directory itself in
         # this transport (the server also tries; whoever is second gets ENOENT).
         with contextlib.suppress(OSError):
