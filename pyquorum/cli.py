@@ -121,6 +121,8 @@ def _cmd_watch(args: argparse.Namespace, out: _Output) -> int:
     fmt = event_to_json if args.json else event_to_text
     request_timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     hint = "use --model auto or --model v0"
+    if args.reconnect:
+        return _watch_reconnecting(args, out, model, request_timeout)
     with _open_session(model, request_timeout, hint) as session:
         if model is Model.AUTO and session.model is Model.V0:
             print(
@@ -131,6 +133,30 @@ def _cmd_watch(args: argparse.Namespace, out: _Output) -> int:
             Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
         )
         seen = 0
+        for event in session.events(timeout=args.timeout):
+            if not out.line(fmt(event)):
+                return EXIT_OK
+            seen += 1
+            if args.count is not None and seen >= args.count:
+                return EXIT_OK
+    if args.count is not None and seen < args.count:
+        raise _Failure(
+            f"only {seen} of {args.count} events came before {args.timeout} s passed "
+            "without one; raise --timeout or lower --count"
+        )
+    return EXIT_OK
+
+
+def _watch_reconnecting(
+    args: argparse.Namespace, out: _Output, model: Model, request_timeout: float
+) -> int:
+    """``watch --reconnect``: connection_lost / reconnected lines, then the new snapshot."""
+    from pyquorum.reconnect import ReconnectingSession
+
+    fmt = event_to_json if args.json else event_to_text
+    flags = Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
+    seen = 0
+    with ReconnectingSession(model, flags, timeout=request_timeout) as session:
         for event in session.events(timeout=args.timeout):
             if not out.line(fmt(event)):
                 return EXIT_OK
@@ -205,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--timeout", type=_positive_float, metavar="S",
         help="stop when no event has come for S seconds (default: watch forever)",
+    )
+    watch.add_argument(
+        "--reconnect", action="store_true",
+        help="when corosync goes away, print connection_lost, retry with backoff, "
+        "then print reconnected and the new snapshot (instead of exiting)",
     )
     watch.set_defaults(run=_cmd_watch)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):

@@ -6,9 +6,21 @@ They are the notification dataclasses of :mod:`pyquorum.messages.types`
 membership change (only the latter for a quorum-only change); a V0 session
 yields :class:`QuorumNotificationV0`.  :data:`Event` is their union, for
 annotations.
+
+A :class:`~pyquorum.reconnect.ReconnectingSession` adds two events of its
+own (:data:`SupervisorEvent`): :class:`ConnectionLostEvent` when the daemon
+goes away, and :class:`Reconnected` once a new session is initialized and
+tracking again (its snapshot follows).  The event is named
+``ConnectionLostEvent`` because :class:`pyquorum.errors.ConnectionLost` is
+the *exception* a plain session raises in that case.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from pyquorum._core import Event
+from pyquorum.messages.constants import Model, QuorumType
 from pyquorum.messages.types import (
     NodelistNotification,
     Notification,
@@ -19,11 +31,40 @@ from pyquorum.messages.types import (
 )
 
 __all__ = [
+    "ConnectionLostEvent",
     "Event",
     "NodelistNotification",
     "Notification",
     "QuorumNotification",
     "QuorumNotificationV0",
+    "Reconnected",
     "RingId",
+    "SupervisorEvent",
     "UnknownNotification",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLostEvent:
+    """The connection to the daemon was lost; the supervisor is reconnecting.
+
+    ``reason`` is the error's message (from :class:`pyquorum.errors.ConnectionLost`).
+    """
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    """A new session is up (same model request, same trackstart flags).
+
+    ``attempts`` is how many connection attempts it took.
+    """
+
+    quorum_type: QuorumType | int
+    model: Model
+    attempts: int = 1
+
+
+#: What a reconnecting session adds to the event stream.
+SupervisorEvent = ConnectionLostEvent | Reconnected

@@ -9,6 +9,12 @@ matches the C oracle's (tests/c/quorum_oracle.c) field for field::
     {"type": "quorum", "quorate": true, "ring_id": {"nodeid": 1, "seq": 17}, "members": [1, 2]}
     {"type": "quorum_v0", "quorate": true, "ring_seq": 17, "members": [1, 2]}
 
+A reconnecting session (:mod:`pyquorum.reconnect`) adds its own two, which
+the C oracle has no counterpart for::
+
+    {"type": "connection_lost", "reason": "the daemon hung up"}
+    {"type": "reconnected", "quorum_type": "set"}
+
 Text shows ring ids as corosync-quorumtool does (``nodeid.seq`` in hex).
 """
 
@@ -18,6 +24,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pyquorum.events import ConnectionLostEvent, Reconnected, SupervisorEvent
 from pyquorum.messages.constants import QuorumType
 from pyquorum.messages.types import (
     NodelistNotification,
@@ -53,8 +60,12 @@ def _ring(ring_id: RingId) -> dict[str, int]:
     return {"nodeid": ring_id.nodeid, "seq": ring_id.seq}
 
 
-def event_to_dict(event: Notification) -> dict[str, Any]:
+def event_to_dict(event: Notification | SupervisorEvent) -> dict[str, Any]:
     """The JSON-ready form of an event (key order is the printed order)."""
+    if isinstance(event, ConnectionLostEvent):
+        return {"type": "connection_lost", "reason": event.reason}
+    if isinstance(event, Reconnected):
+        return {"type": "reconnected", "quorum_type": _type_name(event.quorum_type)}
     if isinstance(event, NodelistNotification):
         return {
             "type": "nodelist",
@@ -82,7 +93,7 @@ def event_to_dict(event: Notification) -> dict[str, Any]:
     raise TypeError(f"not a notification: {event!r}")
 
 
-def event_to_json(event: Notification) -> str:
+def event_to_json(event: Notification | SupervisorEvent) -> str:
     """One line of JSON (no newline)."""
     return json.dumps(event_to_dict(event))
 
@@ -95,8 +106,12 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def event_to_text(event: Notification) -> str:
+def event_to_text(event: Notification | SupervisorEvent) -> str:
     """One human-readable line (no newline)."""
+    if isinstance(event, ConnectionLostEvent):
+        return f"lost       connection to corosync: {event.reason}; reconnecting"
+    if isinstance(event, Reconnected):
+        return f"reconnected  quorum type {_type_name(event.quorum_type)}"
     if isinstance(event, NodelistNotification):
         return (
             f"nodelist   ring {event.ring_id}  members {_ids(event.members)}"
