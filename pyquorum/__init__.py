@@ -2,6 +2,7 @@
 
 from pyquorum.errors import *  # noqa: F403
 from pyquorum.errors import __all__ as _errors_all
+from pyquorum.events import ConnectionLostEvent, Reconnected
 from pyquorum.messages.constants import DispatchMode, Model, QuorumType, Track
 from pyquorum.messages.types import (
     NodelistNotification,
@@ -13,6 +14,7 @@ from pyquorum.session import QuorumSession
 
 __version__ = "0.1.0"
 __all__ = [
+    "ConnectionLostEvent",
     "DispatchMode",
     "Model",
     "NodelistNotification",
@@ -20,6 +22,7 @@ __all__ = [
     "QuorumNotificationV0",
     "QuorumSession",
     "QuorumType",
+    "Reconnected",
     "RingId",
     "Track",
     "__version__",
