@@ -17,8 +17,8 @@ import logging
 import os
 import pkgutil
 import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn
 
 from pyquorum import __version__, commands
 from pyquorum.errors import (
@@ -118,7 +118,6 @@ def _cmd_status(args: argparse.Namespace, out: _Output) -> int:
 
 def _cmd_watch(args: argparse.Namespace, out: _Output) -> int:
     model = _MODELS[args.model]
-    fmt = event_to_json if args.json else event_to_text
     request_timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     hint = "use --model auto or --model v0"
     if args.reconnect:
@@ -132,13 +131,19 @@ def _cmd_watch(args: argparse.Namespace, out: _Output) -> int:
         session.trackstart(
             Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
         )
-        seen = 0
-        for event in session.events(timeout=args.timeout):
-            if not out.line(fmt(event)):
-                return EXIT_OK
-            seen += 1
-            if args.count is not None and seen >= args.count:
-                return EXIT_OK
+        return _print_events(session.events(timeout=args.timeout), args, out)
+
+
+def _print_events(events: Iterable[Any], args: argparse.Namespace, out: _Output) -> int:
+    """Print events until ``--count`` or the stream ends; too few is a failure."""
+    fmt = event_to_json if args.json else event_to_text
+    seen = 0
+    for event in events:
+        if not out.line(fmt(event)):
+            return EXIT_OK
+        seen += 1
+        if args.count is not None and seen >= args.count:
+            return EXIT_OK
     if args.count is not None and seen < args.count:
         raise _Failure(
             f"only {seen} of {args.count} events came before {args.timeout} s passed "
@@ -153,22 +158,9 @@ def _watch_reconnecting(
     """``watch --reconnect``: connection_lost / reconnected lines, then the new snapshot."""
     from pyquorum.reconnect import ReconnectingSession
 
-    fmt = event_to_json if args.json else event_to_text
     flags = Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
-    seen = 0
     with ReconnectingSession(model, flags, timeout=request_timeout) as session:
-        for event in session.events(timeout=args.timeout):
-            if not out.line(fmt(event)):
-                return EXIT_OK
-            seen += 1
-            if args.count is not None and seen >= args.count:
-                return EXIT_OK
-    if args.count is not None and seen < args.count:
-        raise _Failure(
-            f"only {seen} of {args.count} events came before {args.timeout} s passed "
-            "without one; raise --timeout or lower --count"
-        )
-    return EXIT_OK
+        return _print_events(session.events(timeout=args.timeout), args, out)
 
 
 def _positive_float(text: str) -> float:
