@@ -3,35 +3,57 @@
 Same rules as :class:`pyquorum.session.QuorumSession` (they live in
 :mod:`pyquorum._core`); only the waiting differs.
 
-Why requests go through an executor
------------------------------------
-A request's response has no file descriptor to watch on the SHM transport:
-libqb's server posts a semaphore in shared memory and sends no doorbell
-byte, so the only ways to wait for it are ``sem_timedwait`` (blocking) or
-polling.  So each request/response round trip (``IpcConnection.request``,
-which is thread-safe and serialises exchanges) runs in an executor thread
-(``loop.run_in_executor``), and the loop stays free.  The same holds for the
-connect + handshake + initialize at start-up, which can block on a slow or
-stopped daemon: it runs as one executor job, inside the network namespace
-of the thread that created the session (see :mod:`pyquorum._netns`).
-Closing also goes through the executor, because closing waits for an
-exchange in flight to leave the shared memory before unmapping it.
+Events: the loop's reader, no thread
+------------------------------------
+The connection's ``fileno()`` is readable when an event or a hang-up is
+pending, on both transports (SHM: the setup socket, which carries one
+doorbell byte per event; socket transport: an epoll fd over the event
+socket and the setup socket).  :meth:`~AsyncQuorumSession.next_event`
+waits with ``loop.add_reader`` and then reads with ``recv_event(0)``, which
+never blocks: it takes the event, or reports the hang-up as ConnectionLost.
 
-Events, in contrast, do have an fd on both transports (the connection's
-``fileno()`` is readable on an event or a hang-up): :meth:`~AsyncQuorumSession.events`
-waits with ``loop.add_reader`` and then drains with ``recv_event(0)``,
-which never blocks.  No thread is used for events.
+Requests: a short hop to the session's own thread
+-------------------------------------------------
+A response has no fd on the SHM transport: libqb's server posts a
+semaphore in shared memory and sends no doorbell, so the only ways to wait
+for it are ``sem_timedwait`` (blocking) or polling with ``sem_trywait``.
+Polling from the loop would add latency (or burn CPU) to every request, so
+each exchange (``IpcConnection.request``, which is thread-safe and
+serialises exchanges) runs as one executor job and the loop stays free; a
+round trip costs one thread hand-off (tens of microseconds).  The socket
+transport could wait on its response socket with ``add_reader``, but one
+code path for both transports is worth more than that hand-off, and the
+send may block too (flow control, a full queue).
+
+By default each session has its **own one-thread executor**, not the
+loop's default one: the connection serialises requests anyway, so one
+thread loses nothing, and a stopped (SIGSTOP) or wedged daemon then holds
+only the threads of its own sessions instead of starving every other user
+of the default executor (DNS lookups, file I/O) or another session's
+close.  Pass ``executor=`` to share one.
 
 Cancellation
 ------------
-Cancelling a request cancels the *waiting*, not the exchange: the executor
-job keeps the connection's request lock until its response arrives (or the
-timeout passes, or the daemon is found gone), reads it whole, and its result
-is dropped.  The next request waits for that job's exchange to finish, so
-it always reads its own response; nothing is half-read and the session
-stays usable.  A cancelled :meth:`~AsyncQuorumSession.connect` closes the
-half-made connection (the session is then closed).  A cancelled trackstart
-may still have taken effect in the daemon, as with a timeout in C.
+Cancelling a request gives the exchange up at once: the session sets the
+job's ``abandon`` event (see :meth:`IpcConnection.request
+<pyquorum.ipc.connection.IpcConnection.request>`), and the thread leaves
+within :data:`~pyquorum.ipc.connection.ABANDON_POLL` seconds.  A request
+not yet sent is never sent; one already sent leaves its response *owed*,
+and the connection reads and discards it before the next request's
+response, exactly as after a timeout.  Nothing is ever half-read (a read
+is one synchronous step, in one thread), and the session stays usable.
+A cancelled trackstart may still have taken effect in the daemon, as with
+a timeout in C.  A cancelled :meth:`~AsyncQuorumSession.connect` closes the
+session and whatever it had opened (a handshake under way finishes in its
+thread first, within the connect timeout).  Cancelling an
+:meth:`~AsyncQuorumSession.events` iterator, or a
+:meth:`~AsyncQuorumSession.next_event`, removes the reader and consumes
+nothing.  :meth:`~AsyncQuorumSession.close` abandons every request in
+flight (they raise BadHandleError) and wakes a waiting ``events()``.
+
+A connection from ``connection_factory`` whose ``request`` has no
+``abandon`` parameter still works; a cancelled request then keeps its
+thread until its exchange ends.
 """
 
 from __future__ import annotations
@@ -39,6 +61,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import inspect
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Literal, TypeVar
@@ -56,10 +79,13 @@ __all__ = ["AsyncQuorumSession"]
 
 T = TypeVar("T")
 
-#: When the event fd was readable but ``recv_event(0)`` found nothing, the
-#: transport gets one short wait to look at the fd itself (a hang-up, or a
-#: doorbell byte that came after its event was read) so the loop does not spin.
-_SETTLE = 0.002
+
+def _takes_abandon(conn: Connection) -> bool:
+    """Whether ``conn.request`` accepts ``abandon=`` (IpcConnection does)."""
+    try:
+        return "abandon" in inspect.signature(conn.request).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class AsyncQuorumSession:
@@ -73,17 +99,21 @@ class AsyncQuorumSession:
             async for event in s.events():
                 ...
 
-    ``timeout`` (seconds, None = no limit) bounds :meth:`connect` and is the
+    ``timeout`` (seconds, None = no limit) bounds :meth:`connect` (with
+    None, the handshake still gives up after
+    :data:`~pyquorum.ipc.connection.DEFAULT_CONNECT_TIMEOUT`) and is the
     default of every request.  ``executor`` is where blocking exchanges run
-    (None: the loop's default executor; give sessions that may wait on a
-    stopped daemon their own executor if the default one is busy).
-    ``netns`` is the network namespace to connect in (default: that of the
-    thread that calls :meth:`connect`, normally the loop's); the session
-    does not take ownership of a given one.  ``connection_factory`` replaces
-    ``IpcConnection.connect`` (called in the executor, in that namespace).
+    (None: a one-thread executor of the session's own, shut down by
+    :meth:`close`).  ``netns`` is the network namespace to connect in
+    (default: that of the thread that calls :meth:`connect`, normally the
+    loop's); the session does not take ownership of a given one.
+    ``connection_factory`` replaces ``IpcConnection.connect`` (called in the
+    executor, in that namespace).
 
     Events are the frozen notification dataclasses of :mod:`pyquorum.events`.
-    Errors are those of :mod:`pyquorum.errors`, as in the blocking session.
+    Errors are those of :mod:`pyquorum.errors`, as in the blocking session:
+    ConnectionLost when the daemon goes away, BadHandleError after
+    :meth:`close`.  A session belongs to the loop that connected it.
     """
 
     def __init__(
@@ -103,11 +133,14 @@ class AsyncQuorumSession:
         self._service = service
         self._max_msg_size = max_msg_size
         self._executor = executor
+        self._own_executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._netns = netns
         self._factory = connection_factory
         self._conn: Connection | None = None
+        self._abandonable = False
         self._conn_lock = threading.Lock()  # _conn vs. a connect job finishing late
         self._started = False
+        self._in_flight: set[threading.Event] = set()
         self._event_lock: asyncio.Lock | None = None
         self._reader: tuple[asyncio.AbstractEventLoop, int] | None = None
         self._waiter: asyncio.Future[bool] | None = None
@@ -122,13 +155,19 @@ class AsyncQuorumSession:
         return self._core.model
 
     @property
+    def requested_model(self) -> Model:
+        return self._core.requested_model
+
+    @property
     def quorum_type(self) -> QuorumType | int:
+        """``QuorumType.SET`` when a quorum provider is configured, ``FREE`` when not."""
         if self._core.quorum_type is None:
             raise LocalProtocolError("quorum_type: the session is not connected yet")
         return self._core.quorum_type
 
     @property
     def timeout(self) -> float | None:
+        """The default timeout of requests."""
         return self._timeout
 
     @property
@@ -137,7 +176,6 @@ class AsyncQuorumSession:
 
     def fileno(self) -> int:
         """The event fd (readable on an event or a hang-up)."""
-        self._core.check_open("fileno")
         return self._require_conn("fileno").fileno()
 
     def _require_conn(self, what: str) -> Connection:
@@ -148,9 +186,9 @@ class AsyncQuorumSession:
 
     # -- connecting --------------------------------------------------------------
 
-    def _connect_blocking(self, netns: NetNamespace, deadline: Deadline) -> None:
-        """Executor job: connect in ``netns`` and initialize.  Owns the connection
-        until it is published in ``self._conn``; closes it on any failure."""
+    def _open_connection(self, netns: NetNamespace, deadline: Deadline) -> Connection:
+        """Executor job: connect (handshake) in ``netns``, and publish the
+        connection, or close it if the session was closed meanwhile."""
         with netns.entered():
             if self._factory is not None:
                 conn: Connection = self._factory()
@@ -167,40 +205,39 @@ class AsyncQuorumSession:
             abandoned = self._core.closed
             if not abandoned:
                 self._conn = conn
+                self._abandonable = _takes_abandon(conn)
         if abandoned:  # closed (or cancelled) while connecting
             conn.close()
             raise BadHandleError("connect: the session was closed while connecting")
-        try:
-            op = self._core.initialize()
-            while not op.done:
-                op.feed(conn.request(op.request, deadline.remaining()))
-        except BaseException:
-            self._core.close()
-            conn.close()
-            raise
+        return conn
 
     async def connect(self) -> AsyncQuorumSession:
-        """Connect and initialize (in the executor); returns self."""
+        """Connect (the handshake runs in the executor) and initialize; returns self.
+
+        On any failure or cancellation the session is closed.
+        """
         self._core.check_open("connect")
         if self._started:
             raise LocalProtocolError("connect: the session is already connected")
         self._started = True
         loop = asyncio.get_running_loop()
         self._event_lock = asyncio.Lock()
+        if self._executor is None:
+            self._own_executor = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="pyquorum-aio"
+            )
+            self._executor = self._own_executor
         netns = self._netns if self._netns is not None else NetNamespace.current()
+        deadline = Deadline(self._timeout)
         try:
-            job = functools.partial(self._connect_blocking, netns, Deadline(self._timeout))
-            try:
-                await loop.run_in_executor(self._executor, job)
-            except asyncio.CancelledError:
-                # The job may still be running: mark the session closed so it
-                # closes what it makes, and close what it already made.
-                with self._conn_lock:
-                    self._core.close()
-                    conn = self._conn
-                if conn is not None:
-                    loop.run_in_executor(self._executor, conn.close)
-                raise
+            job = functools.partial(self._open_connection, netns, deadline)
+            await loop.run_in_executor(self._executor, job)
+            await self._run(self._core.initialize(), deadline.remaining())
+        except BaseException:
+            # Closes what is open; a handshake still running in its thread
+            # closes what it makes once it sees the session closed.
+            self._close_now()
+            raise
         finally:
             if netns is not self._netns:
                 netns.close()
@@ -216,22 +253,37 @@ class AsyncQuorumSession:
 
     # -- requests ------------------------------------------------------------------
 
-    async def _run(self, op: Operation[T], timeout: float | None) -> T:
+    async def _exchange(self, op: Operation[T], deadline: Deadline) -> bytes:
+        """One request/response in the executor; cancelling abandons it (see the module doc)."""
+        conn = self._require_conn(op.name)
         loop = asyncio.get_running_loop()
+        abandon: threading.Event | None = None
+        if self._abandonable:
+            abandon = threading.Event()
+            job = functools.partial(
+                conn.request, op.request, deadline.remaining(), abandon=abandon  # type: ignore[call-arg]
+            )
+            self._in_flight.add(abandon)
+        else:
+            job = functools.partial(conn.request, op.request, deadline.remaining())
+        try:
+            return await loop.run_in_executor(self._executor, job)
+        except asyncio.CancelledError:
+            if abandon is not None:
+                abandon.set()
+            raise
+        except Exception as exc:
+            if self._core.closed:
+                raise BadHandleError(f"{op.name}: the session was closed during the call") from exc
+            raise
+        finally:
+            if abandon is not None:
+                self._in_flight.discard(abandon)
+
+    async def _run(self, op: Operation[T], timeout: float | None) -> T:
         deadline = Deadline(timeout)
         while not op.done:
-            conn = self._require_conn(op.name)
-            try:
-                response = await loop.run_in_executor(
-                    self._executor, conn.request, op.request, deadline.remaining()
-                )
-            except Exception as exc:
-                if self._core.closed:
-                    raise BadHandleError(
-                        f"{op.name}: the session was closed during the call"
-                    ) from exc
-                raise
-            op.feed(response)
+            op.feed(await self._exchange(op, deadline))
         return op.result
 
     def _resolve(self, timeout: _Timeout) -> float | None:
@@ -248,7 +300,9 @@ class AsyncQuorumSession:
         *,
         timeout: _Timeout = DEFAULT,
     ) -> None:
-        """Ask for notifications (see :meth:`QuorumSession.trackstart`)."""
+        """Ask for notifications (see :meth:`QuorumSession.trackstart
+        <pyquorum.session.QuorumSession.trackstart>`: a second one raises
+        ExistError, and its snapshot is delivered all the same)."""
         self._require_conn("trackstart")
         await self._run(self._core.trackstart(flags), self._resolve(timeout))
 
@@ -259,15 +313,8 @@ class AsyncQuorumSession:
 
     # -- events --------------------------------------------------------------------
 
-    def _drain_one(self, conn: Connection, woken: bool) -> bytes | None:
-        data = conn.recv_event(0)
-        if data is None and woken:
-            # Readable but nothing in the ring: let the transport look at the
-            # fd (hang-up -> ConnectionLost; a late doorbell byte is consumed).
-            data = conn.recv_event(_SETTLE)
-        return data
-
     async def _wait_readable(self, conn: Connection, timeout: float | None) -> bool:
+        """Wait for the event fd to be readable; False on timeout or close."""
         loop = asyncio.get_running_loop()
         fd = conn.fileno()
         waiter: asyncio.Future[bool] = loop.create_future()
@@ -299,36 +346,36 @@ class AsyncQuorumSession:
     async def next_event(self, timeout: float | None = None) -> Event | None:
         """The next event, or None when ``timeout`` passes first or the session closes.
 
-        ConnectionLost when the daemon goes away; LibraryError for a
-        notification the model does not know (it is consumed).
+        ConnectionLost when the daemon goes away (events it sent before
+        are delivered first); LibraryError for a notification the model
+        does not know (it is consumed).
         """
         self._require_conn("events")
         Deadline(timeout)  # validates
         assert self._event_lock is not None
         async with self._event_lock:  # one reader per fd and loop
             deadline = Deadline(timeout)
-            woken = False
             while True:
                 if self._core.closed or self._conn is None:
                     return None
                 conn = self._conn
                 try:
-                    data = self._drain_one(conn, woken)
+                    data = conn.recv_event(0)  # never blocks; raises on a hang-up
                 except Exception:
                     if self._core.closed:
                         return None
                     raise
-                if self._core.closed:
-                    return None
                 if data is not None:
                     return self._core.handle_event(data)
                 if deadline.expired():
                     return None
-                woken = await self._wait_readable(conn, deadline.remaining())
+                await self._wait_readable(conn, deadline.remaining())
 
     async def events(self, timeout: float | None = None) -> AsyncIterator[Event]:
         """The events as they come; ends after ``timeout`` s without one
         (None: never) or when the session is closed."""
+        self._require_conn("events")
+        Deadline(timeout)  # validates
         while True:
             event = await self.next_event(timeout)
             if event is None:
@@ -337,22 +384,38 @@ class AsyncQuorumSession:
 
     # -- closing ---------------------------------------------------------------------
 
-    async def close(self) -> None:
-        """Close the session; a second call does nothing.  Wakes a waiting
-        :meth:`events` (which then ends) and fails requests in flight with
-        BadHandleError."""
+    def _close_now(self) -> concurrent.futures.Future[None] | None:
+        """Mark closed, abandon requests, wake the event waiter, and start
+        closing the connection in the executor (its future, or None)."""
         with self._conn_lock:
             if not self._core.close():
-                return
+                return None
             conn = self._conn
+        for abandon in self._in_flight:
+            abandon.set()
         waiter = self._waiter
         # Unregister before the fd is closed under the selector's feet.
         self._remove_reader()
         if waiter is not None and not waiter.done():
             waiter.set_result(False)
+        closing: concurrent.futures.Future[None] | None = None
         if conn is not None:
-            loop = asyncio.get_running_loop()
-            await asyncio.shield(loop.run_in_executor(self._executor, conn.close))
+            # Closing waits for a request in flight to leave the shared
+            # memory before unmapping it: not in the loop's thread.
+            assert self._executor is not None
+            closing = self._executor.submit(conn.close)
+        if self._own_executor is not None:
+            self._own_executor.shutdown(wait=False)  # its thread ends after the close
+        return closing
+
+    async def close(self) -> None:
+        """Close the session; a second call does nothing.  Wakes a waiting
+        :meth:`events` (which then ends) and fails requests in flight with
+        BadHandleError.  Returns once the connection's fds, mappings and
+        files are released."""
+        closing = self._close_now()
+        if closing is not None:
+            await asyncio.shield(asyncio.wrap_future(closing))
 
     def __repr__(self) -> str:
         if self._core.model is None:

@@ -28,16 +28,23 @@ network namespace.  The supervisor remembers the namespace of the thread
 that creates it (``/proc/thread-self/ns/net``, kept open as an fd) and
 reconnects inside it (setns(2) on the reconnecting thread, restored
 afterwards), wherever the iterator is driven from; pass ``netns=`` to choose
-another.
+another, or ``connection_factory=`` to make the connections yourself (it
+is called inside that namespace too).
+
+**Logging.**  Each failed attempt is logged on the ``pyquorum.reconnect``
+logger (WARNING), with the error and the next delay, so a supervisor that
+keeps failing (a daemon that refuses this uid, say) is not silent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from pyquorum._core import Event
 from pyquorum._deadline import Deadline
@@ -46,15 +53,22 @@ from pyquorum.aio import AsyncQuorumSession
 from pyquorum.errors import ConnectionLost, PyquorumError
 from pyquorum.events import ConnectionLostEvent, Reconnected, SupervisorEvent
 from pyquorum.messages.constants import Model, Track
-from pyquorum.session import QuorumSession
+from pyquorum.session import DEFAULT, Connection, QuorumSession, _Default
 
 __all__ = ["AsyncReconnectingSession", "Backoff", "ReconnectingSession", "StreamItem"]
+
+_Timeout = float | None | Literal[_Default.DEFAULT]
 
 #: What a reconnecting session's events() yields.
 StreamItem = Event | SupervisorEvent
 
-#: Errors that mean "not now, try again" while reconnecting.
+#: Errors that mean "not now, try again" while reconnecting.  Deliberately
+#: wide: during a restart corosync refuses (ECONNREFUSED), answers "not ready"
+#: (EAGAIN), or dies mid-handshake (lost, missing ring files); an error that
+#: persists is logged at every attempt rather than ending the stream.
 _RETRYABLE = (PyquorumError, OSError)
+
+log = logging.getLogger("pyquorum.reconnect")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +112,7 @@ class _Supervisor:
         timeout: float | None,
         netns: NetNamespace | None,
         service: str,
+        connection_factory: Callable[[], Connection] | None,
     ) -> None:
         Deadline(timeout)  # validates
         self.model = Model(model)
@@ -105,6 +120,7 @@ class _Supervisor:
         self.backoff = backoff
         self.timeout = timeout
         self.service = service
+        self.connection_factory = connection_factory
         self._owns_netns = netns is None
         self.netns = NetNamespace.current() if netns is None else netns
         self.reconnects = 0  # successful reconnections so far
@@ -112,6 +128,16 @@ class _Supervisor:
     def release_netns(self) -> None:
         if self._owns_netns:
             self.netns.close()
+
+    def failed(self, attempts: int, exc: BaseException, delay: float) -> None:
+        """Log a failed attempt; raise ``exc`` if the backoff allows no more."""
+        if self.backoff.exhausted(attempts):
+            log.error("reconnection attempt %d failed, giving up: %s", attempts, exc)
+            raise exc
+        log.warning(
+            "reconnection attempt %d failed (%s: %s); next in %.2f s",
+            attempts, type(exc).__name__, exc, delay,
+        )
 
 
 class ReconnectingSession:
@@ -130,8 +156,11 @@ class ReconnectingSession:
         timeout: float | None = 5.0,
         netns: NetNamespace | None = None,
         service: str = "quorum",
+        connection_factory: Callable[[], Connection] | None = None,
     ) -> None:
-        self._sup = _Supervisor(model, flags, backoff or Backoff(), timeout, netns, service)
+        self._sup = _Supervisor(
+            model, flags, backoff or Backoff(), timeout, netns, service, connection_factory
+        )
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._session: QuorumSession | None = None
@@ -144,7 +173,10 @@ class ReconnectingSession:
     def _open(self) -> QuorumSession:
         sup = self._sup
         with sup.netns.entered():
-            session = QuorumSession(sup.model, timeout=sup.timeout, service=sup.service)
+            conn = None if sup.connection_factory is None else sup.connection_factory()
+            session = QuorumSession(
+                sup.model, timeout=sup.timeout, service=sup.service, connection=conn
+            )
         try:
             session.trackstart(sup.flags)
         except BaseException:
@@ -168,12 +200,13 @@ class ReconnectingSession:
     def closed(self) -> bool:
         return self._closed.is_set()
 
-    def getquorate(self) -> bool:
-        """Ask the current session; ConnectionLost while there is none."""
+    def getquorate(self, *, timeout: _Timeout = DEFAULT) -> bool:
+        """Ask the current session (``timeout``: default the supervisor's);
+        ConnectionLost while there is none."""
         session = self._session
         if session is None:
             raise ConnectionLost("getquorate: reconnecting to corosync")
-        return session.getquorate()
+        return session.getquorate(timeout=timeout)
 
     def _drop(self, exc: BaseException) -> ConnectionLostEvent:
         with self._lock:
@@ -190,11 +223,10 @@ class ReconnectingSession:
             attempts += 1
             try:
                 session = self._open()
-            except _RETRYABLE:
-                if self._sup.backoff.exhausted(attempts):
-                    raise
-                left = deadline.remaining()
+            except _RETRYABLE as exc:
                 delay = next(delays)
+                self._sup.failed(attempts, exc, delay)
+                left = deadline.remaining()
                 if self._closed.wait(delay if left is None else min(delay, left)):
                     return None
                 if deadline.expired():
@@ -265,8 +297,11 @@ class AsyncReconnectingSession:
         timeout: float | None = 5.0,
         netns: NetNamespace | None = None,
         service: str = "quorum",
+        connection_factory: Callable[[], Connection] | None = None,
     ) -> None:
-        self._sup = _Supervisor(model, flags, backoff or Backoff(), timeout, netns, service)
+        self._sup = _Supervisor(
+            model, flags, backoff or Backoff(), timeout, netns, service, connection_factory
+        )
         self._session: AsyncQuorumSession | None = None
         self._closed = False
         self._wake: asyncio.Event | None = None
@@ -274,7 +309,11 @@ class AsyncReconnectingSession:
     async def _open(self) -> AsyncQuorumSession:
         sup = self._sup
         session = AsyncQuorumSession(
-            sup.model, timeout=sup.timeout, service=sup.service, netns=sup.netns
+            sup.model,
+            timeout=sup.timeout,
+            service=sup.service,
+            netns=sup.netns,
+            connection_factory=sup.connection_factory,
         )
         try:
             await session.connect()
@@ -315,11 +354,12 @@ class AsyncReconnectingSession:
     def closed(self) -> bool:
         return self._closed
 
-    async def getquorate(self) -> bool:
+    async def getquorate(self, *, timeout: _Timeout = DEFAULT) -> bool:
+        """As :meth:`ReconnectingSession.getquorate`."""
         session = self._session
         if session is None:
             raise ConnectionLost("getquorate: reconnecting to corosync")
-        return await session.getquorate()
+        return await session.getquorate(timeout=timeout)
 
     async def _reconnect(self, deadline: Deadline) -> Reconnected | None:
         assert self._wake is not None
@@ -329,11 +369,10 @@ class AsyncReconnectingSession:
             attempts += 1
             try:
                 session = await self._open()
-            except _RETRYABLE:
-                if self._sup.backoff.exhausted(attempts):
-                    raise
-                left = deadline.remaining()
+            except _RETRYABLE as exc:
                 delay = next(delays)
+                self._sup.failed(attempts, exc, delay)
+                left = deadline.remaining()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._wake.wait(), delay if left is None else min(delay, left)

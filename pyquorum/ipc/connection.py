@@ -14,7 +14,13 @@ import contextlib
 import threading
 
 from pyquorum._deadline import Deadline
-from pyquorum.errors import BadHandleError, ConnectionLost, CsTimeoutError, RemoteProtocolError
+from pyquorum.errors import (
+    BadHandleError,
+    ConnectionLost,
+    CsTimeoutError,
+    InterruptError,
+    RemoteProtocolError,
+)
 from pyquorum.ipc import handshake as _handshake
 from pyquorum.ipc.handshake import ServerCredentials
 from pyquorum.ipc.shm import ShmTransport
@@ -22,11 +28,14 @@ from pyquorum.ipc.socket_transport import SocketTransport
 from pyquorum.ipc.transport import Transport
 from pyquorum.messages.constants import DEFAULT_MAX_MSG_SIZE, ConnectionType
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "IpcConnection"]
+__all__ = ["ABANDON_POLL", "DEFAULT_CONNECT_TIMEOUT", "IpcConnection"]
 
 #: How long a handshake may take by default.  libqb waits forever; a wedged
 #: daemon must not hang a caller that did not ask for a timeout.
 DEFAULT_CONNECT_TIMEOUT = 10.0
+
+#: How often a request given an ``abandon`` event looks at it while waiting.
+ABANDON_POLL = 0.02
 
 
 class IpcConnection:
@@ -105,27 +114,40 @@ class IpcConnection:
                 f"the connection is unusable after an earlier failure: {self._broken}"
             )
 
-    def request(self, data: bytes, timeout: float | None = None) -> bytes:
+    def request(
+        self,
+        data: bytes,
+        timeout: float | None = None,
+        *,
+        abandon: threading.Event | None = None,
+    ) -> bytes:
         """Send one request and return its response.
 
         A request whose response does not come by ``timeout`` raises
         CsTimeoutError; that response is still owed, and is discarded when it
         arrives, before the next request's response is read.
+
+        ``abandon`` lets another thread give the call up (an asyncio task
+        that was cancelled): it is looked at every :data:`ABANDON_POLL`
+        seconds while the call waits for the connection or for the response.
+        Once it is set the call raises InterruptError: nothing was sent if
+        it was still waiting its turn; otherwise the response is owed, as
+        after a timeout.  Either way the connection stays usable.
         """
         deadline = Deadline(timeout)
-        left = deadline.remaining()
-        if not self._request_lock.acquire(timeout=-1 if left is None else left):
-            raise CsTimeoutError("timed out waiting for another thread's request to finish")
+        self._acquire_request_lock(deadline, abandon)
         try:
             self._check_usable()
             try:
                 while self._owed_responses:
-                    self._transport.recv_response(deadline)
+                    self._recv_response(deadline, abandon)
                     self._owed_responses -= 1
+                if abandon is not None and abandon.is_set():
+                    raise InterruptError("request abandoned before it was sent")
                 self._transport.send(data, deadline)
                 try:
-                    return self._transport.recv_response(deadline)
-                except CsTimeoutError:
+                    return self._recv_response(deadline, abandon)
+                except (CsTimeoutError, InterruptError):
                     self._owed_responses += 1
                     raise
             except RemoteProtocolError as exc:
@@ -135,6 +157,34 @@ class IpcConnection:
                 raise
         finally:
             self._request_lock.release()
+
+    def _acquire_request_lock(self, deadline: Deadline, abandon: threading.Event | None) -> None:
+        if abandon is None:
+            left = deadline.remaining()
+            if self._request_lock.acquire(timeout=-1 if left is None else left):
+                return
+        else:
+            while not abandon.is_set():
+                if self._request_lock.acquire(timeout=deadline.slice(ABANDON_POLL)):
+                    return
+                if deadline.expired():
+                    break
+            else:
+                raise InterruptError("request abandoned while waiting for another one to finish")
+        raise CsTimeoutError("timed out waiting for another thread's request to finish")
+
+    def _recv_response(self, deadline: Deadline, abandon: threading.Event | None) -> bytes:
+        if abandon is None:
+            return self._transport.recv_response(deadline)
+        while True:
+            if abandon.is_set():
+                raise InterruptError("request abandoned while waiting for its response")
+            try:
+                # A short wait leaves the response in place when it times out.
+                return self._transport.recv_response(Deadline(deadline.slice(ABANDON_POLL)))
+            except CsTimeoutError:
+                if deadline.expired():
+                    raise
 
     def recv_event(self, timeout: float | None = None) -> bytes | None:
         """The next event's bytes, or None if none came within ``timeout`` (0 polls)."""

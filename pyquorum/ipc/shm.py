@@ -238,9 +238,13 @@ class ShmTransport(Transport):
                 return data
             if self.lost:
                 raise self.lost_error("the daemon hung up")
-            if deadline.expired():
-                return None
-            for _fd, revents in self._setup_poll.poll(deadline.slice(LIVENESS_SLICE) * 1000.0):
+            # Even with no time left the setup socket is looked at once: a
+            # caller that polls fileno() and then reads with timeout 0 must
+            # learn of a hang-up (or have a late doorbell byte consumed), or
+            # it would find the fd readable again at once, for ever.
+            expired = deadline.expired()
+            wait = 0.0 if expired else deadline.slice(LIVENESS_SLICE)
+            for _fd, revents in self._setup_poll.poll(wait * 1000.0):
                 if revents & select.POLLIN:
                     if not self._doorbell_pending():
                         continue
@@ -256,6 +260,9 @@ class ShmTransport(Transport):
                     return data
                 if revents:
                     self.lost = True
+            if expired and not self.lost:
+                return None
+            # (lost: the top of the loop delivers what the ring still holds, then raises)
 
     def _doorbell_pending(self) -> bool:
         """Whether the readable setup socket holds the doorbell of an unread event.

@@ -175,6 +175,7 @@ class SocketTransport(Transport):
         # failed non-blocking recv costs a syscall and a Python exception.
         # (With no time left, just try once.)
         readable = deadline.expired() or self._poll(poller, setup_fd, deadline)
+        looked_after_expiry = False
         while True:
             if readable:
                 try:
@@ -194,7 +195,12 @@ class SocketTransport(Transport):
             if self.lost:
                 raise self.lost_error("the daemon hung up earlier")
             if deadline.expired():
-                return None
+                # Look at the setup socket once even then (poll 0): a caller
+                # that polls fileno() and reads with timeout 0 must learn of a
+                # hang-up, or it would find the fd readable again, for ever.
+                if looked_after_expiry:
+                    return None
+                looked_after_expiry = True
             readable = self._poll(poller, setup_fd, deadline)
 
     def _poll(self, poller: select.poll, setup_fd: int, deadline: Deadline) -> bool:

@@ -3,43 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from pyquorum.aio import AsyncQuorumSession
-from pyquorum.errors import CsTimeoutError
+from pyquorum.errors import BadHandleError, CsTimeoutError, ExistError
 from pyquorum.events import NodelistNotification, QuorumNotification
 from pyquorum.messages.constants import Model, Track
+from pyquorum.testing._wait import wait_until
 from pyquorum.testing.cluster import Node
+from tests.aio.ticker import Ticker
 
 
-class Ticker:
-    """A task that wakes every 10 ms and records the largest gap between wake-ups."""
-
-    def __init__(self) -> None:
-        self.max_gap = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        last = time.monotonic()
-        while True:
-            await asyncio.sleep(0.01)
-            now = time.monotonic()
-            self.max_gap = max(self.max_gap, now - last)
-            last = now
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[Ticker]:
-        self._task = asyncio.create_task(self._run())
-        try:
-            yield self
-        finally:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+def _fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
 
 
 async def _open(node: Node, n: int = 1, model: Model = Model.V1) -> list[AsyncQuorumSession]:
@@ -172,10 +154,8 @@ def test_loop_stays_responsive_with_requests_in_flight_and_a_stopped_daemon(
 
 
 def test_cancelled_connect_leaves_nothing_open(corosync_node: Node) -> None:
-    import os
-
     node = corosync_node
-    before = set(os.listdir("/proc/self/fd"))
+    before = _fds()
 
     async def main() -> None:
         node.pause()
@@ -190,6 +170,122 @@ def test_cancelled_connect_leaves_nothing_open(corosync_node: Node) -> None:
             node.resume()
 
     _run(main)
-    # asyncio.run waited for the default executor, so the connect job has ended
-    # (the resumed daemon answered it) and closed what it had opened.
-    assert set(os.listdir("/proc/self/fd")) == before
+    # The handshake job ends in its own thread once the resumed daemon answers,
+    # sees the session closed, and closes what it opened.
+    wait_until(lambda: _fds() == before, 10, "the cancelled connect's fds to be closed")
+
+
+def test_cancelled_requests_give_their_thread_back(corosync_node_any: Node) -> None:
+    """Requests cancelled on a stopped daemon must not hold executor threads:
+    eight of them on a shared two-thread executor leave it free at once, and
+    close() returns while the daemon is still stopped."""
+    node = corosync_node_any
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(2) as shared:
+            with node.netns_context():
+                sessions = [AsyncQuorumSession(timeout=10, executor=shared) for _ in range(4)]
+                await asyncio.gather(*(s.connect() for s in sessions))
+            node.pause()
+            try:
+                for _ in range(2):
+                    tasks = [asyncio.create_task(s.getquorate(timeout=None)) for s in sessions]
+                    done, _ = await asyncio.wait(tasks, timeout=0.1)
+                    assert not done  # the daemon is stopped: nothing can answer
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                    assert all(t.cancelled() for t in tasks)
+                t0 = time.monotonic()
+                assert await asyncio.wait_for(loop.run_in_executor(shared, lambda: 7), 1) == 7
+                freed = time.monotonic() - t0
+                t0 = time.monotonic()
+                await asyncio.wait_for(sessions[0].close(), 1)
+                closed = time.monotonic() - t0
+                print(f"\nexecutor free {freed * 1000:.0f} ms after 8 cancellations, "
+                      f"close {closed * 1000:.0f} ms, daemon stopped")
+            finally:
+                node.resume()
+            # The owed GETQUORATE replies are discarded: each session answers right.
+            for s in sessions[1:]:
+                await s.trackstart(Track.CURRENT)
+                assert await s.getquorate() is True
+                got = [type(ev) async for ev in s.events(timeout=0.5)]
+                assert got == [NodelistNotification, QuorumNotification]
+            await asyncio.gather(*(s.close() for s in sessions))
+
+    _run(main)
+
+
+def test_close_fails_requests_in_flight_on_a_stopped_daemon(corosync_node: Node) -> None:
+    node = corosync_node
+
+    async def main() -> None:
+        (s,) = await _open(node)
+        node.pause()
+        try:
+            task = asyncio.create_task(s.getquorate(timeout=None))
+            done, _ = await asyncio.wait([task], timeout=0.1)
+            assert not done
+            t0 = time.monotonic()
+            await asyncio.wait_for(s.close(), 1)
+            with pytest.raises(BadHandleError):
+                await asyncio.wait_for(task, 1)
+            assert time.monotonic() - t0 < 0.5
+        finally:
+            node.resume()
+
+    _run(main)
+
+
+def test_cancellation_at_any_point_never_mismatches_responses(corosync_node_any: Node) -> None:
+    """Cancel GETQUORATE at random instants (before the hop, while in flight,
+    after the answer) on a live daemon; the next TRACKSTOP and GETQUORATE must
+    get their own responses every time (a stray reply would fail to decode
+    as the expected type)."""
+    node = corosync_node_any
+    rng = random.Random(6)
+
+    async def main() -> None:
+        (s,) = await _open(node)
+        loop = asyncio.get_running_loop()
+        outcomes = {"cancelled": 0, "answered": 0}
+        async with s:
+            for _ in range(300):
+                task = asyncio.create_task(s.getquorate())
+                loop.call_later(rng.uniform(0, 0.0004), task.cancel)
+                try:
+                    assert await task is True
+                    outcomes["answered"] += 1
+                except asyncio.CancelledError:
+                    outcomes["cancelled"] += 1
+                await s.trackstop()
+                assert await s.getquorate() is True
+        print(f"\n{outcomes}")
+        assert outcomes["cancelled"] > 10 and outcomes["answered"] > 10, outcomes
+
+    _run(main)
+
+
+def test_cancelled_events_wait_leaves_the_session_usable(corosync_node_any: Node) -> None:
+    node = corosync_node_any
+
+    async def main() -> None:
+        (s,) = await _open(node)
+        async with s:
+            await s.trackstart(Track.CHANGES_ONLY)
+            waiting = asyncio.create_task(s.next_event())
+            done, _ = await asyncio.wait([waiting], timeout=0.1)
+            assert not done
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            # The reader was removed, nothing was consumed: the snapshot of a
+            # second trackstart arrives whole (ExistError: already tracking).
+            with pytest.raises(ExistError):
+                await s.trackstart(Track.CURRENT)
+            got = [type(ev) async for ev in s.events(timeout=0.5)]
+            assert got == [NodelistNotification, QuorumNotification]
+
+    _run(main)
