@@ -41,9 +41,9 @@ from pyquorum.formatting import (
 )
 from pyquorum.messages.constants import Model, Track
 from pyquorum.messages.types import QuorumNotification
-from pyquorum.session import QuorumSession
+from pyquorum.session import Connection, QuorumSession
 
-__all__ = ["main", "read_status"]
+__all__ = ["add_watch_options", "main", "print_events", "read_status", "run_watch"]
 
 #: How long status waits for anything, and watch for each request, by default.
 DEFAULT_TIMEOUT = 10.0
@@ -87,9 +87,13 @@ class _Output:
         return True
 
 
-def _open_session(model: Model, timeout: float, v1_hint: str) -> QuorumSession:
+def _open_session(
+    model: Model, timeout: float, v1_hint: str, connection: Connection | None = None
+) -> QuorumSession:
     try:
-        return QuorumSession(model, timeout=timeout)
+        if connection is None:  # (tests replace QuorumSession with a callable of two args)
+            return QuorumSession(model, timeout=timeout)
+        return QuorumSession(model, timeout=timeout, connection=connection)
     except InvalidParamError as exc:
         if model is Model.V1:  # the only InvalidParam of initialize: MODEL_GETTYPE unknown
             raise _Failure(
@@ -116,13 +120,17 @@ def _cmd_status(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK if status.quorate else EXIT_NOT_QUORATE
 
 
-def _cmd_watch(args: argparse.Namespace, out: _Output) -> int:
+def run_watch(
+    args: argparse.Namespace, out: _Output, connection: Connection | None = None
+) -> int:
+    """``pyquorum watch`` with the options of :func:`add_watch_options`; over
+    ``connection`` when given (``pyquorum record`` passes a recording one)."""
     model = _MODELS[args.model]
     request_timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     hint = "use --model auto or --model v0"
-    if args.reconnect:
+    if getattr(args, "reconnect", False):
         return _watch_reconnecting(args, out, model, request_timeout)
-    with _open_session(model, request_timeout, hint) as session:
+    with _open_session(model, request_timeout, hint, connection) as session:
         if model is Model.AUTO and session.model is Model.V0:
             print(
                 "pyquorum: corosync predates the V1 model; watching with V0 (no node lists)",
@@ -131,10 +139,10 @@ def _cmd_watch(args: argparse.Namespace, out: _Output) -> int:
         session.trackstart(
             Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
         )
-        return _print_events(session.events(timeout=args.timeout), args, out)
+        return print_events(session.events(timeout=args.timeout), args, out)
 
 
-def _print_events(events: Iterable[Any], args: argparse.Namespace, out: _Output) -> int:
+def print_events(events: Iterable[Any], args: argparse.Namespace, out: _Output) -> int:
     """Print events until ``--count`` or the stream ends; too few is a failure."""
     fmt = event_to_json if args.json else event_to_text
     seen = 0
@@ -160,7 +168,7 @@ def _watch_reconnecting(
 
     flags = Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
     with ReconnectingSession(model, flags, timeout=request_timeout) as session:
-        return _print_events(session.events(timeout=args.timeout), args, out)
+        return print_events(session.events(timeout=args.timeout), args, out)
 
 
 def _positive_float(text: str) -> float:
@@ -175,6 +183,33 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def add_watch_options(parser: argparse.ArgumentParser, *, reconnect: bool = True) -> None:
+    """The options of ``watch`` (``record`` shares them, without ``--reconnect``)."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object per event")
+    parser.add_argument(
+        "--count", type=_positive_int, metavar="N", help="stop after N events"
+    )
+    parser.add_argument(
+        "--changes-only", action="store_true",
+        help="skip the initial snapshot (TRACKSTART CHANGES_ONLY)",
+    )
+    parser.add_argument(
+        "--model", choices=sorted(_MODELS), default="v1",
+        help="v1: node lists and ring ids; v0: the old quorum-only events; "
+        "auto: v1, or v0 on corosync < 3.1 (default v1)",
+    )
+    parser.add_argument(
+        "--timeout", type=_positive_float, metavar="S",
+        help="stop when no event has come for S seconds (default: watch forever)",
+    )
+    if reconnect:
+        parser.add_argument(
+            "--reconnect", action="store_true",
+            help="when corosync goes away, print connection_lost, retry with backoff, "
+            "then print reconnected and the new snapshot (instead of exiting)",
+        )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -207,29 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(run=_cmd_status)
 
     watch = sub.add_parser("watch", help="print quorum and node list events as they come")
-    watch.add_argument("--json", action="store_true", help="print one JSON object per event")
-    watch.add_argument(
-        "--count", type=_positive_int, metavar="N", help="stop after N events"
-    )
-    watch.add_argument(
-        "--changes-only", action="store_true",
-        help="skip the initial snapshot (TRACKSTART CHANGES_ONLY)",
-    )
-    watch.add_argument(
-        "--model", choices=sorted(_MODELS), default="v1",
-        help="v1: node lists and ring ids; v0: the old quorum-only events; "
-        "auto: v1, or v0 on corosync < 3.1 (default v1)",
-    )
-    watch.add_argument(
-        "--timeout", type=_positive_float, metavar="S",
-        help="stop when no event has come for S seconds (default: watch forever)",
-    )
-    watch.add_argument(
-        "--reconnect", action="store_true",
-        help="when corosync goes away, print connection_lost, retry with backoff, "
-        "then print reconnected and the new snapshot (instead of exiting)",
-    )
-    watch.set_defaults(run=_cmd_watch)
+    add_watch_options(watch)
+    watch.set_defaults(run=run_watch)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         register = getattr(module, "register", None)
