@@ -22,11 +22,11 @@ The notifications are encoded afresh (their 4 trailing bytes are zero).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pyquorum.capture import Capture, CaptureError, read_capture
 from pyquorum.errors import RemoteProtocolError
 from pyquorum.fake.script import Script, ScriptError, State, Step
 from pyquorum.messages.constants import QuorumType, Track
@@ -50,19 +50,19 @@ __all__ = ["script_from_capture", "script_from_records"]
 _SNAPSHOT = Track.CURRENT | Track.CHANGES
 
 
-def script_from_capture(path: str | Path) -> Script:
-    """Read a capture file (``pyquorum.capture.read_capture``) and rebuild its story."""
+def script_from_capture(source: str | Path | Capture) -> Script:
+    """The story of a capture: a :class:`~pyquorum.capture.Capture`, or a
+    capture file (read with :func:`~pyquorum.capture.read_capture`; a damaged
+    one is a ScriptError naming the record)."""
+    if isinstance(source, Capture):
+        return script_from_records(source.records, name=source.header.description or "a capture")
     try:
-        capture_module: Any = importlib.import_module("pyquorum.capture")
-    except ImportError:
-        raise ScriptError("this pyquorum cannot read captures (no pyquorum.capture)") from None
-    try:
-        capture = capture_module.read_capture(path)
-    except capture_module.CaptureError as exc:
-        raise ScriptError(f"{path}: {exc}") from None
+        capture = read_capture(source)
+    except CaptureError as exc:
+        raise ScriptError(str(exc) if exc.source else f"{source}: {exc}") from None
     except OSError as exc:
-        raise ScriptError(f"{path}: {exc.strerror}") from None
-    return script_from_records(capture.records, name=f"capture {Path(path).name}")
+        raise ScriptError(f"{source}: {exc.strerror}") from None
+    return script_from_records(capture.records, name=f"capture {Path(source).name}")
 
 
 def _channel(record: Any) -> str:

@@ -5,21 +5,35 @@ from __future__ import annotations
 from importlib import resources
 from typing import Literal
 
+from pyquorum.capture import Capture, capture_from_bytes
 from pyquorum.fake.hostile import HostileQuorumService, Hostility
 from pyquorum.fake.script import Script
 from pyquorum.fake.service import QuorumService
 from pyquorum.ipc.server import AccessPolicy, IpcServer
 from pyquorum.messages.constants import ConnectionType
 
-__all__ = ["DEMO_SCRIPT", "Stall", "TransportName", "demo_script", "make_server"]
+__all__ = [
+    "DEMO_CAPTURE",
+    "EXAMPLE_SCRIPT",
+    "Stall",
+    "TransportName",
+    "demo_capture",
+    "example_script",
+    "make_server",
+]
 
 TransportName = Literal["shm", "socket"]
 #: ``"requests"``: the handshake completes, requests are never read;
 #: ``"handshake"``: connections are accepted and never answered.
 Stall = Literal["requests", "handshake"]
 
-#: The built-in 3-node story that ``pyquorum demo`` serves.
-DEMO_SCRIPT = "demo-3node.jsonl"
+#: A small built-in 3-node script: what a FakeQuorumServer serves by default.
+EXAMPLE_SCRIPT = "example-3node.jsonl"
+#: What ``pyquorum demo`` serves: node 1's V1 session through the scenario
+#: walk of a real 3-node corosync cluster (a copy of
+#: fixtures/captures/shm-node1-v1.pqcap, which scripts/record-fixtures
+#: re-records; a test keeps the two identical).
+DEMO_CAPTURE = "demo-3node.pqcap"
 
 _TRANSPORTS: dict[str, ConnectionType] = {
     "shm": ConnectionType.SHM,
@@ -36,10 +50,16 @@ def transport_type(name: TransportName | ConnectionType) -> ConnectionType:
         raise ValueError(f"transport must be 'shm' or 'socket', not {name!r}") from None
 
 
-def demo_script() -> Script:
-    """The script shipped in ``pyquorum/fake/data``."""
-    text = resources.files("pyquorum.fake.data").joinpath(DEMO_SCRIPT).read_text("utf-8")
-    return Script.parse(text, source=DEMO_SCRIPT)
+def example_script() -> Script:
+    """The small script shipped in ``pyquorum/fake/data``."""
+    text = resources.files("pyquorum.fake.data").joinpath(EXAMPLE_SCRIPT).read_text("utf-8")
+    return Script.parse(text, source=EXAMPLE_SCRIPT)
+
+
+def demo_capture() -> Capture:
+    """The recorded real session shipped in ``pyquorum/fake/data``."""
+    data = resources.files("pyquorum.fake.data").joinpath(DEMO_CAPTURE).read_bytes()
+    return capture_from_bytes(data)
 
 
 def make_server(

@@ -48,7 +48,7 @@ from typing import Any, TypeVar
 
 from pyquorum.fake.hostile import Hostility
 from pyquorum.fake.script import Change, Script, Step
-from pyquorum.fake.server import Stall, TransportName, demo_script, make_server
+from pyquorum.fake.server import Stall, TransportName, example_script, make_server
 from pyquorum.fake.service import QuorumService
 from pyquorum.ipc.server import AccessPolicy, IpcServer
 from pyquorum.ipc.server_conn import SHM_DIR
@@ -105,7 +105,7 @@ class FakeQuorumServer:
         gids: Sequence[int] = (),
     ) -> None:
         if script is None:
-            script = demo_script()
+            script = example_script()
         elif not isinstance(script, Script):
             script = Script.load(script)
         self.script = script

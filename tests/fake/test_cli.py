@@ -10,33 +10,49 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from pyquorum import Model, QuorumSession, Track
 from pyquorum.cli import main
-from pyquorum.fake import demo_script
+from pyquorum.fake.server import DEMO_CAPTURE
 from pyquorum.formatting import event_to_dict
 from tests.fake.conftest import STORY, Factory, expected_events_v1
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_prints_the_whole_story(
+DEMO_FIXTURE = ROOT / "fixtures" / "captures" / "shm-node1-v1"
+
+
+def test_the_demo_serves_the_recorded_fixture_unchanged() -> None:
+    """The shipped capture is the fixture scripts/record-fixtures recorded."""
+    shipped = resources.files("pyquorum.fake.data").joinpath(DEMO_CAPTURE).read_bytes()
+    assert shipped == DEMO_FIXTURE.with_suffix(".pqcap").read_bytes()
+
+
+def test_demo_prints_the_recorded_session(
     fake: Factory, capsys: pytest.CaptureFixture[str], transport: str
 ) -> None:
     assert main(["demo", "--json", "--speed", "20", "--transport", transport]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert lines == expected_events_v1(demo_script())
+    expected = [json.loads(x) for x in DEMO_FIXTURE.with_suffix(".jsonl").read_text().splitlines()]
+    assert len(expected) == 20 and lines == expected
 
 
 def test_demo_text(fake: Factory, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--speed", "20"]) == 0
-    out = capsys.readouterr().out
-    assert "nodelist   ring 1.10  members 1 2  joined -  left 3" in out
-    assert "quorum     ring 1.14  quorate no  members 1" in out
-    assert out.rstrip().endswith("see `pyquorum serve --help` to serve your own story")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("pyquorum demo: node 1 of a 3-node cluster")
+    assert "corosync 3.1.7, libqb 2.0.6" in out[0]
+    # Each scenario step is named before the events it caused.
+    i = out.index("# quorum lost: nodes 2 and 3 crash together")
+    assert out[i + 1] == "nodelist   ring 1.1f  members 1  joined -  left 2 3"
+    assert out[i + 2] == "quorum     ring 1.1f  quorate no  members 1"
+    assert "# expected votes 1 on the minority" not in out  # no event on node 1
+    assert out[-1].startswith("20 events, as recorded")
 
 
 class _Lines:

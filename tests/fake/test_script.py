@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pyquorum.fake import Script, ScriptError, Step, demo_script
+from pyquorum.fake import Script, ScriptError, Step, example_script
 from pyquorum.messages.constants import QuorumType
 from pyquorum.messages.types import RingId
 
@@ -38,12 +38,12 @@ def test_a_script_file_parses_with_its_defaults() -> None:
 def test_dumps_parses_back_to_an_equal_script() -> None:
     script = Script.parse(TEXT)
     assert Script.parse(script.dumps()) == script
-    demo = demo_script()
+    demo = example_script()
     assert Script.parse(demo.dumps()) == demo
 
 
-def test_the_demo_script_is_the_three_node_story() -> None:
-    demo = demo_script()
+def test_the_example_script_is_the_three_node_story() -> None:
+    demo = example_script()
     assert demo.initial.members == (1, 2, 3) and demo.initial.quorate
     assert [(c.state.members, c.state.quorate) for c in demo.changes] == [
         ((1, 2), True), ((1,), False), ((1, 2, 3), True),
