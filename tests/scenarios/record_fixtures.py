@@ -7,7 +7,9 @@ replaces the fixtures: per transport, node (1 watches everything, 3 is the
 partition's minority) and model, ``<transport>-node<N>-<model>.pqcap`` and
 next to it ``.jsonl``, the events as ``pyquorum watch --json`` prints them
 (equal, line for line, to what the C libquorum delivered).  Nothing is
-replaced unless both transports pass.
+replaced unless both transports pass.  When writing to the default place,
+the capture ``pyquorum demo`` serves (pyquorum/fake/data/demo-3node.pqcap)
+is replaced by the new ``shm-node1-v1.pqcap`` too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from tests.oracle import build_oracle
 from tests.scenarios.walk import ROOT, verify, walked_cluster
 
 DEFAULT_OUT = ROOT / "fixtures" / "captures"
+DEMO_SOURCE = "shm-node1-v1.pqcap"
+DEMO_COPY = ROOT / "pyquorum" / "fake" / "data" / "demo-3node.pqcap"
 TRANSPORTS: tuple[Literal["shm", "socket"], ...] = ("shm", "socket")
 
 
@@ -69,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name in record(args.out):
         print(args.out / name)
+    if args.out.resolve() == DEFAULT_OUT.resolve():
+        shutil.copyfile(args.out / DEMO_SOURCE, DEMO_COPY)
+        print(DEMO_COPY)
     return 0
 
 
