@@ -26,6 +26,7 @@ from tests.scenarios.walk import (
     WalkResult,
     check_rings,
     check_segment,
+    segment_span,
 )
 
 pytestmark = [pytest.mark.corosync, pytest.mark.slow]
@@ -56,9 +57,9 @@ def test_scenario_events_are_exact_and_match_the_c_libquorum(walk: WalkResult,
     for nodeid, model, segment in segments:
         watcher = walk.watchers[(nodeid, model)]
         check_segment(watcher.label, model, watcher.events, segment)
-        count = sum(len(c.shapes(model)) for c in segment.changes)
-        ours = [event_to_dict(e) for e in watcher.events[segment.first : segment.first + count]]
-        theirs = walk.c_events[(nodeid, model)][segment.first : segment.first + count]
+        span = segment_span(model, watcher.events, segment)
+        ours = [event_to_dict(watcher.events[i]) for i in span]
+        theirs = walk.c_events[(nodeid, model)][span.start : span.stop]
         assert ours == theirs, f"node {nodeid} {model.name}, step {step!r}: pyquorum vs C"
 
 
