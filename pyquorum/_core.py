@@ -56,7 +56,7 @@ import enum
 import logging
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from pyquorum.errors import (
     BadHandleError,
@@ -244,6 +244,9 @@ class Callbacks(Generic[S]):
 
 R = TypeVar("R", bound=Response)
 
+#: The one request that never changes, encoded once (it is the hot path).
+_GETQUORATE: Final = encode_request(GetQuorateRequest())
+
 
 def _expect(data: bytes, cls: type[R], what: str) -> R:
     """Decode a response, raise its cs_error_t, and check it answers ``what``."""
@@ -352,7 +355,7 @@ class SessionCore:
         return Operation("getquorate", self._getquorate_steps())
 
     def _getquorate_steps(self) -> Generator[bytes, bytes, bool]:
-        data = yield encode_request(GetQuorateRequest())
+        data = yield _GETQUORATE
         return bool(_expect(data, GetQuorateResponse, "GETQUORATE").quorate)
 
     def trackstart(self, flags: Track | int) -> Operation[None]:

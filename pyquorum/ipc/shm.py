@@ -39,6 +39,9 @@ _FC_REFUSE = 1
 #: (the server posts the semaphore first, then writes the byte).
 _DOORBELL_GRACE = 0.1
 
+_BYTES = tuple(bytes((i,)) for i in range(256))
+_DOORBELL_FLAGS = socket.MSG_NOSIGNAL | socket.MSG_DONTWAIT
+
 #: How long a doorbell may precede its event chunk before the server is
 #: declared broken.  corosync posts first, so any wait here is a bug.
 _EVENT_GRACE = 1.0
@@ -189,7 +192,8 @@ class ShmTransport(Transport):
         # crash the doorbell write fails with EPIPE.
         if self._req.header.ref_count != 2:
             raise self.lost_error("the request ring was torn down (ref_count != 2)")
-        self._flush_pokes(deadline)
+        if self._owed_pokes:
+            self._flush_pokes(deadline)
         if self._req.header.user_data == _FC_REFUSE:
             raise TryAgainError("corosync asks clients to hold off (flow control); try again")
         self._req.write(data)  # commits the chunk, then posts the semaphore
@@ -201,7 +205,7 @@ class ShmTransport(Transport):
     def _flush_pokes(self, deadline: Deadline, first_byte: int = 0) -> None:
         while self._owed_pokes:
             try:
-                self.setup.send(bytes((first_byte,)), socket.MSG_NOSIGNAL | socket.MSG_DONTWAIT)
+                self.setup.send(_BYTES[first_byte], _DOORBELL_FLAGS)
             except BlockingIOError:
                 if deadline.expired():
                     # Still owed: it goes out before the next request.
@@ -218,6 +222,9 @@ class ShmTransport(Transport):
             self._owed_pokes -= 1
 
     def recv_response(self, deadline: Deadline) -> bytes:
+        # Spinning on the ring's pointers costs no system call (see RESPONSE_SPIN).
+        if self.response_spin:
+            self._resp.spin_until_written(deadline.slice(self.response_spin))
         while True:
             data = self._resp.read(deadline.slice(LIVENESS_SLICE))
             if data is not None:

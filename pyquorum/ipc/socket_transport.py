@@ -16,6 +16,7 @@ import os
 import select
 import socket
 import struct
+import time
 
 from pyquorum._deadline import Deadline
 from pyquorum.errors import (
@@ -178,20 +179,9 @@ class SocketTransport(Transport):
         looked_after_expiry = False
         while True:
             if readable:
-                try:
-                    # MSG_TRUNC makes recv report the datagram's real length,
-                    # so an oversized one is detected instead of silently cut.
-                    n = sock.recv_into(buf, 0, socket.MSG_TRUNC)
-                except BlockingIOError:
-                    pass
-                except (ConnectionRefusedError, ConnectionResetError) as exc:
-                    raise self.lost_error(f"receiving failed: {exc.strerror}") from None
-                else:
-                    if n > len(buf):
-                        raise self.lost_error(
-                            f"received a {n}-byte datagram, over max_msg_size {self.max_msg_size}"
-                        )
-                    return bytes(buf[:n])
+                data = self._try_recv(sock, buf)
+                if data is not None:
+                    return data
             if self.lost:
                 raise self.lost_error("the daemon hung up earlier")
             if deadline.expired():
@@ -202,6 +192,33 @@ class SocketTransport(Transport):
                     return None
                 looked_after_expiry = True
             readable = self._poll(poller, setup_fd, deadline)
+
+    def _try_recv(self, sock: socket.socket, buf: mmap.mmap) -> bytes | None:
+        """One non-blocking receive: the datagram, or None if none is queued."""
+        try:
+            # MSG_TRUNC makes recv report the datagram's real length, so an
+            # oversized one is detected instead of silently cut.
+            n = sock.recv_into(buf, 0, socket.MSG_TRUNC)
+        except BlockingIOError:
+            return None
+        except (ConnectionRefusedError, ConnectionResetError) as exc:
+            raise self.lost_error(f"receiving failed: {exc.strerror}") from None
+        if n > len(buf):
+            raise self.lost_error(
+                f"received a {n}-byte datagram, over max_msg_size {self.max_msg_size}"
+            )
+        return bytes(buf[:n])
+
+    def _spin_recv(self, sock: socket.socket, buf: mmap.mmap, seconds: float) -> bytes | None:
+        """Receive without sleeping for up to ``seconds`` (see RESPONSE_SPIN)."""
+        if seconds <= 0:
+            return None
+        clock = time.perf_counter
+        end = clock() + seconds
+        while True:
+            data = self._try_recv(sock, buf)
+            if data is not None or clock() >= end:
+                return data
 
     def _poll(self, poller: select.poll, setup_fd: int, deadline: Deadline) -> bool:
         """Wait one slice; True if the data socket became readable."""
@@ -218,7 +235,9 @@ class SocketTransport(Transport):
 
     def recv_response(self, deadline: Deadline) -> bytes:
         assert self._req is not None
-        data = self._recv(self._req, self._req_buf, self._req_poll, deadline)
+        data = self._spin_recv(self._req, self._req_buf, deadline.slice(self.response_spin))
+        if data is None:
+            data = self._recv(self._req, self._req_buf, self._req_poll, deadline)
         if data is None:
             raise CsTimeoutError("timed out waiting for corosync's response")
         return data

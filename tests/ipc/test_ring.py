@@ -806,3 +806,40 @@ def test_another_process_writes_a_stream_we_read_in_order(
     sem.release()
     hdr.close()
     data.close()
+
+
+# --------------------------------------------------------------------------- spinning
+
+
+def test_spin_sees_a_chunk_already_written_at_once() -> None:
+    rig = make_rig()
+    rig.empty_at(10)
+    rig.ring.write(b"abcd")
+    started = time.perf_counter()
+    assert rig.ring.spin_until_written(5.0)
+    assert time.perf_counter() - started < 1.0
+    assert rig.ring.read(0) == b"abcd"  # the spin took nothing
+
+
+def test_spin_on_an_empty_ring_gives_up_after_its_time() -> None:
+    rig = make_rig()
+    rig.empty_at(7)
+    started = time.perf_counter()
+    assert not rig.ring.spin_until_written(0.02)
+    assert time.perf_counter() - started >= 0.02
+    assert not rig.ring.spin_until_written(0)
+    assert (rig.ring.header.write_pt, rig.ring.header.read_pt, rig.sem.value()) == (7, 7, 0)
+
+
+def test_spin_ends_when_a_writer_in_another_thread_moves_write_pt() -> None:
+    rig = make_rig()
+    rig.empty_at(0)
+    writer = threading.Timer(0.05, rig.ring.write, args=(b"late",))
+    writer.start()
+    try:
+        started = time.perf_counter()
+        assert rig.ring.spin_until_written(10.0)
+        assert time.perf_counter() - started < 5.0
+    finally:
+        writer.join()
+    assert rig.ring.read(1.0) == b"late"
