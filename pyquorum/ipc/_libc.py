@@ -1,6 +1,7 @@
 """The few libc functions pyquorum needs, bound once through ctypes.
 
-Only glibc's POSIX semaphore calls live here.  They are the reason ctypes is
+Only glibc's POSIX semaphore calls live here (``sem_clockwait`` only where
+glibc has it, 2.30 on).  They are the reason ctypes is
 used at all: the rings' semaphores are shared with corosync, and waiting on
 or decrementing them needs an atomic read-modify-write plus a futex call,
 which pure Python cannot do (protocol.md §3.8).
@@ -24,6 +25,7 @@ __all__ = [
     "SEM_T_SIZE",
     "Timespec",
     "get_errno",
+    "sem_clockwait",
     "sem_destroy",
     "sem_getvalue",
     "sem_init",
@@ -77,6 +79,13 @@ sem_post: Final = _bind("sem_post", _sem_p)
 sem_trywait: Final = _bind("sem_trywait", _sem_p)
 #: int sem_timedwait(sem_t *sem, const struct timespec *abs_timeout) -- CLOCK_REALTIME
 sem_timedwait: Final = _bind("sem_timedwait", _sem_p, ctypes.POINTER(Timespec))
+#: int sem_clockwait(sem_t *sem, clockid_t clockid, const struct timespec *abstime)
+#: -- glibc >= 2.30; None on an older libc (then sem_timedwait serves).
+sem_clockwait: Final = (
+    _bind("sem_clockwait", _sem_p, ctypes.c_int, ctypes.POINTER(Timespec))
+    if hasattr(_libc, "sem_clockwait")
+    else None
+)
 #: int sem_getvalue(sem_t *sem, int *sval)
 sem_getvalue: Final = _bind("sem_getvalue", _sem_p, ctypes.POINTER(ctypes.c_int))
 

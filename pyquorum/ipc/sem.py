@@ -185,11 +185,13 @@ class PosixSemaphore:
     def timedwait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds; True if a count was taken.
 
-        glibc's ``sem_timedwait`` takes an *absolute* ``CLOCK_REALTIME``
-        deadline, computed once here so that retries after ``EINTR`` (a
-        signal; Python runs its handler as soon as this loop resumes) do
-        not stretch the wait.  A wall-clock jump during the wait shortens or
-        lengthens it accordingly; callers wait in short slices anyway.
+        The wait ends at an *absolute* deadline, computed once here so that
+        retries after ``EINTR`` (a signal; Python runs its handler as soon as
+        this loop resumes) do not stretch it.  The deadline is on
+        ``CLOCK_MONOTONIC`` (``sem_clockwait``, glibc 2.30 on), so a
+        wall-clock step during the wait (NTP, an operator's ``date -s``)
+        neither shortens nor lengthens it; only an older glibc falls back to
+        ``sem_timedwait``, whose deadline is ``CLOCK_REALTIME``.
         """
         if timeout == 0:
             return self.trywait()
@@ -199,16 +201,22 @@ class PosixSemaphore:
         if self.trywait():
             return True
         addr = self._address()
-        deadline = time.clock_gettime_ns(time.CLOCK_REALTIME) + int(timeout * _NS)
-        ts = _libc.Timespec(deadline // _NS, deadline % _NS)
-        pts = ctypes.pointer(ts)
-        while _libc.sem_timedwait(addr, pts) != 0:
+        clockwait = _libc.sem_clockwait
+        clock = time.CLOCK_MONOTONIC if clockwait is not None else time.CLOCK_REALTIME
+        deadline = time.clock_gettime_ns(clock) + int(timeout * _NS)
+        pts = ctypes.pointer(_libc.Timespec(deadline // _NS, deadline % _NS))
+        while True:
+            if clockwait is not None:
+                rc = clockwait(addr, clock, pts)
+            else:
+                rc = _libc.sem_timedwait(addr, pts)
+            if rc == 0:
+                return True
             err = _libc.get_errno()
             if err == errno.ETIMEDOUT:
                 return False
             if err != errno.EINTR:
-                raise OSError(err, f"sem_timedwait: {os.strerror(err)}")
-        return True
+                raise OSError(err, f"sem_clockwait: {os.strerror(err)}")
 
     def value(self) -> int:
         if _libc.sem_getvalue(self._address(), self._out_ref) != 0:

@@ -277,3 +277,52 @@ def test_thread_semaphore_post_wakes_a_waiter() -> None:
 def test_thread_semaphore_refuses_bad_timeouts(bad: float) -> None:
     with pytest.raises(ValueError):
         ThreadSemaphore().timedwait(bad)
+
+
+# --------------------------------------------------------------------------- clocks
+
+
+def _timedwait_in_thread(sem: PosixSemaphore, timeout: float) -> tuple[bool | None, float]:
+    """(result, seconds taken), the wait run in a thread so a broken clock
+    fails the test instead of hanging it."""
+    result: list[bool] = []
+    started = time.monotonic()
+    waiter = threading.Thread(target=lambda: result.append(sem.timedwait(timeout)), daemon=True)
+    waiter.start()
+    waiter.join(10)
+    return (result[0] if result else None), time.monotonic() - started
+
+
+def test_this_glibc_has_sem_clockwait() -> None:
+    # Debian 12's glibc is 2.36; sem_clockwait came in 2.30.
+    from pyquorum.ipc import _libc
+
+    assert _libc.sem_clockwait is not None
+
+
+def test_a_wall_clock_step_does_not_stretch_a_wait(
+    sem: PosixSemaphore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As if the wall clock had been stepped back an hour just before the wait:
+    a CLOCK_REALTIME deadline would then lie an hour ahead."""
+    real = time.clock_gettime_ns
+
+    def skewed(clock: int) -> int:
+        hour = 3600 * 1_000_000_000
+        return real(clock) + hour if clock == time.CLOCK_REALTIME else real(clock)
+
+    monkeypatch.setattr(time, "clock_gettime_ns", skewed)
+    result, took = _timedwait_in_thread(sem, 0.05)
+    assert result is False and 0.04 <= took < 5.0
+
+
+def test_without_sem_clockwait_the_realtime_wait_still_works(
+    sem: PosixSemaphore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyquorum.ipc import _libc
+
+    monkeypatch.setattr(_libc, "sem_clockwait", None)
+    result, took = _timedwait_in_thread(sem, 0.05)
+    assert result is False and 0.04 <= took < 5.0
+    threading.Timer(0.05, sem.post).start()
+    assert _timedwait_in_thread(sem, 5.0)[0] is True
