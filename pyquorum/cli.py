@@ -17,7 +17,7 @@ import logging
 import os
 import pkgutil
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 
 from pyquorum import __version__, commands
@@ -131,15 +131,19 @@ def run_watch(
     if getattr(args, "reconnect", False):
         return _watch_reconnecting(args, out, model, request_timeout)
     with _open_session(model, request_timeout, hint, connection) as session:
-        if model is Model.AUTO and session.model is Model.V0:
-            print(
-                "pyquorum: corosync predates the V1 model; watching with V0 (no node lists)",
-                file=sys.stderr,
-            )
+        _say_if_fell_back(model, session.model)
         session.trackstart(
             Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
         )
         return print_events(session.events(timeout=args.timeout), args, out)
+
+
+def _say_if_fell_back(requested: Model, got: Model) -> None:
+    if requested is Model.AUTO and got is Model.V0:
+        print(
+            "pyquorum: corosync predates the V1 model; watching with V0 (no node lists)",
+            file=sys.stderr,
+        )
 
 
 def print_events(events: Iterable[Any], args: argparse.Namespace, out: _Output) -> int:
@@ -164,11 +168,26 @@ def _watch_reconnecting(
     args: argparse.Namespace, out: _Output, model: Model, request_timeout: float
 ) -> int:
     """``watch --reconnect``: connection_lost / reconnected lines, then the new snapshot."""
+    from pyquorum.events import Reconnected
     from pyquorum.reconnect import ReconnectingSession
 
     flags = Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
     with ReconnectingSession(model, flags, timeout=request_timeout) as session:
-        return print_events(session.events(timeout=args.timeout), args, out)
+        first = session.session
+        said = first is not None and first.model is Model.V0
+        if first is not None:
+            _say_if_fell_back(model, first.model)
+
+        def items() -> Iterator[Any]:
+            # A restarted corosync may be another version: say so once.
+            nonlocal said
+            for item in session.events(timeout=args.timeout):
+                if isinstance(item, Reconnected) and item.model is Model.V0 and not said:
+                    _say_if_fell_back(model, item.model)
+                    said = True
+                yield item
+
+        return print_events(items(), args, out)
 
 
 def _positive_float(text: str) -> float:

@@ -128,3 +128,18 @@ def test_serve_needs_a_source(capsys: pytest.CaptureFixture[str]) -> None:
         main(["serve"])
     assert info.value.code == 1
     assert "one of the arguments --script --capture is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("reconnect", [False, True])
+def test_watch_auto_says_when_it_falls_back_to_v0(
+    fake: Factory, capsys: pytest.CaptureFixture[str], reconnect: bool
+) -> None:
+    from pyquorum.fake import Script
+
+    server = fake(Script(STORY.initial, (), model_v1=False))
+    argv = ["watch", "--model", "auto", "--json", "--count", "1", "--timeout", "5"]
+    with server.netns_context():
+        assert main(argv + (["--reconnect"] if reconnect else [])) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["type"] == "quorum_v0"
+    assert err.count("corosync predates the V1 model; watching with V0") == 1
