@@ -213,6 +213,16 @@ class IpcConnection:
         if self._closed:
             return
         self._closed = True
+        if self._request_lock.acquire(blocking=False):
+            try:
+                if self._event_lock.acquire(blocking=False):
+                    try:
+                        self._transport.close()
+                        return
+                    finally:
+                        self._event_lock.release()
+            finally:
+                self._request_lock.release()
         with contextlib.suppress(OSError):
             self._transport.setup.shutdown(2)
         with self._request_lock, self._event_lock:

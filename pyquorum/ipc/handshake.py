@@ -127,9 +127,10 @@ def connect(
     """
     deadline = Deadline(timeout)
     address = setup_address(service)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock = socket.socket(
+        socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+    )
     try:
-        sock.setblocking(False)
         _connect(sock, address, service)
         # Ask the kernel to attach our credentials to what we send and to show
         # us the server's on what it sends; corosync authorises on the former.

@@ -326,7 +326,6 @@ class ShmTransport(Transport):
             return
         self._closed = True
         dead = self.lost and _server_gone(self.server_pid)
-        self.close_setup()
         leftovers = [
             path
             for r in self._rings
@@ -335,6 +334,7 @@ class ShmTransport(Transport):
         for r in self._rings:
             r.ring.detach()
         self._release_rings()
+        self.close_setup()
         if dead:
             # Nobody else will remove a crashed server's files.
             _remove_debris(leftovers)

@@ -16,6 +16,7 @@ import os
 import select
 import socket
 import struct
+import threading
 import time
 
 from pyquorum._deadline import Deadline
@@ -66,21 +67,19 @@ class SocketTransport(Transport):
             base = resp.response
             self._req = self._dgram(base + "-response", base + "-request")
             self._evt = self._dgram(base + "-event", base + "-event-tx")
-            # One fd for callers to poll: readable on an event or on a hang-up
-            # of the setup socket (the event socket alone would not notice a
-            # dead daemon).
-            self._epoll = select.epoll()
-            self._epoll.register(self._evt, select.EPOLLIN)
-            self._epoll.register(self.setup, select.EPOLLIN | select.EPOLLRDHUP)
         except BaseException:
             self.close()
             raise
+        # The epoll fd of fileno() is made by its first call, under this lock
+        # (a session that never polls, or lives for one request, skips it).
+        self._epoll_lock = threading.Lock()
         # One receive buffer per path: responses and events are read from
         # different threads (under different connection locks).  Anonymous
         # mappings rather than bytearrays: the kernel supplies zero pages on
         # first touch, so a connection does not memset 2 MiB it rarely uses.
+        # The event one is made by the first recv_event.
         self._req_buf = mmap.mmap(-1, self.max_msg_size)
-        self._evt_buf = mmap.mmap(-1, self.max_msg_size)
+        self._evt_buf: mmap.mmap | None = None
         self._req_poll = select.poll()
         self._req_poll.register(self._req, select.POLLIN)
         self._req_poll.register(self.setup, select.POLLIN)
@@ -102,9 +101,10 @@ class SocketTransport(Transport):
             ) from None
 
     def _dgram(self, local: str, remote: str) -> socket.socket:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        sock = socket.socket(
+            socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+        )
         try:
-            sock.setblocking(False)
             local_addr = self._address(local)
             if isinstance(local_addr, str):
                 with contextlib.suppress(FileNotFoundError):
@@ -244,18 +244,36 @@ class SocketTransport(Transport):
 
     def recv_event(self, deadline: Deadline) -> bytes | None:
         assert self._evt is not None
+        if self._evt_buf is None:
+            self._evt_buf = mmap.mmap(-1, self.max_msg_size)
         return self._recv(self._evt, self._evt_buf, self._evt_poll, deadline)
 
     def fileno(self) -> int:
-        assert self._epoll is not None
-        return self._epoll.fileno()
+        with self._epoll_lock:
+            if self._epoll is None:
+                if self._closed:
+                    raise ValueError("fileno() of a closed transport")
+                assert self._evt is not None
+                # One fd for callers to poll: readable on an event or on a
+                # hang-up of the setup socket (the event socket alone would
+                # not notice a dead daemon).
+                epoll = select.epoll()
+                try:
+                    epoll.register(self._evt, select.EPOLLIN)
+                    epoll.register(self.setup, select.EPOLLIN | select.EPOLLRDHUP)
+                except BaseException:
+                    epoll.close()
+                    raise
+                self._epoll = epoll
+            return self._epoll.fileno()
 
     def close(self) -> None:
         if getattr(self, "_closed", False):
             return
         self._closed = True
-        if self._epoll is not None:
-            self._epoll.close()
+        with getattr(self, "_epoll_lock", contextlib.nullcontext()):
+            if self._epoll is not None:
+                self._epoll.close()
         for sock in (self._evt, self._req):
             if sock is not None:
                 sock.close()

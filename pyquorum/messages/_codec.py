@@ -94,15 +94,6 @@ def cs_error(value: int) -> CsErrorCode | int:
     return CS_ERRORS.get(value, value)
 
 
-def decode_path(what: str, data: bytes, parsed: Parsed, name: str, offset: int) -> str:
-    """A ``char[PATH_MAX]``: the bytes before the first NUL; what follows is ignored."""
-    raw = parsed.raw(name)
-    end = raw.find(b"\0")
-    if end < 0:
-        raise malformed(f"{what}: {name} path has no terminating NUL", data, name, offset)
-    return os.fsdecode(raw[:end])
-
-
 # ------------------------------------------------------------------ encoding
 
 

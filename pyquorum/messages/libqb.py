@@ -8,6 +8,10 @@ handshake id must be ``QB_IPC_MSG_AUTHENTICATE``, paths end at their NUL.
 
 from __future__ import annotations
 
+import functools
+import os
+import struct
+
 from pyquorum.messages._codec import (
     I32_MAX,
     I64_MAX,
@@ -19,7 +23,6 @@ from pyquorum.messages._codec import (
     check_size_field,
     check_u32,
     cs_error,
-    decode_path,
     encode_path,
     lookup,
     malformed,
@@ -37,6 +40,7 @@ from pyquorum.messages._schema import (
 from pyquorum.messages.constants import (
     CONNECTION_REQUEST_SIZE,
     CONNECTION_RESPONSE_SIZE,
+    PATH_MAX,
     REQUEST_HEADER_SIZE,
     RESPONSE_HEADER_SIZE,
     ConnectionType,
@@ -129,12 +133,14 @@ def _check_header_size(size: object, minimum: int, what: str) -> int:
 
 def encode_connection_request(max_msg_size: int) -> bytes:
     """What a client sends first on the setup socket (protocol.md §2.3)."""
+    return _connection_request(check_u32(max_msg_size, "max_msg_size"))
+
+
+@functools.lru_cache(maxsize=8)
+def _connection_request(max_msg_size: int) -> bytes:
+    # Built once per size: every connect sends the same 24 bytes.
     return CONNECTION_REQUEST.build(
-        {
-            "id": _AUTHENTICATE,
-            "size": CONNECTION_REQUEST_SIZE,
-            "max_msg_size": check_u32(max_msg_size, "max_msg_size"),
-        }
+        {"id": _AUTHENTICATE, "size": CONNECTION_REQUEST_SIZE, "max_msg_size": max_msg_size}
     )
 
 
@@ -177,20 +183,44 @@ def decode_connection_response(data: Buffer) -> ConnectionResponse:
     what = "connection response"
     if len(raw) < CONNECTION_RESPONSE_SIZE:
         raise truncated(what, raw, CONNECTION_RESPONSE)
-    msg = parse(what, CONNECTION_RESPONSE, raw)
-    _check_authenticate(what, raw, msg.num("id"))
-    check_size_field(what, raw, msg.num("size"))
-    _check_exact(what, raw, CONNECTION_RESPONSE_SIZE)
-    fields = CONNECTION_RESPONSE.fields
-    return ConnectionResponse(
-        error=msg.num("error"),
-        connection_type=lookup(_CONNECTION_TYPES, msg.num("connection_type")),
-        max_msg_size=msg.num("max_msg_size"),
-        connection=msg.num("connection"),
-        request=decode_path(what, raw, msg, "request", fields["request"][0]),
-        response=decode_path(what, raw, msg, "response", fields["response"][0]),
-        event=decode_path(what, raw, msg, "event", fields["event"][0]),
+    # Every connect decodes one of these; struct reads the fixed fields at
+    # the schema's offsets (tests/messages/test_fast_path.py holds the two
+    # to each other) instead of construct copying out 12 KiB of paths.
+    ident, size, error, connection_type, max_msg_size, connection = (
+        _connection_response_head(raw)
     )
+    _check_authenticate(what, raw, ident)
+    check_size_field(what, raw, size)
+    _check_exact(what, raw, CONNECTION_RESPONSE_SIZE)
+    return ConnectionResponse(
+        error=error,
+        connection_type=lookup(_CONNECTION_TYPES, connection_type),
+        max_msg_size=max_msg_size,
+        connection=connection,
+        request=_path(what, raw, "request"),
+        response=_path(what, raw, "response"),
+        event=_path(what, raw, "event"),
+    )
+
+
+# qb_ipc_connection_response up to its paths: the response header (id, size,
+# error, each 8-aligned), connection_type i32, max_msg_size u32, connection i64.
+_CONNECTION_RESPONSE_HEAD = struct.Struct("<i4xi4xi4xiIq")
+
+
+def _connection_response_head(raw: bytes) -> tuple[int, int, int, int, int, int]:
+    """``(id, size, error, connection_type, max_msg_size, connection)``."""
+    head: tuple[int, int, int, int, int, int] = _CONNECTION_RESPONSE_HEAD.unpack_from(raw)
+    return head
+
+
+def _path(what: str, raw: bytes, name: str) -> str:
+    """A ``char[PATH_MAX]`` field: the bytes before its first NUL."""
+    offset = CONNECTION_RESPONSE.fields[name][0]
+    end = raw.find(b"\0", offset, offset + PATH_MAX)
+    if end < 0:
+        raise malformed(f"{what}: {name} path has no terminating NUL", raw, name, offset)
+    return os.fsdecode(raw[offset:end])
 
 
 def _check_authenticate(what: str, raw: bytes, ident: int) -> None:

@@ -16,6 +16,7 @@ that live here:
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -140,28 +141,32 @@ def encode_request(req: Request) -> bytes:
     if fixed is not None:
         return fixed
     if isinstance(req, TrackStartRequest):
-        return TRACKSTART_REQUEST.build(
-            {
-                "id": int(RequestId.TRACKSTART),
-                "size": TRACKSTART_REQUEST.size,
-                "track_flags": check_u32(req.flags, "track flags"),
-            }
-        )
+        return _trackstart_request(check_u32(req.flags, "track flags"))
     if isinstance(req, ModelGetTypeRequest):
         if isinstance(req.model, int) and req.model == Model.AUTO:
             raise LocalProtocolError(
                 "Model.AUTO is pyquorum's own choice of model and never goes on the wire"
             )
-        return MODEL_GETTYPE_REQUEST.build(
-            {
-                "id": int(RequestId.MODEL_GETTYPE),
-                "size": MODEL_GETTYPE_REQUEST.size,
-                "model": check_u32(req.model, "model"),
-            }
-        )
+        return _model_gettype_request(check_u32(req.model, "model"))
     if isinstance(req, UnknownRequest):
         return _encode_unknown_request(req)
     raise wrong_type(req, "a quorum Request")
+
+
+# Sessions send the same few of these over and over (every initialize one
+# MODEL_GETTYPE): each distinct value is built once.
+@functools.lru_cache(maxsize=64)
+def _trackstart_request(flags: int) -> bytes:
+    return TRACKSTART_REQUEST.build(
+        {"id": int(RequestId.TRACKSTART), "size": TRACKSTART_REQUEST.size, "track_flags": flags}
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _model_gettype_request(model: int) -> bytes:
+    return MODEL_GETTYPE_REQUEST.build(
+        {"id": int(RequestId.MODEL_GETTYPE), "size": MODEL_GETTYPE_REQUEST.size, "model": model}
+    )
 
 
 def _encode_unknown_request(req: UnknownRequest) -> bytes:
