@@ -14,6 +14,7 @@ import os
 import select
 import socket
 import struct
+import time
 from dataclasses import dataclass
 
 from pyquorum._deadline import Deadline
@@ -27,6 +28,7 @@ from pyquorum.errors import (
     TryAgainError,
     error_from_errno,
 )
+from pyquorum.ipc._spin import HANDSHAKE_SPIN
 from pyquorum.messages.constants import CONNECTION_RESPONSE_SIZE, ConnectionType
 from pyquorum.messages.libqb import decode_connection_response, encode_connection_request
 from pyquorum.messages.types import ConnectionResponse
@@ -203,12 +205,16 @@ def _recv_response(
     buf = bytearray(CONNECTION_RESPONSE_SIZE)
     got = 0
     creds: ServerCredentials | None = None
+    # Try without sleeping first (see pyquorum.ipc._spin).
+    spin_until = time.perf_counter() + deadline.slice(HANDSHAKE_SPIN)
     while got < CONNECTION_RESPONSE_SIZE:
         try:
             nbytes, ancdata, _flags, _addr = sock.recvmsg_into(
                 [memoryview(buf)[got:]], _CMSG_SPACE_UCRED
             )
         except BlockingIOError:
+            if time.perf_counter() < spin_until:
+                continue
             _wait(sock, select.POLLIN, deadline, f"corosync's answer on the {service} socket")
             continue
         except ConnectionResetError:

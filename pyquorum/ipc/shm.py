@@ -222,7 +222,7 @@ class ShmTransport(Transport):
             self._owed_pokes -= 1
 
     def recv_response(self, deadline: Deadline) -> bytes:
-        # Spinning on the ring's pointers costs no system call (see RESPONSE_SPIN).
+        # Spinning on the ring's pointers costs no system call (see pyquorum.ipc._spin).
         if self.response_spin:
             self._resp.spin_until_written(deadline.slice(self.response_spin))
         while True:

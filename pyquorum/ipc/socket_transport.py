@@ -210,7 +210,7 @@ class SocketTransport(Transport):
         return bytes(buf[:n])
 
     def _spin_recv(self, sock: socket.socket, buf: mmap.mmap, seconds: float) -> bytes | None:
-        """Receive without sleeping for up to ``seconds`` (see RESPONSE_SPIN)."""
+        """Receive without sleeping for up to ``seconds`` (see pyquorum.ipc._spin)."""
         if seconds <= 0:
             return None
         clock = time.perf_counter

@@ -10,34 +10,22 @@ means the daemon is gone.
 from __future__ import annotations
 
 import contextlib
-import os
 import select
 import socket
 from abc import ABC, abstractmethod
 
 from pyquorum._deadline import Deadline
 from pyquorum.errors import ConnectionLost
+from pyquorum.ipc._spin import RESPONSE_SPIN
 from pyquorum.ipc.handshake import Handshake
 
-__all__ = ["LIVENESS_SLICE", "RESPONSE_SPIN", "Transport"]
+__all__ = ["LIVENESS_SLICE", "Transport"]
 
 #: The longest single wait before liveness is checked again.  libqb uses
 #: 2 s (QB_IPC_MAX_WAIT_MS); shorter slices notice a dead daemon sooner for
 #: the price of one extra poll(2) per slice on an idle connection.
 LIVENESS_SLICE = 0.5
 
-#: How long a client busy-waits for a response before it sleeps.  With
-#: corosync on another CPU, a client asleep until the answer comes pays a
-#: wake-up on top of it.  On the 2-core VM, client and daemon pinned to
-#: different CPUs, same process, interleaved, a getquorate round trip took
-#: (median) 75 µs sleeping and 40 µs spinning over SHM, 78 µs and 26 µs
-#: over the socket transport.  When corosync shares our CPU, the real-time
-#: daemon has answered by the time we look, and the spin ends at once.
-#: Used only on machines with a second CPU: on one, the daemon cannot run
-#: while we spin.
-RESPONSE_SPIN = 100e-6
-
-_MULTI_CPU = (os.cpu_count() or 1) > 1  # (os.cpu_count reads /sys: once)
 
 _HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
@@ -51,7 +39,8 @@ class Transport(ABC):
         self.max_msg_size = handshake.response.max_msg_size
         self.server_pid = handshake.credentials.pid if handshake.credentials else None
         self.lost = False
-        self.response_spin = RESPONSE_SPIN if _MULTI_CPU else 0.0
+        #: How long recv_response busy-waits first (see pyquorum.ipc._spin).
+        self.response_spin = RESPONSE_SPIN
         # Two poll objects on the same socket: the event path (under the
         # connection's event lock) and the request path's hang-up checks
         # (under its request lock) run in different threads, and one
