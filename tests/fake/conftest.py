@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from pyquorum.messages.types import RingId
 from pyquorum.testing.fake import FakeQuorumServer
 from pyquorum.testing.fake import fake_quorum as fake_quorum  # the plugin's fixture
 from tests.conftest import require_live
+from tests.oracle import OracleUnavailable, build_oracle
 
 Factory = Callable[..., FakeQuorumServer]
 
@@ -40,6 +42,15 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = 
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what or predicate}")
         time.sleep(0.005)
+
+
+@pytest.fixture(scope="session")
+def oracle() -> Path:
+    """The C libquorum client (tests/c/quorum_oracle.c), built once."""
+    try:
+        return build_oracle()
+    except OracleUnavailable as exc:
+        require_live(exc)
 
 
 @pytest.fixture

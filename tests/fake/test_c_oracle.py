@@ -19,21 +19,12 @@ import pytest
 from pyquorum.fake import Script, Step
 from pyquorum.messages.types import RingId
 from pyquorum.testing.fake import FakeQuorumServer
-from tests.conftest import require_live
 from tests.fake.conftest import STORY, Factory, expected_events_v0, expected_events_v1
 from tests.libquorum.script import run_script
 from tests.libquorum.test_live_differential import SCRIPTS
-from tests.oracle import OracleUnavailable, build_oracle, parse_lines
+from tests.oracle import parse_lines
 
 Node = Any  # pyquorum.testing.cluster.Node
-
-
-@pytest.fixture(scope="module")
-def oracle() -> Path:
-    try:
-        return build_oracle()
-    except OracleUnavailable as exc:
-        require_live(exc)
 
 
 def _run(server: FakeQuorumServer, argv: list[str], stdin: str = "") -> list[dict[str, Any]]:

@@ -1,23 +1,21 @@
 """Serving a capture: records of a client session become a script the fake serves.
 
 Records are built here with the message encoders, as ``pyquorum record``
-would store a real session (channel, time, raw bytes).
+would store a real session (channel, time, raw bytes); the captures of real
+clusters are served in test_serve_capture.py.
 """
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
 import pytest
 
 from pyquorum import Model, Track
+from pyquorum.capture import CaptureRecord, Channel
 from pyquorum.errors import CsErrorCode
 from pyquorum.fake import ScriptError
 from pyquorum.fake.replay import script_from_records
 from pyquorum.formatting import event_to_dict
 from pyquorum.messages.constants import QuorumType
-from pyquorum.messages.quorum import encode_notification, encode_request, encode_response
 from pyquorum.messages.types import (
     ErrorResponse,
     GetTypeRequest,
@@ -26,44 +24,20 @@ from pyquorum.messages.types import (
     ModelGetTypeRequest,
     ModelGetTypeResponse,
     NodelistNotification,
-    Notification,
     QuorumNotification,
     QuorumNotificationV0,
-    Request,
-    Response,
     RingId,
     TrackStartRequest,
     TrackStartResponse,
 )
+from tests.capture.helpers import record
 from tests.fake.conftest import Factory
 
 OK = CsErrorCode.OK
 
 
-class Channel(enum.Enum):
-    REQUEST = 1
-    RESPONSE = 2
-    EVENT = 3
-
-
-@dataclass(frozen=True)
-class Record:
-    channel: Channel
-    time: float
-    data: bytes
-
-
-def records(*items: tuple[float, Message]) -> list[Record]:
-    out = []
-    for t, msg in items:
-        if isinstance(msg, Request):
-            out.append(Record(Channel.REQUEST, t, encode_request(msg)))
-        elif isinstance(msg, Response):
-            out.append(Record(Channel.RESPONSE, t, encode_response(msg)))
-        else:
-            assert isinstance(msg, Notification)
-            out.append(Record(Channel.EVENT, t, encode_notification(msg)))
-    return out
+def records(*items: tuple[float, Message]) -> list[CaptureRecord]:
+    return [record(t, msg) for t, msg in items]
 
 
 R1, R2, R3 = RingId(1, 12), RingId(1, 16), RingId(1, 20)
@@ -118,7 +92,7 @@ def test_a_capture_without_events_is_refused() -> None:
 
 
 def test_damaged_bytes_are_a_script_error() -> None:
-    broken = [*V1_SESSION[:6], Record(Channel.EVENT, 11.0, b"\x07\x00")]
+    broken = [*V1_SESSION[:6], CaptureRecord(Channel.EVENT, 11.0, b"\x07\x00")]
     with pytest.raises(ScriptError, match="cannot decode"):
         script_from_records(broken)
 

@@ -26,9 +26,8 @@ from pyquorum.cli import main
 from pyquorum.commands.replay import recorded_flags
 from pyquorum.fake import script_from_capture
 from pyquorum.formatting import event_to_dict
-from tests.conftest import require_live
 from tests.fake.conftest import Factory
-from tests.oracle import OracleUnavailable, build_oracle, parse_lines
+from tests.oracle import parse_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT / "fixtures" / "captures"
@@ -76,14 +75,6 @@ def test_a_v1_capture_tells_a_v0_client_what_v0_saw_live(fake: Factory, stem: st
     expected = _expected(stem.removesuffix("-v1") + "-v0")
     with server.session(Model.V0, timeout=5) as session:
         assert _watch(session, Track.CURRENT | Track.CHANGES, len(expected)) == expected
-
-
-@pytest.fixture(scope="module")
-def oracle() -> Path:
-    try:
-        return build_oracle()
-    except OracleUnavailable as exc:
-        require_live(exc)
 
 
 @pytest.mark.parametrize("stem", FIXTURES)
