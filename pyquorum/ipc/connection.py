@@ -206,9 +206,12 @@ class IpcConnection:
     def close(self) -> None:
         """Disconnect.  Safe to call twice, and from another thread mid-wait.
 
-        Shutting the setup socket down first wakes any thread blocked on it;
-        the locks then make sure no thread is still inside a mapping when it
-        is unmapped.
+        With no other thread inside the connection, it closes at once (the
+        SHM transport unmaps its rings before hanging up, so the daemon, not
+        this process, pays for freeing their pages).  Otherwise the setup
+        socket is shut down first, which wakes any thread blocked on it; the
+        locks then make sure no thread is still inside a mapping when it is
+        unmapped.
         """
         if self._closed:
             return
