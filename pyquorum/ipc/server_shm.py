@@ -128,6 +128,7 @@ def _create_ring(
             word_size=data_size // 4,
             hdr_path=header_path,
             data_path=data_path,
+            data_is_zero=True,  # create_file made it: O_EXCL, then ftruncate
         )
         sem = PosixSemaphore.init(header_map, SEM_OFFSET)
     except BaseException:

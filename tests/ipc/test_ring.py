@@ -172,6 +172,15 @@ def test_initialise_overwrites_old_contents() -> None:
     assert data[4:] == bytes(252)
 
 
+def test_initialise_of_a_data_area_known_to_be_zero_only_sets_the_marker() -> None:
+    header = bytearray(b"\xee" * HEADER_FILE_SIZE)
+    data = bytearray(b"\xee" * 256)  # a lie, to see that nothing else is written
+    Ring.initialise(header, data, word_size=64, hdr_path="/a", data_path="/b", data_is_zero=True)
+    assert int.from_bytes(data[:4], sys.byteorder) == DATA_MARKER
+    assert data[4:] == b"\xee" * 252
+    assert RingHeader(header).word_size == 64 and header[16:4108] == bytes(4092)
+
+
 @pytest.mark.parametrize("path", ["/x" * 2048, "/with\0nul"], ids=["too-long", "nul"])
 def test_initialise_refuses_unstorable_paths(path: str) -> None:
     with pytest.raises(LocalProtocolError):
