@@ -9,6 +9,11 @@ real-time daemon has usually answered by the time the client looks, and the
 spin ends at once.  On a machine with one CPU the daemon cannot run while
 the client spins, so nobody spins there.
 
+The SHM spin is pure Python and keeps the GIL: another thread of the
+process (an asyncio loop whose requests run in an executor) may wait up to
+RESPONSE_SPIN for it.  The socket spins make a system call per look, which
+lets the GIL go each time.
+
 Measured on the 2-core VM, client and daemon pinned to different CPUs, in
 one process with the variants interleaved (medians):
 
