@@ -21,7 +21,7 @@ from pyquorum.capture import (
     corosync_version,
     libqb_version,
 )
-from pyquorum.capture import _upstream as upstream
+from pyquorum.capture.versions import _upstream as upstream
 from pyquorum.errors import BadHandleError, ConnectionLost, CsTimeoutError
 from pyquorum.messages.constants import Model, QuorumType, Track
 from pyquorum.messages.quorum import decode_notification, decode_request, decode_response

@@ -1,0 +1,249 @@
+"""Reading captures, checked record by record: whatever is wrong is a
+:class:`~pyquorum.capture.records.CaptureError` naming the record and its
+byte offset."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from pyquorum.capture.records import (
+    _CRC,
+    _HEAD,
+    _PREAMBLE_MAX,
+    _ZERO3,
+    CAPTURE_VERSION,
+    MAGIC,
+    MAX_DATA,
+    Capture,
+    CaptureError,
+    CaptureHeader,
+    CaptureRecord,
+    Channel,
+    PathOrFile,
+    _Kind,
+)
+
+__all__ = ["CaptureReader", "capture_from_bytes", "iter_capture", "read_capture"]
+
+
+class CaptureReader(Iterator[CaptureRecord]):
+    """Reads a capture record by record (what :func:`iter_capture` returns).
+
+    The preamble and header are read and checked on construction, so
+    :attr:`header` is there at once and a wrong file fails at once.
+    Iterating yields the message records as :class:`CaptureRecord`; it
+    raises :class:`CaptureError` at the first damaged record (the records
+    before it have been yielded), and after the last record checks the END
+    record.  A file given by path is closed at the end, by :meth:`close`,
+    or by leaving the ``with`` block.
+    """
+
+    def __init__(self, source: PathOrFile) -> None:
+        if isinstance(source, str | os.PathLike):
+            self.source: str | None = os.fspath(source)
+            self._file: BinaryIO = open(source, "rb")  # noqa: SIM115 (closed in close())
+            self._owns = True
+        else:
+            name = getattr(source, "name", None)
+            self.source = name if isinstance(name, str) else None
+            self._file = source
+            self._owns = False
+        self._offset = 0
+        self._index = 0
+        self._last_time = 0.0
+        self._done = False
+        self.complete = False
+        try:
+            self._read_preamble()
+            self.header = self._read_header()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- errors
+
+    def _error(self, problem: str, *, offset: int, what: str | None = None,
+               record: int | None = None) -> CaptureError:
+        return CaptureError(problem, record=record, offset=offset, what=what, source=self.source)
+
+    def _read(self, n: int) -> bytes:
+        chunks = []
+        left = n
+        while left > 0:
+            chunk = self._file.read(left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        self._offset += len(data)
+        return data
+
+    # -- structure
+
+    def _read_preamble(self) -> None:
+        line = bytearray()
+        while len(line) < _PREAMBLE_MAX and not line.endswith(b"\n"):
+            byte = self._read(1)
+            if not byte:
+                break
+            line += byte
+
+        def fail(problem: str) -> CaptureError:
+            return self._error(problem, offset=0, what="preamble")
+
+        if not line:
+            raise fail("the file is empty (not a pyquorum capture)")
+        if not line.startswith(MAGIC):
+            if MAGIC.startswith(line):
+                raise fail("the file ends inside the preamble (truncated)")
+            raise fail(f"not a pyquorum capture (it does not start with {MAGIC.decode()!r})")
+        if not line.endswith(b"\n"):
+            if len(line) < _PREAMBLE_MAX:
+                raise fail("the file ends inside the preamble (truncated)")
+            raise fail("the preamble line is too long")
+        version_text = bytes(line[len(MAGIC) : -1])
+        if not re.fullmatch(rb"[0-9]{1,9}", version_text):
+            raise fail(f"the format version {version_text!r} is not a number")
+        version = int(version_text)
+        if version != CAPTURE_VERSION:
+            raise fail(
+                f"capture format version {version} is not supported (this pyquorum reads "
+                f"version {CAPTURE_VERSION}); a newer pyquorum may read it"
+            )
+
+    def _read_record(self, what: str, record: int | None) -> tuple[_Kind, float, bytes, int]:
+        """One framed record, checked for truncation and CRC; (kind, time, data, offset)."""
+        start = self._offset
+        head = self._read(_HEAD.size)
+        if len(head) < _HEAD.size:
+            if not head and what.startswith("record"):
+                raise self._error(
+                    "the capture ends here without its end record (truncated, or the "
+                    "recording was killed)", offset=start, what=what, record=record)
+            raise self._error(
+                f"truncated: the record header needs {_HEAD.size} bytes, "
+                f"{len(head)} are left", offset=start, what=what, record=record)
+        kind_byte, reserved, length, when = _HEAD.unpack(head)
+        if length > MAX_DATA:
+            raise self._error(f"length {length} exceeds the limit of {MAX_DATA} bytes "
+                              "(the record is damaged)", offset=start, what=what, record=record)
+        rest = self._read(length + _CRC.size)
+        if len(rest) < length + _CRC.size:
+            raise self._error(
+                f"truncated: the record needs {length + _CRC.size} bytes after its header, "
+                f"{len(rest)} are left", offset=start, what=what, record=record)
+        data, (stored,) = rest[:length], _CRC.unpack(rest[length:])
+        computed = zlib.crc32(data, zlib.crc32(head))
+        if stored != computed:
+            raise self._error(f"CRC mismatch (stored {stored:#010x}, computed {computed:#010x}): "
+                              "the record is damaged", offset=start, what=what, record=record)
+        if reserved != _ZERO3:
+            raise self._error(f"reserved bytes are {reserved.hex()}, not zero",
+                              offset=start, what=what, record=record)
+        try:
+            kind = _Kind(kind_byte)
+        except ValueError:
+            raise self._error(f"unknown record kind {kind_byte}", offset=start, what=what,
+                              record=record) from None
+        if not (math.isfinite(when) and when >= 0):
+            raise self._error(f"bad time {when!r} (must be finite and >= 0)",
+                              offset=start, what=what, record=record)
+        return kind, when, data, start
+
+    def _read_header(self) -> CaptureHeader:
+        kind, _, data, start = self._read_record("header record", None)
+        if kind is not _Kind.HEADER:
+            raise self._error(f"the first record is {kind.name}, not the header",
+                              offset=start, what="header record")
+        try:
+            return CaptureHeader.from_json(json.loads(data.decode("utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise self._error(f"the header is not JSON: {exc}", offset=start,
+                              what="header record") from None
+        except (ValueError, TypeError) as exc:
+            raise self._error(str(exc), offset=start, what="header record") from None
+
+    # -- iteration
+
+    def __iter__(self) -> CaptureReader:
+        return self
+
+    def __next__(self) -> CaptureRecord:
+        if self._done:
+            raise StopIteration
+        try:
+            return self._next()
+        except BaseException:
+            self._done = True
+            self.close()
+            raise
+
+    def _next(self) -> CaptureRecord:
+        index = self._index
+        kind, when, data, start = self._read_record(f"record {index}", index)
+        if when < self._last_time:
+            raise self._error(f"time {when} is before the previous record's {self._last_time}",
+                              offset=start, record=index)
+        self._last_time = when
+        if kind is _Kind.END:
+            self._check_end(data, start)
+            self._done = True
+            self.complete = True
+            self.close()
+            raise StopIteration
+        if kind is _Kind.HEADER:
+            raise self._error("a second header record", offset=start, record=index)
+        self._index += 1
+        return CaptureRecord(Channel(kind), when, data)
+
+    def _check_end(self, data: bytes, start: int) -> None:
+        try:
+            end = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise self._error("the end record is not JSON", offset=start,
+                              what="end record") from None
+        count = end.get("records") if isinstance(end, dict) else None
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise self._error("the end record has no record count", offset=start,
+                              what="end record")
+        if count != self._index:
+            raise self._error(f"the end record counts {count} records, the file holds "
+                              f"{self._index}", offset=start, what="end record")
+        if self._read(1):
+            raise self._error("bytes follow the end record", offset=self._offset - 1,
+                              what="end record")
+
+    def close(self) -> None:
+        if self._owns and not self._file.closed:
+            self._file.close()
+
+    def __enter__(self) -> CaptureReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_capture(source: PathOrFile) -> CaptureReader:
+    """Open a capture for reading record by record: ``.header`` at once, then
+    iterate for the message records (see :class:`CaptureReader`)."""
+    return CaptureReader(source)
+
+
+def read_capture(source: PathOrFile) -> Capture:
+    """Read and check a whole capture; :class:`CaptureError` if it is damaged."""
+    with CaptureReader(source) as reader:
+        return Capture(reader.header, tuple(reader))
+
+
+def capture_from_bytes(data: bytes) -> Capture:
+    """:func:`read_capture` of a capture held in memory."""
+    return read_capture(io.BytesIO(data))
