@@ -24,9 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from pyquorum.capture import Capture, CaptureError, read_capture
+from pyquorum.capture import Capture, CaptureError, CaptureRecord, Channel, read_capture
 from pyquorum.errors import RemoteProtocolError
 from pyquorum.fake.script import Script, ScriptError, State, Step
 from pyquorum.messages.constants import QuorumType, Track
@@ -65,13 +64,8 @@ def script_from_capture(source: str | Path | Capture) -> Script:
     return script_from_records(capture.records, name=f"capture {Path(source).name}")
 
 
-def _channel(record: Any) -> str:
-    channel = record.channel
-    return str(getattr(channel, "name", channel)).upper()
-
-
-def script_from_records(records: Iterable[Any], *, name: str = "") -> Script:
-    """The story told by capture records (objects with ``channel``, ``time``, ``data``)."""
+def script_from_records(records: Iterable[CaptureRecord], *, name: str = "") -> Script:
+    """The story told by a capture's records."""
     quorum_type: QuorumType | int = QuorumType.SET
     model_v1 = True
     pending: Request | None = None
@@ -81,8 +75,8 @@ def script_from_records(records: Iterable[Any], *, name: str = "") -> Script:
     t0: float | None = None
     try:
         for record in records:
-            channel = _channel(record)
-            if channel == "REQUEST":
+            channel = record.channel
+            if channel is Channel.REQUEST:
                 pending = decode_request(record.data)
                 if (
                     isinstance(pending, TrackStartRequest)
@@ -90,7 +84,7 @@ def script_from_records(records: Iterable[Any], *, name: str = "") -> Script:
                     and pending.flags & _SNAPSHOT
                 ):
                     in_snapshot = True
-            elif channel == "RESPONSE":
+            elif channel is Channel.RESPONSE:
                 response = decode_response(record.data)
                 if isinstance(response, GetTypeResponse | ModelGetTypeResponse):
                     quorum_type = response.quorum_type
@@ -102,7 +96,7 @@ def script_from_records(records: Iterable[Any], *, name: str = "") -> Script:
                     t0 = float(record.time)
                     in_snapshot = False
                 pending = None
-            elif channel == "EVENT":
+            elif channel is Channel.EVENT:
                 event = decode_notification(record.data)
                 if in_snapshot:
                     snapshot.append(event)
