@@ -25,7 +25,7 @@ from pyquorum.errors import CsTimeoutError, RemoteProtocolError, TooBigError, Tr
 from pyquorum.ipc.handshake import Handshake
 from pyquorum.ipc.ring import HEADER_SIZE, SEM_OFFSET, Ring, RingHeader
 from pyquorum.ipc.sem import PosixSemaphore
-from pyquorum.ipc.transport import LIVENESS_SLICE, Transport
+from pyquorum.ipc.transport import LIVENESS_SLICE, Transport, map_server_file
 
 __all__ = ["ShmTransport"]
 
@@ -71,33 +71,9 @@ def _header_path(base: str) -> str:
     return base + "-header"
 
 
-def _map_file(path: str, minimum: int, field: str) -> mmap.mmap:
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except OSError as exc:
-        raise RemoteProtocolError(
-            f"cannot open ring file the server named: {exc.strerror}",
-            data=os.fsencode(path),
-            field=field,
-        ) from None
-    try:
-        # Map what is there: the server sized the file, and truncating it to a
-        # guessed size could shrink the server's own mapping under it.
-        size = os.fstat(fd).st_size
-        if size < minimum:
-            raise RemoteProtocolError(
-                f"ring file is {size} bytes, expected at least {minimum}",
-                data=os.fsencode(path),
-                field=field,
-            )
-        return mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-    finally:
-        os.close(fd)
-
-
 def _open_ring(name: str, base: str, max_msg_size: int) -> _MappedRing:
     header_path = _header_path(base)
-    header_map = _map_file(header_path, HEADER_SIZE, name)
+    header_map = map_server_file(header_path, "ring file", name, HEADER_SIZE)
     try:
         header = RingHeader(header_map)
         try:
@@ -114,7 +90,7 @@ def _open_ring(name: str, base: str, max_msg_size: int) -> _MappedRing:
                 field="word_size",
                 offset=8,
             )
-        data_map = _map_file(data_path, word_size * 4, f"{name}.data_path")
+        data_map = map_server_file(data_path, "ring file", f"{name}.data_path", word_size * 4)
     except BaseException:
         header_map.close()
         raise

@@ -32,7 +32,7 @@ from pyquorum.ipc.handshake import (
     abstract_address,
     filesystem_sockets_forced,
 )
-from pyquorum.ipc.transport import LIVENESS_SLICE, Transport
+from pyquorum.ipc.transport import LIVENESS_SLICE, Transport, map_server_file
 
 __all__ = ["CONTROL_SIZE", "SocketTransport"]
 
@@ -63,7 +63,9 @@ class SocketTransport(Transport):
         self._evt: socket.socket | None = None
         self._epoll: select.epoll | None = None
         try:
-            self._ctl = _map_control(self._control_path)
+            self._ctl = map_server_file(
+                self._control_path, "control file", "request", CONTROL_SIZE, CONTROL_SIZE
+            )
             base = resp.response
             self._req = self._dgram(base + "-response", base + "-request")
             self._evt = self._dgram(base + "-event", base + "-event-tx")
@@ -292,25 +294,3 @@ class SocketTransport(Transport):
             os.unlink(self._control_path)
         with contextlib.suppress(OSError):
             os.rmdir(os.path.dirname(self._control_path))
-
-
-def _map_control(path: str) -> mmap.mmap:
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except OSError as exc:
-        raise RemoteProtocolError(
-            f"cannot open the control file the server named: {exc.strerror}",
-            data=os.fsencode(path),
-            field="request",
-        ) from None
-    try:
-        size = os.fstat(fd).st_size
-        if size < CONTROL_SIZE:
-            raise RemoteProtocolError(
-                f"control file is {size} bytes, expected {CONTROL_SIZE}",
-                data=os.fsencode(path),
-                field="request",
-            )
-        return mmap.mmap(fd, CONTROL_SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-    finally:
-        os.close(fd)

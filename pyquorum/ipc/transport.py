@@ -10,16 +10,18 @@ means the daemon is gone.
 from __future__ import annotations
 
 import contextlib
+import mmap
+import os
 import select
 import socket
 from abc import ABC, abstractmethod
 
 from pyquorum._deadline import Deadline
-from pyquorum.errors import ConnectionLost
+from pyquorum.errors import ConnectionLost, RemoteProtocolError
 from pyquorum.ipc._spin import RESPONSE_SPIN
 from pyquorum.ipc.handshake import Handshake
 
-__all__ = ["LIVENESS_SLICE", "Transport"]
+__all__ = ["LIVENESS_SLICE", "Transport", "map_server_file"]
 
 #: The longest single wait before liveness is checked again.  libqb uses
 #: 2 s (QB_IPC_MAX_WAIT_MS); shorter slices notice a dead daemon sooner for
@@ -94,3 +96,32 @@ class Transport(ABC):
         with contextlib.suppress(OSError):
             self.setup.shutdown(socket.SHUT_RDWR)
         self.setup.close()
+
+
+def map_server_file(path: str, what: str, field: str, minimum: int, length: int = 0) -> mmap.mmap:
+    """Map a file the server created and named (a ring file, the control file).
+
+    ``length`` 0 maps what is there: the server sized the file, and
+    truncating it to a guessed size could shrink the server's own mapping
+    under it.  A file that cannot be opened, or is shorter than ``minimum``,
+    is the server's fault: RemoteProtocolError naming ``field``.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:
+        raise RemoteProtocolError(
+            f"cannot open the {what} the server named: {exc.strerror}",
+            data=os.fsencode(path),
+            field=field,
+        ) from None
+    try:
+        size = os.fstat(fd).st_size
+        if size < minimum:
+            raise RemoteProtocolError(
+                f"{what} is {size} bytes, expected at least {minimum}",
+                data=os.fsencode(path),
+                field=field,
+            )
+        return mmap.mmap(fd, length or size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    finally:
+        os.close(fd)
