@@ -68,9 +68,9 @@ from typing import Literal, TypeVar
 
 from pyquorum._core import Event, Operation, SessionCore
 from pyquorum._deadline import Deadline
-from pyquorum._netns import NetNamespace
 from pyquorum.errors import BadHandleError, LocalProtocolError
 from pyquorum.messages.constants import DEFAULT_MAX_MSG_SIZE, Model, QuorumType, Track
+from pyquorum.netns import NetNamespace
 from pyquorum.session import DEFAULT, Connection, _Default
 
 _Timeout = float | None | Literal[_Default.DEFAULT]

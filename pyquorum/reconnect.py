@@ -48,11 +48,11 @@ from typing import Literal
 
 from pyquorum._core import Event
 from pyquorum._deadline import Deadline
-from pyquorum._netns import NetNamespace
 from pyquorum.aio import AsyncQuorumSession
 from pyquorum.errors import ConnectionLost, PyquorumError
 from pyquorum.events import ConnectionLostEvent, Reconnected, SupervisorEvent
 from pyquorum.messages.constants import Model, Track
+from pyquorum.netns import NetNamespace
 from pyquorum.session import DEFAULT, Connection, QuorumSession, _Default
 
 __all__ = ["AsyncReconnectingSession", "Backoff", "ReconnectingSession", "StreamItem"]

@@ -69,8 +69,11 @@ def test_c_libquorum_against_an_old_corosync(fake: Factory, oracle: Path, transp
     old = Script(STORY.initial, (), model_v1=False)
     server = fake(old, transport=transport)
     lines = _run(server, [str(oracle), "script"], "init v1\ninit0\ntrackstart 1\ndispatch 2\n")
+    # libquorum copies quorum_type out of the response even when the call fails, and the
+    # short error reply leaves it whatever was on the stack: only rc means anything there.
+    del lines[0]["quorum_type"]
     assert lines == [
-        {"call": "init", "rc": 7, "quorum_type": 0},
+        {"call": "init", "rc": 7},
         {"call": "init0", "rc": 1, "quorum_type": 1},
         {"call": "trackstart", "rc": 1},
         expected_events_v0(old)[0],
