@@ -1,4 +1,12 @@
-"""The README's Python examples run as shown, against a live corosync."""
+"""The README's Python examples run as shown, against a live corosync, and print
+what the README says they print.
+
+Each example has a check below that reads its output line by line: the
+values a one-node cluster must give (quorate, the node's id, the snapshot's
+two events with one ring id, the capture's message sizes), not just a word
+somewhere in the text.  An example without a check fails, so a new one
+cannot slip in unchecked.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ import contextlib
 import io
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +23,112 @@ import pytest
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
+_RING = r"RingId\(nodeid=(?P<{0}>\d+), seq=(?P<{1}>\d+)\)"
+NODELIST = re.compile(
+    r"NodelistNotification\(ring_id=" + _RING.format("nodeid", "seq")
+    + r", members=(?P<members>\([\d, ]*\)), joined=(?P<joined>\([\d, ]*\)),"
+    r" left=(?P<left>\([\d, ]*\))\)")
+QUORUM = re.compile(
+    r"QuorumNotification\(quorate=(?P<quorate>True|False), ring_id="
+    + _RING.format("nodeid", "seq") + r", members=(?P<members>\([\d, ]*\))\)")
+
+
+def _match(pattern: re.Pattern[str], line: str) -> re.Match[str]:
+    match = pattern.fullmatch(line)
+    assert match, f"{line!r} is not {pattern.pattern}"
+    return match
+
+
+def _snapshot(lines: list[str], nodeid: int) -> None:
+    """A one-node V1 snapshot: the node list, then quorum, on one ring id."""
+    assert len(lines) == 2, lines
+    nodelist, quorum = _match(NODELIST, lines[0]), _match(QUORUM, lines[1])
+    assert nodelist["members"] == f"({nodeid},)"
+    assert (nodelist["joined"], nodelist["left"]) == ("()", "()")
+    assert quorum["quorate"] == "True"
+    assert quorum["members"] == f"({nodeid},)"
+    assert (nodelist["nodeid"], nodelist["seq"]) == (quorum["nodeid"], quorum["seq"])
+    assert int(nodelist["nodeid"]) == nodeid
+
+
+def check_session(lines: list[str], node: Any) -> None:
+    assert lines[:2] == ["quorum type: SET", "quorate: True"]
+    _snapshot(lines[2:], node.nodeid)
+
+
+def check_callbacks(lines: list[str], node: Any) -> None:
+    # finalize() in the quorum callback ends the blocking dispatch after
+    # exactly one snapshot; the ring id prints as nodeid.seq in hex.
+    assert len(lines) == 2, lines
+    assert lines[0] == f"members ({node.nodeid},) joined () left ()"
+    assert re.fullmatch(rf"quorate ring {node.nodeid:x}\.[0-9a-f]+", lines[1]), lines[1]
+
+
+def check_quorate_then_snapshot(lines: list[str], node: Any) -> None:
+    assert lines[0] == "quorate: True"
+    _snapshot(lines[1:], node.nodeid)
+
+
+def check_fake_story(lines: list[str], node: Any) -> None:
+    # Script.build([1, 2, 3], steps: members (1, 2); then (1,), not quorate).
+    assert len(lines) == 6, lines
+    expected = [((1, 2, 3), (), (), True), ((1, 2), (), (3,), True), ((1,), (), (2,), False)]
+    seqs = []
+    for (members, joined, left, quorate), (first, second) in zip(
+            expected, zip(lines[::2], lines[1::2], strict=True), strict=True):
+        nodelist, quorum = _match(NODELIST, first), _match(QUORUM, second)
+        assert nodelist["members"] == quorum["members"] == repr(members)
+        assert (nodelist["joined"], nodelist["left"]) == (repr(joined), repr(left))
+        assert quorum["quorate"] == str(quorate)
+        assert nodelist["seq"] == quorum["seq"]
+        seqs.append(int(nodelist["seq"]))
+    assert seqs == sorted(set(seqs)), f"ring ids must grow: {seqs}"
+
+
+def check_capture(lines: list[str], node: Any) -> None:
+    assert lines[0] == "quorate: True"
+    assert re.fullmatch(rf"{node.cluster.transport} corosync \d+\.\d+(\.\d+)*", lines[1]), lines[1]
+    records = [re.fullmatch(r"\s*(\d+\.\d{3})s  (\w+)\s+(\d+) bytes", line) for line in lines[2:]]
+    assert all(records), lines[2:]
+    # MODEL_GETTYPE, GETQUORATE, TRACKSTART and their responses, then the
+    # one-node snapshot: a node list of one member (68) and quorum (60).
+    assert [(r[2], int(r[3])) for r in records if r] == [
+        ("REQUEST", 24), ("RESPONSE", 32), ("REQUEST", 16), ("RESPONSE", 32),
+        ("REQUEST", 24), ("RESPONSE", 24), ("EVENT", 68), ("EVENT", 60)]
+    times = [float(r[1]) for r in records if r]
+    assert times == sorted(times)
+
+
+#: Each example is recognised by a line only it has.
+CHECKS: dict[str, Callable[[list[str], Any], None]] = {
+    'print("quorum type:"': check_session,
+    "def on_nodelist(": check_callbacks,
+    "AsyncQuorumSession(": check_quorate_then_snapshot,
+    "ReconnectingSession(Model.V1": check_quorate_then_snapshot,
+    "FakeQuorumServer(story)": check_fake_story,
+    "CaptureWriter(path": check_capture,
+}
+
+
+def check_for(block: str) -> Callable[[list[str], Any], None]:
+    found = [check for key, check in CHECKS.items() if key in block]
+    assert len(found) == 1, f"README example has {len(found)} checks, needs one:\n{block}"
+    return found[0]
+
 
 def test_readme_has_python_examples() -> None:
     assert len(BLOCKS) >= 2
 
 
+def test_every_readme_example_has_one_check() -> None:
+    assert len(BLOCKS) == len(CHECKS)
+    for block in BLOCKS:
+        check_for(block)
+
+
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index: int, corosync_node_any: Any) -> None:
+    check = check_for(BLOCKS[index])
     out = io.StringIO()
     errors: list[BaseException] = []
 
@@ -37,5 +145,4 @@ def test_readme_example_runs(index: int, corosync_node_any: Any) -> None:
     worker.join(30)
     assert not worker.is_alive(), "README example did not finish within 30 s"
     assert not errors, errors
-    text = out.getvalue()
-    assert "quorate" in text
+    check(out.getvalue().splitlines(), corosync_node_any)
