@@ -9,8 +9,9 @@
  *       get KEY | get_len KEY | get_small KEY N | get_TYPE KEY
  *       set KEY TYPE VALUE | set_raw KEY TYPEID HEX | delete KEY | inc KEY | dec KEY
  *       iter [PREFIX] | track_add KEY TRACKTYPE [USERDATA] | track_delete INDEX
- *     TYPE: i8 u8 i16 u16 i32 u32 i64 u64 flt dbl str bin (bin VALUE in hex;
- *     str VALUE is the rest of the line; get_TYPE exists for all but bin).
+ *     TYPE: i8 u8 i16 u16 i32 u32 i64 u64 flt dbl str bin (bin VALUE in hex,
+ *     may be absent for an empty value; str VALUE is the rest of the line;
+ *     get_TYPE exists for all but bin; set_raw sends TYPEID and HEX unchecked).
  *   cmap_oracle watch KEY TRACKTYPE COUNT TIMEOUT_MS
  *     init + track_add (user data 0), then COUNT notifications or TIMEOUT_MS.
  *
@@ -509,10 +510,12 @@ static int run_script(void)
 		} else if (strncmp(cmd, "get_", 4) == 0 && n == 2 && strcmp(cmd, "get_bin") != 0 &&
 			   do_typed_get(cmd + 4, tok[1])) {
 			/* printed */
-		} else if (strcmp(cmd, "set") == 0 && n == 4) {
+		} else if (strcmp(cmd, "set") == 0 &&
+			   (n == 4 || (n == 3 && strcmp(tok[2], "bin") == 0))) {
+			/* `set KEY bin` with no VALUE sets an empty binary value. */
 			size_t len = 0;
 			int type = type_by_name(tok[2]);
-			if (!type || !encode_value(type, tok[3], value, sizeof value, &len))
+			if (!type || !encode_value(type, n == 4 ? tok[3] : "", value, sizeof value, &len))
 				return bad_line(copy);
 			rc = cmap_set(handle, tok[1], value, len, (cmap_value_types_t)type);
 			print_key("set", tok[1]);
