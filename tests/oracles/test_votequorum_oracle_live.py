@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.oracle import run_quorum_oracle, run_votequorum_oracle, watch_oracle
+from tests.oracle import OracleFailed, run_quorum_oracle, run_votequorum_oracle, watch_oracle
 
 Node = Any  # pyquorum.testing.cluster.Node
 
@@ -264,8 +264,6 @@ def test_three_nodes_getinfo_and_a_crash(cluster3: Any) -> None:
 
 
 def test_a_bad_line_ends_the_script(corosync_node: Node) -> None:
-    from tests.oracle import OracleFailed
-
     for bad in ("frobnicate", "getinfo", "getinfo x", "getinfo -1", "setvotes 1",
                 "trackstart 1", "init bogus", "dispatch 1 2"):
         with pytest.raises(OracleFailed, match="exited 2"):
