@@ -188,24 +188,34 @@ def test_events_without_a_callback_are_dropped(
 
 
 def test_votes_and_expected_votes_change(cluster3: Any) -> None:
+    """setvotes and setexpected apply asynchronously: rc OK comes before the change.
+
+    The new values travel as a cluster message; getinfo right after the call
+    may still show the old ones, so the script waits (dispatch 1) for the
+    expected-votes event each change sends before reading them.
+    """
     node = cluster3(1)[1]
     lines = run_votequorum_oracle(node, """
         init
         trackstart 5 4
         setvotes 1 2
+        dispatch 1
         getinfo 0
         setvotes 1 1
         setexpected 1
         setexpected 3
+        dispatch 1
         getinfo 0
         setexpected 2
-        wait 1000
-        dispatch 2
+        dispatch 1
+        wait 300
     """)
     assert lines == [
         {"call": "init", "rc": CS_OK},
         {"call": "trackstart", "rc": CS_OK},
         {"call": "setvotes", "rc": CS_OK},
+        {"type": "expected_votes", "context": 5, "expected_votes": 2},
+        {"call": "dispatch", "rc": CS_OK},
         # Two votes raise this node's expected votes (and so the quorum) to 2 ...
         single_node_info(node_votes=2, node_expected_votes=2, highest_expected=2,
                          total_votes=2, quorum=2),
@@ -213,15 +223,15 @@ def test_votes_and_expected_votes_change(cluster3: Any) -> None:
         {"call": "setvotes", "rc": CS_ERR_INVALID_PARAM},
         {"call": "setexpected", "rc": CS_ERR_INVALID_PARAM},
         {"call": "setexpected", "rc": CS_OK},  # quorum of 3 expected is 2: still quorate
+        {"type": "expected_votes", "context": 5, "expected_votes": 3},
+        {"call": "dispatch", "rc": CS_OK},
         single_node_info(node_votes=2, node_expected_votes=3, highest_expected=3,
                          total_votes=2, quorum=2),
         {"call": "setexpected", "rc": CS_OK},
-        {"call": "wait", "ready": True},
-        # Only expected-votes events: a change of votes is no quorum or nodelist event.
-        {"type": "expected_votes", "context": 5, "expected_votes": 2},
-        {"type": "expected_votes", "context": 5, "expected_votes": 3},
         {"type": "expected_votes", "context": 5, "expected_votes": 2},
         {"call": "dispatch", "rc": CS_OK},
+        # Only expected-votes events: a change of votes is no quorum or nodelist event.
+        {"call": "wait", "ready": False},
     ]
 
 
