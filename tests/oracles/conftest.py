@@ -8,8 +8,8 @@ from tests.conftest import require_live
 from tests.oracle import OracleUnavailable, build_oracle
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _oracles_built() -> None:
+@pytest.fixture(scope="session")
+def oracles_built() -> None:
     """Build the votequorum and cmap oracles, or skip (fail under PYQUORUM_REQUIRE_COROSYNC=1)."""
     for name in ("votequorum", "cmap"):
         try:

@@ -21,6 +21,8 @@ from tests.oracle import OracleFailed, run_cmap_oracle, watch_oracle
 
 Node = Any  # pyquorum.testing.cluster.Node
 
+pytestmark = pytest.mark.usefixtures("oracles_built")
+
 CS_OK = 1
 CS_ERR_TRY_AGAIN = 6
 CS_ERR_INVALID_PARAM = 7

@@ -17,6 +17,8 @@ from tests.oracle import OracleFailed, run_quorum_oracle, run_votequorum_oracle,
 
 Node = Any  # pyquorum.testing.cluster.Node
 
+pytestmark = pytest.mark.usefixtures("oracles_built")
+
 CS_OK = 1
 CS_ERR_TRY_AGAIN = 6
 CS_ERR_INVALID_PARAM = 7
