@@ -271,6 +271,7 @@ def test_three_nodes_getinfo_and_a_crash(cluster3: Any) -> None:
         "type": "votequorum_quorum", "context": 9, "quorate": True,
         "nodes": [{"nodeid": 1, "state": MEMBER}, {"nodeid": 2, "state": MEMBER},
                   {"nodeid": 3, "state": DEAD}]}
+    cluster.wait_members(1, {1, 2})
     lines = run_votequorum_oracle(node1, ["init", "getinfo 3"])
     assert lines[1] == {**info, "node_id": 3, "node_state": DEAD, "total_votes": 2}
 
