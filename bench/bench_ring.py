@@ -41,7 +41,7 @@ def shm_ring() -> tuple[Ring, Callable[[], None]]:
     size = data_size_for(MAX_MSG)
     hdr = mmap.mmap(-1, HEADER_FILE_SIZE)
     data = mmap.mmap(-1, size)
-    Ring.initialise(hdr, data, word_size=size // 4, hdr_path="/bench-h", data_path="/bench-d")
+    Ring.initialize(hdr, data, word_size=size // 4, hdr_path="/bench-h", data_path="/bench-d")
     sem = PosixSemaphore.init(hdr, SEM_OFFSET)
     ring = Ring(hdr, data, sem, max_msg_size=MAX_MSG)
 
@@ -57,7 +57,7 @@ def shm_ring() -> tuple[Ring, Callable[[], None]]:
 def local_ring() -> tuple[Ring, Callable[[], None]]:
     size = data_size_for(MAX_MSG)
     hdr, data = bytearray(HEADER_FILE_SIZE), bytearray(size)
-    Ring.initialise(hdr, data, word_size=size // 4, hdr_path="/bench-h", data_path="/bench-d")
+    Ring.initialize(hdr, data, word_size=size // 4, hdr_path="/bench-h", data_path="/bench-d")
     sem: Semaphore = ThreadSemaphore()
     ring = Ring(hdr, data, sem, max_msg_size=MAX_MSG)
     return ring, ring.release

@@ -49,10 +49,11 @@ import mmap
 import os
 import time
 from collections.abc import Sequence
-from typing import Final, NoReturn, TypeAlias
+from typing import Final, NoReturn
 
+from pyquorum._buffer import Buffer, WritableBuffer
 from pyquorum.errors import LocalProtocolError, RemoteProtocolError, TooBigError, TryAgainError
-from pyquorum.ipc.sem import SEM_SIZE, Semaphore, WritableBuffer
+from pyquorum.ipc.sem import SEM_SIZE, Semaphore
 
 __all__ = [
     "CHUNK_HEADER_SIZE",
@@ -75,17 +76,12 @@ __all__ = [
     "USER_DATA_OFFSET",
     "WORD_SIZE_OFFSET",
     "WRITE_PT_OFFSET",
-    "Buffer",
     "Ring",
     "RingHeader",
-    "WritableBuffer",
     "chunk_words",
     "data_size_for",
     "next_pointer",
 ]
-
-#: What a payload may be given as (or a sequence of these, as an iovec).
-Buffer: TypeAlias = bytes | bytearray | memoryview
 
 # --------------------------------------------------------------------------
 # struct qb_ringbuffer_shared_s (lib/ringbuffer_int.h), offsets from
@@ -135,7 +131,7 @@ CHUNK_HEADER_SIZE: Final = 8
 CHUNK_MARGIN: Final = 12
 #: libqb writes 5 one word past the end of its double mapping when it
 #: creates a ring, which lands in word 0.  It is not a chunk (its magic
-#: word is 0); :meth:`Ring.initialise` leaves the same mark.
+#: word is 0); :meth:`Ring.initialize` leaves the same mark.
 DATA_MARKER: Final = 5
 #: The smallest data area in which a chunk fits at all (4 words: a 1-byte
 #: payload needs 13 bytes of free space).
@@ -191,7 +187,7 @@ class RingHeader:
 
     Properties read the shared memory on every access: the peer changes
     it.  Fields that only the ring's creator may set (``word_size``, the
-    paths) are read-only here; :meth:`initialise` writes them.  The pointer
+    paths) are read-only here; :meth:`initialize` writes them.  The pointer
     setters exist for the role that owns each pointer (and for tests); the
     peer trusts them, so write them only in that role.
 
@@ -214,7 +210,7 @@ class RingHeader:
         view.release()
 
     @classmethod
-    def initialise(
+    def initialize(
         cls,
         buf: WritableBuffer,
         word_size: int,
@@ -417,7 +413,7 @@ class Ring:
         self._peek_next = 0
 
     @staticmethod
-    def initialise(
+    def initialize(
         header_buf: WritableBuffer,
         data_buf: WritableBuffer,
         *,
@@ -428,7 +424,7 @@ class Ring:
     ) -> None:
         """Format a brand-new ring (the creator's side, e.g. a fake server).
 
-        Formats the header (:meth:`RingHeader.initialise`), zeroes the data
+        Formats the header (:meth:`RingHeader.initialize`), zeroes the data
         area and leaves libqb's word-0 marker (:data:`DATA_MARKER`).  A
         caller whose data area is already all zeros (a file just created and
         sized with ftruncate) says ``data_is_zero`` and spares the writes:
@@ -443,7 +439,7 @@ class Ring:
                     f"data buffer has {data.nbytes} bytes; word_size {word_size} "
                     f"needs {word_size * 4}"
                 )
-            RingHeader.initialise(header_buf, word_size, hdr_path, data_path).release()
+            RingHeader.initialize(header_buf, word_size, hdr_path, data_path).release()
             size = word_size * 4
             if not data_is_zero:
                 data[:size] = bytes(size)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from pyquorum._buffer import Buffer
 from pyquorum.errors import LocalProtocolError, RemoteProtocolError, TooBigError, TryAgainError
 from pyquorum.ipc.ring import (
     CHUNK_MAGIC,
@@ -41,7 +42,6 @@ from pyquorum.ipc.ring import (
     USER_DATA_OFFSET,
     WORD_SIZE_OFFSET,
     WRITE_PT_OFFSET,
-    Buffer,
     Ring,
     RingHeader,
     chunk_words,
@@ -97,7 +97,7 @@ class Rig:
 def make_rig(word_size: int = 64, max_msg_size: int | None = None) -> Rig:
     header = bytearray(HEADER_FILE_SIZE)
     data = bytearray(word_size * 4)
-    Ring.initialise(header, data, word_size=word_size, hdr_path=HDR_PATH, data_path=DATA_PATH)
+    Ring.initialize(header, data, word_size=word_size, hdr_path=HDR_PATH, data_path=DATA_PATH)
     sem = ThreadSemaphore()
     ring = Ring(header, data, sem, max_msg_size=max_msg_size or word_size * 4)
     return Rig(ring, header, data, sem)
@@ -147,7 +147,7 @@ def test_header_works_on_a_truncated_8248_byte_file() -> None:
         RingHeader(bytearray(HEADER_SIZE - 1))
 
 
-def test_initialise_formats_like_libqb_creator() -> None:
+def test_initialize_formats_like_libqb_creator() -> None:
     rig = make_rig(word_size=64)
     h = rig.ring.header
     assert (h.write_pt, h.read_pt, h.word_size) == (0, 0, 64)
@@ -162,41 +162,41 @@ def test_initialise_formats_like_libqb_creator() -> None:
     assert rig.data[4:] == bytes(len(rig.data) - 4)
 
 
-def test_initialise_overwrites_old_contents() -> None:
+def test_initialize_overwrites_old_contents() -> None:
     header = bytearray(b"\xee" * HEADER_FILE_SIZE)
     data = bytearray(b"\xee" * 256)
-    Ring.initialise(header, data, word_size=64, hdr_path="/a", data_path="/b")
+    Ring.initialize(header, data, word_size=64, hdr_path="/a", data_path="/b")
     h = RingHeader(header)
     assert (h.write_pt, h.read_pt, h.hdr_path, h.data_path) == (0, 0, "/a", "/b")
     assert header[16:4108] == bytes(4092)
     assert data[4:] == bytes(252)
 
 
-def test_initialise_of_a_data_area_known_to_be_zero_only_sets_the_marker() -> None:
+def test_initialize_of_a_data_area_known_to_be_zero_only_sets_the_marker() -> None:
     header = bytearray(b"\xee" * HEADER_FILE_SIZE)
     data = bytearray(b"\xee" * 256)  # a lie, to see that nothing else is written
-    Ring.initialise(header, data, word_size=64, hdr_path="/a", data_path="/b", data_is_zero=True)
+    Ring.initialize(header, data, word_size=64, hdr_path="/a", data_path="/b", data_is_zero=True)
     assert int.from_bytes(data[:4], sys.byteorder) == DATA_MARKER
     assert data[4:] == b"\xee" * 252
     assert RingHeader(header).word_size == 64 and header[16:4108] == bytes(4092)
 
 
 @pytest.mark.parametrize("path", ["/x" * 2048, "/with\0nul"], ids=["too-long", "nul"])
-def test_initialise_refuses_unstorable_paths(path: str) -> None:
+def test_initialize_refuses_unstorable_paths(path: str) -> None:
     with pytest.raises(LocalProtocolError):
-        RingHeader.initialise(bytearray(HEADER_FILE_SIZE), 64, path, "/data")
+        RingHeader.initialize(bytearray(HEADER_FILE_SIZE), 64, path, "/data")
 
 
 def test_longest_path_that_fits_keeps_its_nul() -> None:
     path = "/" + "p" * (PATH_MAX - 2)
-    h = RingHeader.initialise(bytearray(HEADER_FILE_SIZE), 64, path, path)
+    h = RingHeader.initialize(bytearray(HEADER_FILE_SIZE), 64, path, path)
     assert h.hdr_path == path
     assert h.data_path == path
 
 
 def test_ring_refuses_a_data_area_smaller_than_word_size() -> None:
     header = bytearray(HEADER_FILE_SIZE)
-    Ring.initialise(header, bytearray(1024), word_size=256, hdr_path="/a", data_path="/b")
+    Ring.initialize(header, bytearray(1024), word_size=256, hdr_path="/a", data_path="/b")
     with pytest.raises(RemoteProtocolError) as info:
         Ring(header, bytearray(1020), ThreadSemaphore(), max_msg_size=100)
     assert info.value.field == "word_size"
@@ -206,7 +206,7 @@ def test_ring_refuses_a_data_area_smaller_than_word_size() -> None:
 def test_ring_ignores_the_tail_of_a_longer_data_buffer() -> None:
     header = bytearray(HEADER_FILE_SIZE)
     data = bytearray(4096)
-    Ring.initialise(header, data, word_size=16, hdr_path="/a", data_path="/b")
+    Ring.initialize(header, data, word_size=16, hdr_path="/a", data_path="/b")
     ring = Ring(header, data, ThreadSemaphore(), max_msg_size=1000)
     assert ring.free_bytes() == 64
     assert ring.capacity == 64 - 12
@@ -214,7 +214,7 @@ def test_ring_ignores_the_tail_of_a_longer_data_buffer() -> None:
 
 def test_ring_needs_writable_buffers() -> None:
     header = bytearray(HEADER_FILE_SIZE)
-    Ring.initialise(header, bytearray(64), word_size=16, hdr_path="/a", data_path="/b")
+    Ring.initialize(header, bytearray(64), word_size=16, hdr_path="/a", data_path="/b")
     with pytest.raises(TypeError):
         Ring(header, bytes(64), ThreadSemaphore(), max_msg_size=10)  # type: ignore[arg-type]
 
@@ -520,7 +520,7 @@ class SpySemaphore(ThreadSemaphore):
 def test_chunk_is_published_before_the_post() -> None:
     header = bytearray(HEADER_FILE_SIZE)
     data = bytearray(64 * 4)
-    Ring.initialise(header, data, word_size=64, hdr_path="/a", data_path="/b")
+    Ring.initialize(header, data, word_size=64, hdr_path="/a", data_path="/b")
     spy = SpySemaphore()
     ring = Ring(header, data, spy, max_msg_size=256)
     spy.rig = Rig(ring, header, data, spy)
@@ -691,7 +691,7 @@ def test_user_data_is_the_flow_control_word() -> None:
 
 @pytest.fixture
 def ring_files(tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:
-    """A fresh ring in two files, formatted and with its semaphore initialised."""
+    """A fresh ring in two files, formatted and with its semaphore initialized."""
     ws = 256
     hdr_path, data_path = tmp_path / "ring-header", tmp_path / "ring-data"
     hdr_path.write_bytes(bytes(HEADER_FILE_SIZE))
@@ -699,7 +699,7 @@ def ring_files(tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:
     with open(hdr_path, "r+b") as hf, open(data_path, "r+b") as df:
         hdr = mmap.mmap(hf.fileno(), 0)
         data = mmap.mmap(df.fileno(), 0)
-    Ring.initialise(hdr, data, word_size=ws, hdr_path=str(hdr_path), data_path=str(data_path))
+    Ring.initialize(hdr, data, word_size=ws, hdr_path=str(hdr_path), data_path=str(data_path))
     PosixSemaphore.init(hdr, SEM_OFFSET).release()
     hdr.close()
     data.close()
