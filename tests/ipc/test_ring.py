@@ -10,6 +10,7 @@ share a file-backed ring with another process through glibc semaphores.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import mmap
 import os
@@ -48,7 +49,7 @@ from pyquorum.ipc.ring import (
     data_size_for,
     next_pointer,
 )
-from pyquorum.ipc.sem import PosixSemaphore, ThreadSemaphore
+from pyquorum.ipc.sem import SEM_SIZE, PosixSemaphore, ThreadSemaphore
 
 HDR_PATH = "/dev/shm/qb-1-2-3-abcdef/qb-request-test-header"
 DATA_PATH = "/dev/shm/qb-1-2-3-abcdef/qb-request-test-data"
@@ -110,12 +111,49 @@ def pattern(n: int, seed: int = 0) -> bytes:
 # --------------------------------------------------------------------------- header
 
 
-def test_layout_constants_match_gcc_offsets() -> None:
-    # layout-offsets.txt: sizeof(struct rb_shared) = 8248 and the offsetof lines.
-    assert (WRITE_PT_OFFSET, READ_PT_OFFSET, WORD_SIZE_OFFSET) == (0, 4, 8)
-    assert (HDR_PATH_OFFSET, DATA_PATH_OFFSET) == (12, 12 + PATH_MAX)
-    assert (REF_COUNT_OFFSET, SEM_OFFSET, USER_DATA_OFFSET) == (8204, 8208, 8240)
-    assert (HEADER_SIZE, HEADER_FILE_SIZE) == (8248, 8252)
+class _SemT(ctypes.Union):
+    """glibc's ``sem_t`` (bits/semaphore.h): ``union { char __size[32]; long int __align; }``."""
+
+    _fields_ = (("size", ctypes.c_char * 32), ("align", ctypes.c_long))
+
+
+class _RingbufferShared(ctypes.Structure):
+    """libqb's ``struct qb_ringbuffer_shared_s`` (lib/ringbuffer_int.h), written from the
+    C declaration, so ctypes (the platform's C layout rules) computes the offsets."""
+
+    _fields_ = (
+        ("write_pt", ctypes.c_uint32),
+        ("read_pt", ctypes.c_uint32),
+        ("word_size", ctypes.c_uint32),
+        ("hdr_path", ctypes.c_char * 4096),  # PATH_MAX from <linux/limits.h>
+        ("data_path", ctypes.c_char * 4096),
+        ("ref_count", ctypes.c_int32),
+        ("posix_sem", _SemT),
+        ("user_data", ctypes.c_char * 1),
+    )
+
+
+def test_layout_constants_match_the_c_struct_layout() -> None:
+    """Each offset constant against the C layout of the struct, computed by ctypes.
+
+    ``__attribute__((aligned(8)))`` on the struct changes nothing ctypes does not
+    already do: sem_t's ``long`` makes its natural alignment 8 on LP64.
+    """
+    c = _RingbufferShared
+    assert ctypes.alignment(c) == 8
+    assert c.write_pt.offset == WRITE_PT_OFFSET
+    assert c.read_pt.offset == READ_PT_OFFSET
+    assert c.word_size.offset == WORD_SIZE_OFFSET
+    assert c.hdr_path.offset == HDR_PATH_OFFSET
+    assert c.data_path.offset == DATA_PATH_OFFSET
+    assert c.hdr_path.size == PATH_MAX
+    assert c.ref_count.offset == REF_COUNT_OFFSET
+    assert c.posix_sem.offset == SEM_OFFSET
+    assert ctypes.sizeof(_SemT) == SEM_SIZE
+    assert c.user_data.offset == USER_DATA_OFFSET
+    assert ctypes.sizeof(c) == HEADER_SIZE
+    # The server's header file adds the request ring's int32 flow-control word.
+    assert ctypes.sizeof(c) + ctypes.sizeof(ctypes.c_int32) == HEADER_FILE_SIZE
 
 
 def test_header_properties_read_their_offsets() -> None:
