@@ -24,12 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pyquorum.ipc.ring import (
-    HEADER_FILE_SIZE,
-    SEM_OFFSET,
-    Ring,
-    data_size_for,
-)
+from pyquorum.ipc.ring import Ring, data_size_for
+from pyquorum.ipc.ring_header import HEADER_FILE_SIZE, SEM_OFFSET
 from pyquorum.ipc.sem import PosixSemaphore, Semaphore, ThreadSemaphore
 
 MAX_MSG = 1 << 20

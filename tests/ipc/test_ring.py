@@ -32,6 +32,12 @@ from pyquorum.ipc.ring import (
     CHUNK_MAGIC_ALLOC,
     CHUNK_MAGIC_DEAD,
     DATA_MARKER,
+    Ring,
+    chunk_words,
+    data_size_for,
+    next_pointer,
+)
+from pyquorum.ipc.ring_header import (
     DATA_PATH_OFFSET,
     HDR_PATH_OFFSET,
     HEADER_FILE_SIZE,
@@ -43,11 +49,7 @@ from pyquorum.ipc.ring import (
     USER_DATA_OFFSET,
     WORD_SIZE_OFFSET,
     WRITE_PT_OFFSET,
-    Ring,
     RingHeader,
-    chunk_words,
-    data_size_for,
-    next_pointer,
 )
 from pyquorum.ipc.sem import SEM_SIZE, PosixSemaphore, ThreadSemaphore
 
@@ -781,7 +783,8 @@ _WRITER_CHILD = textwrap.dedent(
     """
     import mmap, os, sys, time
     from pyquorum.errors import TryAgainError
-    from pyquorum.ipc.ring import SEM_OFFSET, Ring, RingHeader
+    from pyquorum.ipc.ring import Ring
+    from pyquorum.ipc.ring_header import SEM_OFFSET, RingHeader
     from pyquorum.ipc.sem import PosixSemaphore
     from tests.ipc.test_ring import N_MESSAGES, message
 

@@ -18,13 +18,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from pyquorum._buffer import Buffer
 from pyquorum.errors import LocalProtocolError, TooBigError, TryAgainError
-from pyquorum.ipc.ring import (
-    CHUNK_MAGIC,
-    CHUNK_MARGIN,
-    HEADER_FILE_SIZE,
-    Ring,
-    chunk_words,
-)
+from pyquorum.ipc.ring import CHUNK_MAGIC, CHUNK_MARGIN, Ring, chunk_words
+from pyquorum.ipc.ring_header import HEADER_FILE_SIZE
 from pyquorum.ipc.sem import ThreadSemaphore
 
 

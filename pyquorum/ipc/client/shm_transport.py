@@ -24,7 +24,8 @@ from pyquorum._deadline import Deadline
 from pyquorum.errors import CsTimeoutError, RemoteProtocolError, TooBigError, TryAgainError
 from pyquorum.ipc.client.handshake import Handshake
 from pyquorum.ipc.client.transport import LIVENESS_SLICE, ClientTransport, map_server_file
-from pyquorum.ipc.ring import HEADER_SIZE, SEM_OFFSET, Ring, RingHeader
+from pyquorum.ipc.ring import Ring
+from pyquorum.ipc.ring_header import HEADER_SIZE, SEM_OFFSET, RingHeader
 from pyquorum.ipc.sem import PosixSemaphore
 from pyquorum.ipc.wire import FC_REFUSE, SHM_DIR
 

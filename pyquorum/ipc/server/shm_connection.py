@@ -40,12 +40,8 @@ from typing import Literal
 from pyquorum.errors import RemoteProtocolError, TooBigError, TryAgainError
 from pyquorum.ipc.credentials import Credentials
 from pyquorum.ipc.disconnect import is_disconnect_request
-from pyquorum.ipc.ring import (
-    HEADER_FILE_SIZE,
-    SEM_OFFSET,
-    Ring,
-    data_size_for,
-)
+from pyquorum.ipc.ring import Ring, data_size_for
+from pyquorum.ipc.ring_header import HEADER_FILE_SIZE, SEM_OFFSET
 from pyquorum.ipc.sem import PosixSemaphore
 from pyquorum.ipc.server.connection import (
     REQUESTS_PER_WAKEUP,
