@@ -14,14 +14,13 @@ import socket
 import struct
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Literal
 
 from pyquorum.ipc.credentials import Credentials
 from pyquorum.ipc.ring import CHUNK_MAGIC, CHUNK_MAGIC_ALLOC, chunk_words
 from pyquorum.ipc.server.connection import ServerConnection, ServiceHandler
 from pyquorum.ipc.server.listener import AccessPolicy, IpcServer, PendingHandshake
 from pyquorum.ipc.server.shm_connection import RingName, ShmServerConnection
-from pyquorum.ipc.server.socket_connection import SocketServerConnection
+from pyquorum.ipc.server.socket_connection import Outgoing, SocketServerConnection
 from pyquorum.ipc.wire import SHM_DIR
 from pyquorum.messages.constants import ConnectionType
 from pyquorum.messages.libqb import encode_connection_response
@@ -32,11 +31,7 @@ __all__ = [
     "HostileIpcServer",
     "HostileShmConnection",
     "HostileSocketConnection",
-    "Outgoing",
 ]
-
-#: The two directions a server sends in.
-Outgoing = Literal["response", "event"]
 
 _WORD = struct.Struct("=I")
 

@@ -16,6 +16,7 @@ from pyquorum.fake.hostile_ipc import HostileIpcServer
 from pyquorum.fake.script import Script
 from pyquorum.fake.service import QuorumService
 from pyquorum.ipc.server.listener import AccessPolicy, IpcServer
+from pyquorum.ipc.wire import TransportName
 from pyquorum.messages.constants import ConnectionType
 
 __all__ = [
@@ -28,7 +29,6 @@ __all__ = [
     "make_server",
 ]
 
-TransportName = Literal["shm", "socket"]
 #: ``"requests"``: the handshake completes, requests are never read;
 #: ``"handshake"``: connections are accepted and never answered.
 Stall = Literal["requests", "handshake"]

@@ -8,7 +8,7 @@ from one place.
 from __future__ import annotations
 
 import struct
-from typing import Final
+from typing import Final, Literal
 
 __all__ = [
     "CONTROL_I32",
@@ -17,7 +17,13 @@ __all__ = [
     "REQ_FLOW_CONTROL",
     "REQ_SENT",
     "SHM_DIR",
+    "TransportName",
 ]
+
+#: A libqb transport as people name it (``ConnectionType.SHM`` / ``SOCKET`` on the
+#: wire): the one spelling for options, capture headers and the cluster harness.
+#: Here because this module imports nothing heavy (no construct, no sockets).
+TransportName = Literal["shm", "socket"]
 
 #: Where the server makes each connection's directory (ring files, control file).
 SHM_DIR: Final = "/dev/shm"

@@ -45,7 +45,7 @@ from pyquorum.ipc.server.connection import (
 from pyquorum.ipc.wire import CONTROL_I32, CONTROL_SIZE, REQ_SENT
 from pyquorum.messages.constants import ConnectionType
 
-__all__ = ["SocketServerConnection"]
+__all__ = ["Outgoing", "SocketServerConnection"]
 
 log = logging.getLogger("pyquorum.ipc.server")
 
@@ -53,7 +53,8 @@ log = logging.getLogger("pyquorum.ipc.server")
 _CONNECT_RETRY = 0.1
 _CONNECT_PATIENCE = 1.0
 
-_Kind = Literal["response", "event"]
+#: The two directions a server sends in, each over its own datagram socket.
+Outgoing = Literal["response", "event"]
 
 
 class _Peer:
@@ -124,7 +125,7 @@ class SocketServerConnection(ServerConnection):
         except BaseException:
             self._release(False)
             raise
-        self._peers: dict[_Kind, _Peer] = {
+        self._peers: dict[Outgoing, _Peer] = {
             "response": _Peer(self._req, self._base + "-response"),
             "event": _Peer(evt, self._base + "-event"),
         }
@@ -211,14 +212,14 @@ class SocketServerConnection(ServerConnection):
     def send_event(self, data: bytes) -> None:
         self._send("event", data)
 
-    def _send(self, kind: _Kind, data: bytes) -> None:
+    def _send(self, kind: Outgoing, data: bytes) -> None:
         if self.closed:
             return
         peer = self._peers[kind]
         peer.queue.append(data)
         self._flush(kind)
 
-    def _flush(self, kind: _Kind) -> None:
+    def _flush(self, kind: Outgoing) -> None:
         peer = self._peers[kind]
         if not peer.connected and not self._connect(peer):
             return
@@ -258,7 +259,7 @@ class SocketServerConnection(ServerConnection):
 
     def _retry_connect(self) -> None:
         self._retry = None
-        kinds: tuple[_Kind, ...] = ("response", "event")
+        kinds: tuple[Outgoing, ...] = ("response", "event")
         for kind in kinds:
             if not self.closed and self._peers[kind].queue:
                 self._flush(kind)
