@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_vs_c import PLACEMENTS, c_time, client_on, cpus_for, pin_daemon
 from pyquorum import QuorumSession
 from pyquorum._deadline import Deadline
-from pyquorum.ipc.connection import IpcConnection
+from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages.constants import Model
 from pyquorum.messages.quorum import encode_request
 from pyquorum.messages.types import GetQuorateRequest

@@ -24,12 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pyquorum.ipc.ring import (
-    HEADER_FILE_SIZE,
-    SEM_OFFSET,
-    Ring,
-    data_size_for,
-)
+from pyquorum.ipc.ring import Ring, data_size_for
+from pyquorum.ipc.ring_header import HEADER_FILE_SIZE, SEM_OFFSET
 from pyquorum.ipc.sem import PosixSemaphore, Semaphore, ThreadSemaphore
 
 MAX_MSG = 1 << 20
@@ -41,7 +37,7 @@ def shm_ring() -> tuple[Ring, Callable[[], None]]:
     size = data_size_for(MAX_MSG)
     hdr = mmap.mmap(-1, HEADER_FILE_SIZE)
     data = mmap.mmap(-1, size)
-    Ring.initialise(hdr, data, word_size=size // 4, hdr_path="/bench-h", data_path="/bench-d")
+    Ring.initialize(hdr, data, word_size=size // 4, hdr_path="/bench-h", data_path="/bench-d")
     sem = PosixSemaphore.init(hdr, SEM_OFFSET)
     ring = Ring(hdr, data, sem, max_msg_size=MAX_MSG)
 
@@ -57,7 +53,7 @@ def shm_ring() -> tuple[Ring, Callable[[], None]]:
 def local_ring() -> tuple[Ring, Callable[[], None]]:
     size = data_size_for(MAX_MSG)
     hdr, data = bytearray(HEADER_FILE_SIZE), bytearray(size)
-    Ring.initialise(hdr, data, word_size=size // 4, hdr_path="/bench-h", data_path="/bench-d")
+    Ring.initialize(hdr, data, word_size=size // 4, hdr_path="/bench-h", data_path="/bench-d")
     sem: Semaphore = ThreadSemaphore()
     ring = Ring(hdr, data, sem, max_msg_size=MAX_MSG)
     return ring, ring.release

@@ -36,8 +36,8 @@ Cancellation
 ------------
 Cancelling a request gives the exchange up at once: the session sets the
 job's ``abandon`` event (see :meth:`IpcConnection.request
-<pyquorum.ipc.connection.IpcConnection.request>`), and the thread leaves
-within :data:`~pyquorum.ipc.connection.ABANDON_POLL` seconds.  A request
+<pyquorum.ipc.client.connection.IpcConnection.request>`), and the thread leaves
+within :data:`~pyquorum.ipc.client.connection.ABANDON_POLL` seconds.  A request
 not yet sent is never sent; one already sent leaves its response *owed*,
 and the connection reads and discards it before the next request's
 response, exactly as after a timeout.  Nothing is ever half-read (a read
@@ -101,7 +101,7 @@ class AsyncQuorumSession:
 
     ``timeout`` (seconds, None = no limit) bounds :meth:`connect` (with
     None, the handshake still gives up after
-    :data:`~pyquorum.ipc.connection.DEFAULT_CONNECT_TIMEOUT`) and is the
+    :data:`~pyquorum.ipc.client.connection.DEFAULT_CONNECT_TIMEOUT`) and is the
     default of every request.  ``executor`` is where blocking exchanges run
     (None: a one-thread executor of the session's own, shut down by
     :meth:`close`).  ``netns`` is the network namespace to connect in
@@ -193,7 +193,7 @@ class AsyncQuorumSession:
             if self._factory is not None:
                 conn: Connection = self._factory()
             else:
-                from pyquorum.ipc.connection import DEFAULT_CONNECT_TIMEOUT, IpcConnection
+                from pyquorum.ipc.client.connection import DEFAULT_CONNECT_TIMEOUT, IpcConnection
 
                 left = deadline.remaining()
                 conn = IpcConnection.connect(

@@ -54,8 +54,9 @@ NodelistCallback = Callable[["QuorumSession", NodelistNotification], object]
 
 
 class Connection(Protocol):
-    """What a session needs from a connection; :class:`~pyquorum.ipc.connection.IpcConnection`
-    is the real one, tests and custom transports may pass their own.
+    """What a session needs from a connection;
+    :class:`~pyquorum.ipc.client.connection.IpcConnection` is the real one, tests and
+    custom transports may pass their own.
 
     ``request`` returns the one response to one request; ``recv_event``
     returns the next event, or None if none came within ``timeout`` (0 never
@@ -152,7 +153,7 @@ class QuorumSession:
         if connection is None:
             # Imported here: ``import pyquorum`` (errors, libquorum's constants,
             # sessions over a given connection) needs no ctypes/libc.
-            from pyquorum.ipc.connection import IpcConnection
+            from pyquorum.ipc.client.connection import IpcConnection
 
             if timeout is None:
                 connection = IpcConnection.connect(service, max_msg_size=max_msg_size)

@@ -106,3 +106,43 @@ def test_the_scanner_resolves_every_import_form(
     path.write_text(source + "\n")
     monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", root)
     assert expected in {name for _, name in imported_modules(path)}
+
+
+IPC_SIDES = {"client": "pyquorum.ipc.server", "server": "pyquorum.ipc.client"}
+
+
+@pytest.mark.parametrize("side", sorted(IPC_SIDES))
+def test_ipc_client_and_server_import_nothing_of_each_other(side: str) -> None:
+    assert violations(f"ipc/{side}", (IPC_SIDES[side],)) == []
+
+
+def test_ipc_shared_modules_import_neither_side() -> None:
+    """ring, sem, address, wire, credentials, disconnect: what both ends build on."""
+    found = []
+    for path in sorted((ROOT / "ipc").glob("*.py")):
+        for line, name in imported_modules(path):
+            if any(
+                name == bad or name.startswith(bad + ".")
+                for bad in ("pyquorum.ipc.client", "pyquorum.ipc.server")
+            ):
+                found.append(f"{path.relative_to(ROOT.parent)}:{line}: imports {name}")
+    assert found == []
+
+
+def test_ipc_carries_no_test_only_code() -> None:
+    """The hostile server's hooks live in pyquorum.fake, which ipc never imports."""
+    assert violations("ipc", ("pyquorum.fake", "pyquorum.testing", "pyquorum.capture")) == []
+
+
+def test_the_ipc_side_rule_sees_a_relative_import_of_the_other_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "pyquorum"
+    path = root / "ipc" / "server" / "x.py"
+    path.parent.mkdir(parents=True)
+    path.write_text("from ..client import handshake\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", root)
+    assert violations("ipc/server", (IPC_SIDES["server"],)) == [
+        "pyquorum/ipc/server/x.py:1: imports pyquorum.ipc.client",
+        "pyquorum/ipc/server/x.py:1: imports pyquorum.ipc.client.handshake",
+    ]

@@ -45,7 +45,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 
 def _run(args: argparse.Namespace, out: Any) -> int:
-    from pyquorum.ipc.connection import IpcConnection
+    from pyquorum.ipc.client.connection import IpcConnection
 
     model = Model[args.model.upper()]
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout

@@ -21,7 +21,7 @@ from typing import Any
 from pyquorum.fake.hostile import Hostility
 from pyquorum.fake.script import Change, Script, ScriptError
 from pyquorum.fake.server import make_server
-from pyquorum.ipc.server import AccessPolicy
+from pyquorum.ipc.server.listener import AccessPolicy
 from pyquorum.messages.types import RingId
 
 __all__ = ["describe_change", "load_source", "register"]

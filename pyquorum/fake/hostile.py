@@ -21,12 +21,11 @@ import enum
 import struct
 
 from pyquorum.errors import CsErrorCode
+from pyquorum.fake.hostile_ipc import HostileConnection
 from pyquorum.fake.script import Script
 from pyquorum.fake.service import ClientState, QuorumService
-from pyquorum.ipc.ring import CHUNK_MAGIC_ALLOC, chunk_words
-from pyquorum.ipc.server_conn import ServerConnection
-from pyquorum.ipc.server_shm import ShmServerConnection
-from pyquorum.ipc.server_socket import SocketServerConnection
+from pyquorum.ipc.ring import chunk_words
+from pyquorum.ipc.server.connection import ServerConnection
 from pyquorum.messages.constants import ConnectionType, Model
 from pyquorum.messages.libqb import encode_response_header
 from pyquorum.messages.quorum import encode_notification, encode_response
@@ -141,31 +140,23 @@ class HostileQuorumService(QuorumService):
             super().respond(conn, response)
 
     def _bad_response(self, conn: ServerConnection, good: bytes) -> None:
+        hostile = _hostile(conn)
         case = self.case
         if case is Hostility.TRUNCATED_RESPONSE:
             conn.send_response(good[:20])
         elif case is Hostility.UNKNOWN_RESPONSE_ID:
             conn.send_response(encode_response_header(99, 24, int(CsErrorCode.OK)))
         elif case is Hostility.DEAD_MID_RESPONSE:
-            if isinstance(conn, ShmServerConnection):
-                conn.forge_chunk("response", good, magic=CHUNK_MAGIC_ALLOC, post=False)
-            conn.abort()
+            hostile.die_mid_response(good)
         elif case is Hostility.CHUNK_OVER_MAX_MSG:
-            if isinstance(conn, SocketServerConnection):
-                conn.send_datagram("response", good + bytes(conn.max_msg_size))
-            else:
-                assert isinstance(conn, ShmServerConnection)
-                length = conn.max_msg_size + 4
-                conn.forge_chunk("response", b"", length=length, advance=chunk_words(length))
-        else:
-            assert isinstance(conn, ShmServerConnection)
-            if case is Hostility.BAD_MAGIC:
-                conn.forge_chunk("response", good, magic=_BAD_MAGIC)
-            elif case is Hostility.CHUNK_PAST_RING:
-                length = conn.ring("response").word_size * 4 + 64
-                conn.forge_chunk("response", b"", length=length, advance=2)
-            elif case is Hostility.CHUNK_PAST_WRITE_PT:
-                conn.forge_chunk("response", good, length=64, advance=chunk_words(len(good)))
+            hostile.send_oversize("response", good)
+        elif case is Hostility.BAD_MAGIC:
+            hostile.forge_chunk("response", good, magic=_BAD_MAGIC)
+        elif case is Hostility.CHUNK_PAST_RING:
+            length = hostile.ring_words("response") * 4 + 64
+            hostile.forge_chunk("response", b"", length=length, advance=2)
+        elif case is Hostility.CHUNK_PAST_WRITE_PT:
+            hostile.forge_chunk("response", good, length=64, advance=chunk_words(len(good)))
 
     # -- events -----------------------------------------------------------------------
 
@@ -190,18 +181,22 @@ class HostileQuorumService(QuorumService):
         elif case is Hostility.UNKNOWN_NOTIFICATION_ID:
             conn.send_event(encode_notification(UnknownNotification(42, 1, bytes(8))))
         elif case is Hostility.OVERSIZE_EVENT:
-            if isinstance(conn, SocketServerConnection):
-                conn.send_datagram("event", good + bytes(conn.max_msg_size))
-            else:
-                assert isinstance(conn, ShmServerConnection)
-                length = conn.max_msg_size + 4
-                conn.forge_chunk("event", b"", length=length, advance=chunk_words(length))
-                conn.ring_doorbell()
-        else:
-            assert isinstance(conn, ShmServerConnection)
-            if case is Hostility.BAD_MAGIC_EVENT:
-                conn.forge_chunk("event", good, magic=_BAD_MAGIC)
-            conn.ring_doorbell()
+            _hostile(conn).send_oversize("event", good)
+        elif case is Hostility.BAD_MAGIC_EVENT:
+            _hostile(conn).forge_chunk("event", good, magic=_BAD_MAGIC)
+            _hostile(conn).ring_doorbell()
+        elif case is Hostility.DOORBELL_WITHOUT_EVENT:
+            _hostile(conn).ring_doorbell()
+
+
+def _hostile(conn: ServerConnection) -> HostileConnection:
+    """The connection's hostile side: only a HostileIpcServer makes such connections."""
+    if not isinstance(conn, HostileConnection):
+        raise TypeError(
+            f"{type(conn).__name__} cannot misbehave: serve a HostileQuorumService "
+            "from a HostileIpcServer (pyquorum.fake.make_server does)"
+        )
+    return conn
 
 
 class _Handled(Response):

@@ -1,4 +1,9 @@
-"""Putting a fake quorum server together: an IpcServer with a QuorumService on it."""
+"""Putting a fake quorum server together: an IpcServer with a QuorumService on it.
+
+The server is a :class:`~pyquorum.fake.hostile_ipc.HostileIpcServer`: the
+production server plus the test-only behaviours (stalled handshakes, a
+hostile case), which :mod:`pyquorum.ipc` itself does not carry.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from typing import Literal
 
 from pyquorum.capture import Capture, capture_from_bytes
 from pyquorum.fake.hostile import HostileQuorumService, Hostility
+from pyquorum.fake.hostile_ipc import HostileIpcServer
 from pyquorum.fake.script import Script
 from pyquorum.fake.service import QuorumService
-from pyquorum.ipc.server import AccessPolicy, IpcServer
+from pyquorum.ipc.server.listener import AccessPolicy, IpcServer
+from pyquorum.ipc.wire import TransportName
 from pyquorum.messages.constants import ConnectionType
 
 __all__ = [
@@ -22,7 +29,6 @@ __all__ = [
     "make_server",
 ]
 
-TransportName = Literal["shm", "socket"]
 #: ``"requests"``: the handshake completes, requests are never read;
 #: ``"handshake"``: connections are accepted and never answered.
 Stall = Literal["requests", "handshake"]
@@ -87,14 +93,14 @@ def make_server(
         service = QuorumService(
             script, speed=speed, response_delay=response_delay, stall=stall == "requests"
         )
-    server = IpcServer(
+    server = HostileIpcServer(
         service,
         service=name,
         transport=ctype,
         policy=policy,
         transform_handshake=hostile.transform_handshake if hostile is not None else None,
+        stall_handshakes=stall == "handshake",
     )
-    server.stall_handshakes = stall == "handshake"
     service.bind(server)
     if script.start == "serve":
         server.call_soon_threadsafe(service.start_timeline)

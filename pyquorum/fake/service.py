@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 from pyquorum.errors import CsErrorCode, RemoteProtocolError
 from pyquorum.fake.script import Change, Script, State, Step
-from pyquorum.ipc.server import IpcServer
-from pyquorum.ipc.server_conn import ServerConnection, Timer
+from pyquorum.ipc.server.connection import ServerConnection, Timer
+from pyquorum.ipc.server.listener import IpcServer
 from pyquorum.messages.constants import Model, QuorumType, Track
 from pyquorum.messages.quorum import decode_request, encode_notification, encode_response
 from pyquorum.messages.types import (

@@ -1,5 +1,8 @@
 """libqb's shared-memory ring buffer, over any writable buffer, for either end.
 
+The header's layout and its typed view live in :mod:`pyquorum.ipc.ring_header`;
+this module holds the chunks and :class:`Ring`.
+
 Theory of operation
 -------------------
 A ring is two regions (protocol.md §3.1-3.4):
@@ -46,13 +49,24 @@ from __future__ import annotations
 
 import errno
 import mmap
-import os
 import time
 from collections.abc import Sequence
-from typing import Final, NoReturn, TypeAlias
+from typing import Final, NoReturn
 
+from pyquorum._buffer import Buffer, WritableBuffer
 from pyquorum.errors import LocalProtocolError, RemoteProtocolError, TooBigError, TryAgainError
-from pyquorum.ipc.sem import SEM_SIZE, Semaphore, WritableBuffer
+from pyquorum.ipc.ring_header import (
+    HDR_PATH_OFFSET,
+    MIN_WORD_SIZE,
+    READ_PT_OFFSET,
+    W_READ_PT,
+    W_WRITE_PT,
+    WORD_SIZE_OFFSET,
+    WRITE_PT_OFFSET,
+    RingHeader,
+    byte_view,
+)
+from pyquorum.ipc.sem import Semaphore
 
 __all__ = [
     "CHUNK_HEADER_SIZE",
@@ -62,65 +76,11 @@ __all__ = [
     "CHUNK_MAGIC_DEAD",
     "CHUNK_MARGIN",
     "DATA_MARKER",
-    "DATA_PATH_OFFSET",
-    "HDR_PATH_OFFSET",
-    "HEADER_FILE_SIZE",
-    "HEADER_SIZE",
-    "MIN_WORD_SIZE",
-    "PATH_MAX",
-    "READ_PT_OFFSET",
-    "REF_COUNT_OFFSET",
-    "SEM_OFFSET",
-    "SEM_SIZE",
-    "USER_DATA_OFFSET",
-    "WORD_SIZE_OFFSET",
-    "WRITE_PT_OFFSET",
-    "Buffer",
     "Ring",
-    "RingHeader",
-    "WritableBuffer",
     "chunk_words",
     "data_size_for",
     "next_pointer",
 ]
-
-#: What a payload may be given as (or a sequence of these, as an iovec).
-Buffer: TypeAlias = bytes | bytearray | memoryview
-
-# --------------------------------------------------------------------------
-# struct qb_ringbuffer_shared_s (lib/ringbuffer_int.h), offsets from
-# layout-offsets.txt (gcc offsetof on x86_64, libqb 2.0.6):
-#
-#   offset  size  field
-#        0     4  volatile uint32_t write_pt     (writer's)
-#        4     4  volatile uint32_t read_pt      (reader's)
-#        8     4  uint32_t word_size             (creator's; data words)
-#       12  4096  char hdr_path[PATH_MAX]        (creator's)
-#     4108  4096  char data_path[PATH_MAX]       (creator's)
-#     8204     4  int32_t ref_count
-#     8208    32  sem_t posix_sem                (glibc, process-shared)
-#     8240     4  char user_data[]               (i32 flow control, request ring)
-#     8244     4  struct tail padding (aligned(8)) -> sizeof = 8248
-#   the server creates the file with 4 more bytes of user data: 8252.
-
-WRITE_PT_OFFSET: Final = 0
-READ_PT_OFFSET: Final = 4
-WORD_SIZE_OFFSET: Final = 8
-HDR_PATH_OFFSET: Final = 12
-PATH_MAX: Final = 4096
-DATA_PATH_OFFSET: Final = 4108
-REF_COUNT_OFFSET: Final = 8204
-SEM_OFFSET: Final = 8208
-USER_DATA_OFFSET: Final = 8240
-HEADER_SIZE: Final = 8248
-HEADER_FILE_SIZE: Final = 8252
-
-# The same fields as indexes into the header seen as 32-bit words.
-_W_WRITE_PT: Final = WRITE_PT_OFFSET // 4
-_W_READ_PT: Final = READ_PT_OFFSET // 4
-_W_WORD_SIZE: Final = WORD_SIZE_OFFSET // 4
-_W_REF_COUNT: Final = REF_COUNT_OFFSET // 4
-_W_USER_DATA: Final = USER_DATA_OFFSET // 4
 
 # --------------------------------------------------------------------------
 # Chunks (lib/ringbuffer.c): [u32 length][u32 magic][payload, padded to 4].
@@ -135,13 +95,8 @@ CHUNK_HEADER_SIZE: Final = 8
 CHUNK_MARGIN: Final = 12
 #: libqb writes 5 one word past the end of its double mapping when it
 #: creates a ring, which lands in word 0.  It is not a chunk (its magic
-#: word is 0); :meth:`Ring.initialise` leaves the same mark.
+#: word is 0); :meth:`Ring.initialize` leaves the same mark.
 DATA_MARKER: Final = 5
-#: The smallest data area in which a chunk fits at all (4 words: a 1-byte
-#: payload needs 13 bytes of free space).
-MIN_WORD_SIZE: Final = 4
-
-
 def chunk_words(length: int) -> int:
     """Words a chunk of ``length`` payload bytes occupies (header included)."""
     return CHUNK_HEADER_WORDS + (length + 3) // 4
@@ -163,173 +118,6 @@ def data_size_for(max_msg_size: int, page_size: int = mmap.PAGESIZE) -> int:
         raise ValueError("max_msg_size and page_size must be positive (page a multiple of 4)")
     size = max_msg_size + CHUNK_MARGIN + 1
     return -(-size // page_size) * page_size
-
-
-def _byte_view(buf: WritableBuffer | bytes, what: str) -> memoryview:
-    try:
-        view = memoryview(buf)
-    except TypeError:
-        raise TypeError(
-            f"{what} must support the buffer protocol, not {type(buf).__name__}"
-        ) from None
-    if view.format != "B" or view.ndim != 1:
-        view = view.cast("B")  # raises TypeError when not C-contiguous
-    return view
-
-
-def _encode_path(path: str | bytes, field: str) -> bytes:
-    raw = os.fsencode(path)
-    if b"\0" in raw:
-        raise LocalProtocolError(f"{field} contains a NUL byte: {path!r}")
-    if len(raw) >= PATH_MAX:  # room for the terminating NUL
-        raise LocalProtocolError(f"{field} is {len(raw)} bytes; at most {PATH_MAX - 1} fit")
-    return raw
-
-
-class RingHeader:
-    """Typed access to a ``qb_ringbuffer_shared_s`` in a buffer (≥ 8248 bytes).
-
-    Properties read the shared memory on every access: the peer changes
-    it.  Fields that only the ring's creator may set (``word_size``, the
-    paths) are read-only here; :meth:`initialise` writes them.  The pointer
-    setters exist for the role that owns each pointer (and for tests); the
-    peer trusts them, so write them only in that role.
-
-    Holds a view of ``buf``: call :meth:`release` before closing an mmap.
-    """
-
-    __slots__ = ("_bytes", "_i32", "_u32")
-
-    def __init__(self, buf: WritableBuffer | bytes) -> None:
-        view = _byte_view(buf, "header buffer")
-        if view.nbytes < HEADER_SIZE:
-            n = view.nbytes
-            view.release()
-            raise ValueError(f"a ring header needs {HEADER_SIZE} bytes, the buffer has {n}")
-        self._bytes = view[:HEADER_SIZE]
-        self._u32 = self._bytes.cast("I")
-        self._i32 = self._bytes.cast("i")
-        if self._u32.itemsize != 4:  # pragma: no cover - every Linux ABI has 32-bit int
-            raise RuntimeError("C unsigned int is not 32 bits on this platform")
-        view.release()
-
-    @classmethod
-    def initialise(
-        cls,
-        buf: WritableBuffer,
-        word_size: int,
-        hdr_path: str | bytes,
-        data_path: str | bytes,
-    ) -> RingHeader:
-        """Format a new header in ``buf``, as libqb's creator does, and return a view of it.
-
-        The whole buffer is zeroed (a fresh file is all zeros), then
-        ``word_size``, the two paths and ``ref_count = 1`` are set; both
-        pointers are 0.  The semaphore is left zeroed: the caller
-        ``sem_init``s it next (``PosixSemaphore.init(buf, SEM_OFFSET)``),
-        before anyone else maps the file.
-        """
-        if not MIN_WORD_SIZE <= word_size <= 0xFFFFFFFF:
-            raise LocalProtocolError(f"word_size must be within {MIN_WORD_SIZE}..2**32-1")
-        hdr_raw = _encode_path(hdr_path, "hdr_path")
-        data_raw = _encode_path(data_path, "data_path")
-        view = _byte_view(buf, "header buffer")
-        try:
-            if view.nbytes < HEADER_SIZE:
-                raise ValueError(
-                    f"a ring header needs {HEADER_SIZE} bytes, the buffer has {view.nbytes}"
-                )
-            view[:] = bytes(view.nbytes)
-            view[HDR_PATH_OFFSET : HDR_PATH_OFFSET + len(hdr_raw)] = hdr_raw
-            view[DATA_PATH_OFFSET : DATA_PATH_OFFSET + len(data_raw)] = data_raw
-        finally:
-            view.release()
-        header = cls(buf)
-        header._u32[_W_WORD_SIZE] = word_size
-        header._i32[_W_REF_COUNT] = 1
-        return header
-
-    # -- pointers (u32 word indexes into the data area) ---------------------
-
-    @property
-    def write_pt(self) -> int:
-        """``write_pt`` (offset 0): next free word; stored only by the writer."""
-        return self._u32[_W_WRITE_PT]
-
-    @write_pt.setter
-    def write_pt(self, value: int) -> None:
-        self._u32[_W_WRITE_PT] = value
-
-    @property
-    def read_pt(self) -> int:
-        """``read_pt`` (offset 4): oldest unconsumed chunk; stored only by the reader."""
-        return self._u32[_W_READ_PT]
-
-    @read_pt.setter
-    def read_pt(self, value: int) -> None:
-        self._u32[_W_READ_PT] = value
-
-    @property
-    def word_size(self) -> int:
-        """``word_size`` (offset 8): data-area size in 32-bit words.  Never written by a client."""
-        return self._u32[_W_WORD_SIZE]
-
-    # -- paths (creator's; the server unlinks by them, so never write them) --
-
-    def _path(self, offset: int) -> str:
-        raw = self._bytes[offset : offset + PATH_MAX].tobytes()
-        return os.fsdecode(raw.split(b"\0", 1)[0])
-
-    @property
-    def hdr_path(self) -> str:
-        """``hdr_path`` (offset 12, char[4096]): this header file's path."""
-        return self._path(HDR_PATH_OFFSET)
-
-    @property
-    def data_path(self) -> str:
-        """``data_path`` (offset 4108, char[4096]): the data file's path; open *this* one."""
-        return self._path(DATA_PATH_OFFSET)
-
-    # -- attach count, flow control, semaphore bytes ------------------------
-
-    @property
-    def ref_count(self) -> int:
-        """``ref_count`` (offset 8204, i32): 1 at creation, 2 once the client attached."""
-        return self._i32[_W_REF_COUNT]
-
-    @ref_count.setter
-    def ref_count(self, value: int) -> None:
-        self._i32[_W_REF_COUNT] = value
-
-    @property
-    def user_data(self) -> int:
-        """``user_data`` (offset 8240, i32): the request ring's flow-control word (§3.9)."""
-        return self._i32[_W_USER_DATA]
-
-    @user_data.setter
-    def user_data(self, value: int) -> None:
-        self._i32[_W_USER_DATA] = value
-
-    @property
-    def sem_bytes(self) -> bytes:
-        """The raw 32-byte ``sem_t`` at offset 8208 (for diagnostics and tests)."""
-        return self._bytes[SEM_OFFSET : SEM_OFFSET + SEM_SIZE].tobytes()
-
-    def release(self) -> None:
-        """Drop the views of the buffer (idempotent); the object is unusable after."""
-        self._i32.release()
-        self._u32.release()
-        self._bytes.release()
-
-    def __repr__(self) -> str:
-        try:
-            return (
-                f"<RingHeader write_pt={self.write_pt} read_pt={self.read_pt} "
-                f"word_size={self.word_size} ref_count={self.ref_count} "
-                f"user_data={self.user_data} hdr_path={self.hdr_path!r}>"
-            )
-        except ValueError:
-            return "<RingHeader released>"
 
 
 _NO_CHUNK: Final = -1
@@ -383,7 +171,7 @@ class Ring:
             if header._bytes.readonly:
                 raise TypeError("the header buffer must be writable")
             ws = header.word_size
-            data = _byte_view(data_buf, "data buffer")
+            data = byte_view(data_buf, "data buffer")
             if data.readonly:
                 data.release()
                 raise TypeError("the data buffer must be writable")
@@ -417,7 +205,7 @@ class Ring:
         self._peek_next = 0
 
     @staticmethod
-    def initialise(
+    def initialize(
         header_buf: WritableBuffer,
         data_buf: WritableBuffer,
         *,
@@ -428,7 +216,7 @@ class Ring:
     ) -> None:
         """Format a brand-new ring (the creator's side, e.g. a fake server).
 
-        Formats the header (:meth:`RingHeader.initialise`), zeroes the data
+        Formats the header (:meth:`RingHeader.initialize`), zeroes the data
         area and leaves libqb's word-0 marker (:data:`DATA_MARKER`).  A
         caller whose data area is already all zeros (a file just created and
         sized with ftruncate) says ``data_is_zero`` and spares the writes:
@@ -436,14 +224,14 @@ class Ring:
         The caller then ``sem_init``s the semaphore at :data:`SEM_OFFSET`
         and builds a :class:`Ring` on the buffers.
         """
-        data = _byte_view(data_buf, "data buffer")
+        data = byte_view(data_buf, "data buffer")
         try:
             if data.nbytes < word_size * 4:
                 raise ValueError(
                     f"data buffer has {data.nbytes} bytes; word_size {word_size} "
                     f"needs {word_size * 4}"
                 )
-            RingHeader.initialise(header_buf, word_size, hdr_path, data_path).release()
+            RingHeader.initialize(header_buf, word_size, hdr_path, data_path).release()
             size = word_size * 4
             if not data_is_zero:
                 data[:size] = bytes(size)
@@ -519,8 +307,8 @@ class Ring:
         w < r gives r - w - 1; w == r gives 0 if the semaphore count is
         positive (chunks not yet consumed: the ring is *full*), else ws.
         """
-        w = self._hw[_W_WRITE_PT]
-        r = self._hw[_W_READ_PT]
+        w = self._hw[W_WRITE_PT]
+        r = self._hw[W_READ_PT]
         if w > r:
             return (r - w + self._ws - 1) * 4
         if w < r:
@@ -556,7 +344,7 @@ class Ring:
             n = payload.nbytes
         else:
             parts = [
-                p if isinstance(p, (bytes, bytearray)) else _byte_view(p, "payload")
+                p if isinstance(p, (bytes, bytearray)) else byte_view(p, "payload")
                 for p in payload
             ]
             n = sum(len(p) for p in parts)
@@ -565,8 +353,8 @@ class Ring:
 
         hw = self._hw
         ws = self._ws
-        w = hw[_W_WRITE_PT]
-        r = hw[_W_READ_PT]
+        w = hw[W_WRITE_PT]
+        r = hw[W_READ_PT]
         if w >= ws or r >= ws:
             raise self._bad_pointer(w, r)
         # qb_rb_space_free, inlined (this is the hot path).
@@ -613,7 +401,7 @@ class Ring:
         nxt = w + CHUNK_HEADER_WORDS + (n + 3) // 4
         if nxt >= ws:
             nxt -= ws
-        hw[_W_WRITE_PT] = nxt
+        hw[W_WRITE_PT] = nxt
         words[magic_at] = CHUNK_MAGIC
         self._sem.post()
 
@@ -674,12 +462,12 @@ class Ring:
         semaphore stays the only authority: this is a hint.
         """
         hw = self._hw
-        if hw[_W_WRITE_PT] != hw[_W_READ_PT]:
+        if hw[W_WRITE_PT] != hw[W_READ_PT]:
             return True
         clock = time.perf_counter
         end = clock() + seconds
         while clock() < end:
-            if hw[_W_WRITE_PT] != hw[_W_READ_PT]:
+            if hw[W_WRITE_PT] != hw[W_READ_PT]:
                 return True
         return False
 
@@ -727,7 +515,7 @@ class Ring:
         words = self._words
         words[r] = 0
         words[r + 1 if r + 1 < self._ws else 0] = CHUNK_MAGIC_DEAD
-        self._hw[_W_READ_PT] = self._peek_next
+        self._hw[W_READ_PT] = self._peek_next
         self._peek_r = _NO_CHUNK
 
     def read(self, timeout: float) -> bytes | None:
@@ -742,8 +530,8 @@ class Ring:
         hw = self._hw
         ws = self._ws
         words = self._words
-        r = hw[_W_READ_PT]
-        w = hw[_W_WRITE_PT]
+        r = hw[W_READ_PT]
+        w = hw[W_WRITE_PT]
         if r >= ws or w >= ws:
             raise self._bad_pointer(w, r)
         magic_at = r + 1 if r + 1 < ws else 0
@@ -814,8 +602,8 @@ class Ring:
     def __repr__(self) -> str:
         try:
             return (
-                f"<Ring word_size={self._ws} write_pt={self._hw[_W_WRITE_PT]} "
-                f"read_pt={self._hw[_W_READ_PT]} max_msg_size={self._max_msg_size}>"
+                f"<Ring word_size={self._ws} write_pt={self._hw[W_WRITE_PT]} "
+                f"read_pt={self._hw[W_READ_PT]} max_msg_size={self._max_msg_size}>"
             )
         except ValueError:
             return f"<Ring word_size={self._ws} released>"

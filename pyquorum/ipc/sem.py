@@ -28,12 +28,12 @@ from __future__ import annotations
 import ctypes
 import errno
 import math
-import mmap
 import os
 import threading
 import time
-from typing import Final, Protocol, TypeAlias, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
+from pyquorum._buffer import WritableBuffer
 from pyquorum.ipc import _libc
 
 __all__ = [
@@ -42,11 +42,8 @@ __all__ = [
     "PosixSemaphore",
     "Semaphore",
     "ThreadSemaphore",
-    "WritableBuffer",
 ]
 
-#: Buffers a semaphore or ring can live in: shared maps, or plain memory in tests.
-WritableBuffer: TypeAlias = bytearray | memoryview | mmap.mmap
 
 #: sizeof(sem_t) on x86_64 glibc; the header reserves exactly this much
 #: (posix_sem at 8208, user_data at 8240).
@@ -95,8 +92,8 @@ class PosixSemaphore:
 
     ``buffer`` is usually the ``mmap.mmap`` of a ring header and ``offset``
     is :data:`pyquorum.ipc.ring.SEM_OFFSET` (8208).  The semaphore must
-    already be initialised (by the process that created the ring); use
-    :meth:`init` to initialise one.
+    already be initialized (by the process that created the ring); use
+    :meth:`init` to initialize one.
 
     The object pins ``buffer`` (ctypes holds a buffer export), which is
     what keeps the address valid.  Call :meth:`release` before closing an

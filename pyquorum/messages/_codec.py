@@ -12,14 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import TypeAlias, TypeVar
+from typing import TypeVar
 
+from pyquorum._buffer import Buffer as Buffer  # re-exported: the codecs take it from here
 from pyquorum.errors import CsErrorCode, LocalProtocolError, RemoteProtocolError
 from pyquorum.messages._schema import Parsed, Schema
 from pyquorum.messages.constants import PATH_MAX
-
-#: What the decoders accept.
-Buffer: TypeAlias = bytes | bytearray | memoryview
 
 I32_MIN, I32_MAX = -(2**31), 2**31 - 1
 U32_MAX = 2**32 - 1

@@ -50,8 +50,8 @@ from pyquorum.fake.hostile import Hostility
 from pyquorum.fake.script import Change, Script, Step
 from pyquorum.fake.server import Stall, TransportName, example_script, make_server
 from pyquorum.fake.service import QuorumService
-from pyquorum.ipc.server import AccessPolicy, IpcServer
-from pyquorum.ipc.server_conn import SHM_DIR
+from pyquorum.ipc.server.listener import AccessPolicy, IpcServer
+from pyquorum.ipc.wire import SHM_DIR
 from pyquorum.messages.constants import Model
 from pyquorum.session import QuorumSession
 

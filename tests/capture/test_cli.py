@@ -13,7 +13,7 @@ from pyquorum import QuorumSession, cli
 from pyquorum.capture import Channel, read_capture, write_capture
 from pyquorum.errors import CorosyncNotRunning
 from pyquorum.formatting import event_to_json, event_to_text
-from pyquorum.ipc.connection import IpcConnection
+from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages.constants import Model, QuorumType, Track
 from pyquorum.messages.quorum import decode_request
 from pyquorum.messages.types import (

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pyquorum.fake import Script, Step
-from pyquorum.ipc.server_conn import SHM_DIR
+from pyquorum.ipc.wire import SHM_DIR
 from pyquorum.messages.types import RingId
 from pyquorum.testing.fake import FakeQuorumServer
 from pyquorum.testing.fake import fake_quorum as fake_quorum  # the plugin's fixture

@@ -124,3 +124,23 @@ def test_a_case_refuses_a_transport_it_does_not_exist_in() -> None:
 
     with pytest.raises(ValueError, match="does not exist"):
         FakeQuorumServer(SCRIPT, transport="socket", hostile=Hostility.BAD_MAGIC)
+
+
+def test_the_hostile_behaviours_live_in_the_fake_not_in_ipc() -> None:
+    """The production server and connections carry no test-only parameter or method."""
+    import inspect
+
+    from pyquorum.fake.hostile_ipc import HostileIpcServer
+    from pyquorum.ipc.server.listener import IpcServer
+    from pyquorum.ipc.server.shm_connection import ShmServerConnection
+    from pyquorum.ipc.server.socket_connection import SocketServerConnection
+
+    hooks = {"transform_handshake", "stall_handshakes", "data_size"}
+    assert hooks.isdisjoint(inspect.signature(IpcServer).parameters)
+    assert {"transform_handshake", "stall_handshakes"} <= set(
+        inspect.signature(HostileIpcServer).parameters
+    )
+    for cls in (ShmServerConnection, SocketServerConnection):
+        assert hooks.isdisjoint(inspect.signature(cls).parameters)
+        for method in ("forge_chunk", "send_datagram", "send_oversize", "ring"):
+            assert not hasattr(cls, method), f"{cls.__name__}.{method}"

@@ -14,7 +14,7 @@ import pytest
 
 from pyquorum import Model, Track
 from pyquorum.fake import Script, Step
-from pyquorum.ipc.connection import IpcConnection
+from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages.quorum import decode_notification, encode_request
 from pyquorum.messages.types import (
     Notification,

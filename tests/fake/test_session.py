@@ -22,7 +22,7 @@ from pyquorum import (
 from pyquorum.errors import CsErrorCode
 from pyquorum.fake import Script, Step
 from pyquorum.formatting import event_to_dict
-from pyquorum.ipc.connection import IpcConnection
+from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages.quorum import decode_response, encode_request
 from pyquorum.messages.types import (
     ErrorResponse,

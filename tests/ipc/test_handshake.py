@@ -28,8 +28,9 @@ from pyquorum.errors import (
     RemoteProtocolError,
     TryAgainError,
 )
-from pyquorum.ipc import handshake
-from pyquorum.ipc.shm import _header_path
+from pyquorum.ipc import address
+from pyquorum.ipc.client import handshake
+from pyquorum.ipc.client.shm_transport import _header_path
 from pyquorum.messages.constants import CONNECTION_RESPONSE_SIZE, ConnectionType
 from pyquorum.messages.libqb import decode_connection_request, encode_connection_response
 from pyquorum.messages.types import ConnectionResponse
@@ -46,7 +47,7 @@ def listener(answer: Callable[[socket.socket], None]) -> Iterator[str]:
     """A one-shot server on a fresh abstract name; ``answer`` handles the accepted socket."""
     service = f"pyquorum-test-{os.getpid()}-{next(_names)}"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(handshake.abstract_address(service))
+    server.bind(address.abstract_address(service))
     server.listen(1)
     failures: list[BaseException] = []
 
@@ -90,7 +91,7 @@ def replying(payload: bytes, then: Callable[[socket.socket], None] | None = None
 
 
 def test_abstract_address_is_nul_padded_to_the_full_sun_path() -> None:
-    addr = handshake.abstract_address("quorum")
+    addr = address.abstract_address("quorum")
     assert len(addr) == 108 and addr.startswith(b"\0quorum\0") and set(addr[7:]) == {0}
 
 
@@ -190,11 +191,11 @@ def test_garbage_response_is_a_remote_protocol_error() -> None:
 
 def test_filesystem_sockets_when_forced(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     flag = os.path.join(str(tmp_path), "force-filesystem-sockets")
-    monkeypatch.setattr(handshake, "FORCE_FILESYSTEM_SOCKETS", flag)
-    monkeypatch.setattr(handshake, "SOCKET_DIR", str(tmp_path))
-    assert isinstance(handshake.setup_address("quorum"), bytes)
+    monkeypatch.setattr(address, "FORCE_FILESYSTEM_SOCKETS", flag)
+    monkeypatch.setattr(address, "SOCKET_DIR", str(tmp_path))
+    assert isinstance(address.setup_address("quorum"), bytes)
     open(flag, "w").close()
-    assert handshake.setup_address("quorum") == os.path.join(str(tmp_path), "quorum")
+    assert address.setup_address("quorum") == os.path.join(str(tmp_path), "quorum")
     # With the flag set and no such path socket, it is "not running" too.
     with pytest.raises(CorosyncNotRunning):
         handshake.connect("quorum", max_msg_size=12328, timeout=1)

@@ -10,6 +10,7 @@ share a file-backed ring with another process through glibc semaphores.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import mmap
 import os
@@ -24,12 +25,19 @@ from pathlib import Path
 
 import pytest
 
+from pyquorum._buffer import Buffer
 from pyquorum.errors import LocalProtocolError, RemoteProtocolError, TooBigError, TryAgainError
 from pyquorum.ipc.ring import (
     CHUNK_MAGIC,
     CHUNK_MAGIC_ALLOC,
     CHUNK_MAGIC_DEAD,
     DATA_MARKER,
+    Ring,
+    chunk_words,
+    data_size_for,
+    next_pointer,
+)
+from pyquorum.ipc.ring_header import (
     DATA_PATH_OFFSET,
     HDR_PATH_OFFSET,
     HEADER_FILE_SIZE,
@@ -41,14 +49,9 @@ from pyquorum.ipc.ring import (
     USER_DATA_OFFSET,
     WORD_SIZE_OFFSET,
     WRITE_PT_OFFSET,
-    Buffer,
-    Ring,
     RingHeader,
-    chunk_words,
-    data_size_for,
-    next_pointer,
 )
-from pyquorum.ipc.sem import PosixSemaphore, ThreadSemaphore
+from pyquorum.ipc.sem import SEM_SIZE, PosixSemaphore, ThreadSemaphore
 
 HDR_PATH = "/dev/shm/qb-1-2-3-abcdef/qb-request-test-header"
 DATA_PATH = "/dev/shm/qb-1-2-3-abcdef/qb-request-test-data"
@@ -97,7 +100,7 @@ class Rig:
 def make_rig(word_size: int = 64, max_msg_size: int | None = None) -> Rig:
     header = bytearray(HEADER_FILE_SIZE)
     data = bytearray(word_size * 4)
-    Ring.initialise(header, data, word_size=word_size, hdr_path=HDR_PATH, data_path=DATA_PATH)
+    Ring.initialize(header, data, word_size=word_size, hdr_path=HDR_PATH, data_path=DATA_PATH)
     sem = ThreadSemaphore()
     ring = Ring(header, data, sem, max_msg_size=max_msg_size or word_size * 4)
     return Rig(ring, header, data, sem)
@@ -110,12 +113,49 @@ def pattern(n: int, seed: int = 0) -> bytes:
 # --------------------------------------------------------------------------- header
 
 
-def test_layout_constants_match_gcc_offsets() -> None:
-    # layout-offsets.txt: sizeof(struct rb_shared) = 8248 and the offsetof lines.
-    assert (WRITE_PT_OFFSET, READ_PT_OFFSET, WORD_SIZE_OFFSET) == (0, 4, 8)
-    assert (HDR_PATH_OFFSET, DATA_PATH_OFFSET) == (12, 12 + PATH_MAX)
-    assert (REF_COUNT_OFFSET, SEM_OFFSET, USER_DATA_OFFSET) == (8204, 8208, 8240)
-    assert (HEADER_SIZE, HEADER_FILE_SIZE) == (8248, 8252)
+class _SemT(ctypes.Union):
+    """glibc's ``sem_t`` (bits/semaphore.h): ``union { char __size[32]; long int __align; }``."""
+
+    _fields_ = (("size", ctypes.c_char * 32), ("align", ctypes.c_long))
+
+
+class _RingbufferShared(ctypes.Structure):
+    """libqb's ``struct qb_ringbuffer_shared_s`` (lib/ringbuffer_int.h), written from the
+    C declaration, so ctypes (the platform's C layout rules) computes the offsets."""
+
+    _fields_ = (
+        ("write_pt", ctypes.c_uint32),
+        ("read_pt", ctypes.c_uint32),
+        ("word_size", ctypes.c_uint32),
+        ("hdr_path", ctypes.c_char * 4096),  # PATH_MAX from <linux/limits.h>
+        ("data_path", ctypes.c_char * 4096),
+        ("ref_count", ctypes.c_int32),
+        ("posix_sem", _SemT),
+        ("user_data", ctypes.c_char * 1),
+    )
+
+
+def test_layout_constants_match_the_c_struct_layout() -> None:
+    """Each offset constant against the C layout of the struct, computed by ctypes.
+
+    ``__attribute__((aligned(8)))`` on the struct changes nothing ctypes does not
+    already do: sem_t's ``long`` makes its natural alignment 8 on LP64.
+    """
+    c = _RingbufferShared
+    assert ctypes.alignment(c) == 8
+    assert c.write_pt.offset == WRITE_PT_OFFSET
+    assert c.read_pt.offset == READ_PT_OFFSET
+    assert c.word_size.offset == WORD_SIZE_OFFSET
+    assert c.hdr_path.offset == HDR_PATH_OFFSET
+    assert c.data_path.offset == DATA_PATH_OFFSET
+    assert c.hdr_path.size == PATH_MAX
+    assert c.ref_count.offset == REF_COUNT_OFFSET
+    assert c.posix_sem.offset == SEM_OFFSET
+    assert ctypes.sizeof(_SemT) == SEM_SIZE
+    assert c.user_data.offset == USER_DATA_OFFSET
+    assert ctypes.sizeof(c) == HEADER_SIZE
+    # The server's header file adds the request ring's int32 flow-control word.
+    assert ctypes.sizeof(c) + ctypes.sizeof(ctypes.c_int32) == HEADER_FILE_SIZE
 
 
 def test_header_properties_read_their_offsets() -> None:
@@ -147,7 +187,7 @@ def test_header_works_on_a_truncated_8248_byte_file() -> None:
         RingHeader(bytearray(HEADER_SIZE - 1))
 
 
-def test_initialise_formats_like_libqb_creator() -> None:
+def test_initialize_formats_like_libqb_creator() -> None:
     rig = make_rig(word_size=64)
     h = rig.ring.header
     assert (h.write_pt, h.read_pt, h.word_size) == (0, 0, 64)
@@ -162,41 +202,41 @@ def test_initialise_formats_like_libqb_creator() -> None:
     assert rig.data[4:] == bytes(len(rig.data) - 4)
 
 
-def test_initialise_overwrites_old_contents() -> None:
+def test_initialize_overwrites_old_contents() -> None:
     header = bytearray(b"\xee" * HEADER_FILE_SIZE)
     data = bytearray(b"\xee" * 256)
-    Ring.initialise(header, data, word_size=64, hdr_path="/a", data_path="/b")
+    Ring.initialize(header, data, word_size=64, hdr_path="/a", data_path="/b")
     h = RingHeader(header)
     assert (h.write_pt, h.read_pt, h.hdr_path, h.data_path) == (0, 0, "/a", "/b")
     assert header[16:4108] == bytes(4092)
     assert data[4:] == bytes(252)
 
 
-def test_initialise_of_a_data_area_known_to_be_zero_only_sets_the_marker() -> None:
+def test_initialize_of_a_data_area_known_to_be_zero_only_sets_the_marker() -> None:
     header = bytearray(b"\xee" * HEADER_FILE_SIZE)
     data = bytearray(b"\xee" * 256)  # a lie, to see that nothing else is written
-    Ring.initialise(header, data, word_size=64, hdr_path="/a", data_path="/b", data_is_zero=True)
+    Ring.initialize(header, data, word_size=64, hdr_path="/a", data_path="/b", data_is_zero=True)
     assert int.from_bytes(data[:4], sys.byteorder) == DATA_MARKER
     assert data[4:] == b"\xee" * 252
     assert RingHeader(header).word_size == 64 and header[16:4108] == bytes(4092)
 
 
 @pytest.mark.parametrize("path", ["/x" * 2048, "/with\0nul"], ids=["too-long", "nul"])
-def test_initialise_refuses_unstorable_paths(path: str) -> None:
+def test_initialize_refuses_unstorable_paths(path: str) -> None:
     with pytest.raises(LocalProtocolError):
-        RingHeader.initialise(bytearray(HEADER_FILE_SIZE), 64, path, "/data")
+        RingHeader.initialize(bytearray(HEADER_FILE_SIZE), 64, path, "/data")
 
 
 def test_longest_path_that_fits_keeps_its_nul() -> None:
     path = "/" + "p" * (PATH_MAX - 2)
-    h = RingHeader.initialise(bytearray(HEADER_FILE_SIZE), 64, path, path)
+    h = RingHeader.initialize(bytearray(HEADER_FILE_SIZE), 64, path, path)
     assert h.hdr_path == path
     assert h.data_path == path
 
 
 def test_ring_refuses_a_data_area_smaller_than_word_size() -> None:
     header = bytearray(HEADER_FILE_SIZE)
-    Ring.initialise(header, bytearray(1024), word_size=256, hdr_path="/a", data_path="/b")
+    Ring.initialize(header, bytearray(1024), word_size=256, hdr_path="/a", data_path="/b")
     with pytest.raises(RemoteProtocolError) as info:
         Ring(header, bytearray(1020), ThreadSemaphore(), max_msg_size=100)
     assert info.value.field == "word_size"
@@ -206,7 +246,7 @@ def test_ring_refuses_a_data_area_smaller_than_word_size() -> None:
 def test_ring_ignores_the_tail_of_a_longer_data_buffer() -> None:
     header = bytearray(HEADER_FILE_SIZE)
     data = bytearray(4096)
-    Ring.initialise(header, data, word_size=16, hdr_path="/a", data_path="/b")
+    Ring.initialize(header, data, word_size=16, hdr_path="/a", data_path="/b")
     ring = Ring(header, data, ThreadSemaphore(), max_msg_size=1000)
     assert ring.free_bytes() == 64
     assert ring.capacity == 64 - 12
@@ -214,7 +254,7 @@ def test_ring_ignores_the_tail_of_a_longer_data_buffer() -> None:
 
 def test_ring_needs_writable_buffers() -> None:
     header = bytearray(HEADER_FILE_SIZE)
-    Ring.initialise(header, bytearray(64), word_size=16, hdr_path="/a", data_path="/b")
+    Ring.initialize(header, bytearray(64), word_size=16, hdr_path="/a", data_path="/b")
     with pytest.raises(TypeError):
         Ring(header, bytes(64), ThreadSemaphore(), max_msg_size=10)  # type: ignore[arg-type]
 
@@ -520,7 +560,7 @@ class SpySemaphore(ThreadSemaphore):
 def test_chunk_is_published_before_the_post() -> None:
     header = bytearray(HEADER_FILE_SIZE)
     data = bytearray(64 * 4)
-    Ring.initialise(header, data, word_size=64, hdr_path="/a", data_path="/b")
+    Ring.initialize(header, data, word_size=64, hdr_path="/a", data_path="/b")
     spy = SpySemaphore()
     ring = Ring(header, data, spy, max_msg_size=256)
     spy.rig = Rig(ring, header, data, spy)
@@ -691,7 +731,7 @@ def test_user_data_is_the_flow_control_word() -> None:
 
 @pytest.fixture
 def ring_files(tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:
-    """A fresh ring in two files, formatted and with its semaphore initialised."""
+    """A fresh ring in two files, formatted and with its semaphore initialized."""
     ws = 256
     hdr_path, data_path = tmp_path / "ring-header", tmp_path / "ring-data"
     hdr_path.write_bytes(bytes(HEADER_FILE_SIZE))
@@ -699,7 +739,7 @@ def ring_files(tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:
     with open(hdr_path, "r+b") as hf, open(data_path, "r+b") as df:
         hdr = mmap.mmap(hf.fileno(), 0)
         data = mmap.mmap(df.fileno(), 0)
-    Ring.initialise(hdr, data, word_size=ws, hdr_path=str(hdr_path), data_path=str(data_path))
+    Ring.initialize(hdr, data, word_size=ws, hdr_path=str(hdr_path), data_path=str(data_path))
     PosixSemaphore.init(hdr, SEM_OFFSET).release()
     hdr.close()
     data.close()
@@ -743,7 +783,8 @@ _WRITER_CHILD = textwrap.dedent(
     """
     import mmap, os, sys, time
     from pyquorum.errors import TryAgainError
-    from pyquorum.ipc.ring import SEM_OFFSET, Ring, RingHeader
+    from pyquorum.ipc.ring import Ring
+    from pyquorum.ipc.ring_header import SEM_OFFSET, RingHeader
     from pyquorum.ipc.sem import PosixSemaphore
     from tests.ipc.test_ring import N_MESSAGES, message
 

@@ -16,15 +16,10 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from pyquorum._buffer import Buffer
 from pyquorum.errors import LocalProtocolError, TooBigError, TryAgainError
-from pyquorum.ipc.ring import (
-    CHUNK_MAGIC,
-    CHUNK_MARGIN,
-    HEADER_FILE_SIZE,
-    Buffer,
-    Ring,
-    chunk_words,
-)
+from pyquorum.ipc.ring import CHUNK_MAGIC, CHUNK_MARGIN, Ring, chunk_words
+from pyquorum.ipc.ring_header import HEADER_FILE_SIZE
 from pyquorum.ipc.sem import ThreadSemaphore
 
 
@@ -50,7 +45,7 @@ class RingMachine(RuleBasedStateMachine):
     def make_ring(self, ws: int, max_msg_size: int, start: int) -> None:
         header = bytearray(HEADER_FILE_SIZE)
         self.data = bytearray(ws * 4)
-        Ring.initialise(header, self.data, word_size=ws, hdr_path="/h", data_path="/d")
+        Ring.initialize(header, self.data, word_size=ws, hdr_path="/h", data_path="/d")
         self.sem = ThreadSemaphore()
         self.ring = Ring(header, self.data, self.sem, max_msg_size=max_msg_size)
         self.ws = ws

@@ -8,6 +8,7 @@ exactly that, so a libc that laid it out differently would show up here.
 
 from __future__ import annotations
 
+import errno
 import math
 import mmap
 import os
@@ -18,6 +19,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -237,9 +239,55 @@ def test_sem_needs_a_writable_buffer() -> None:
         PosixSemaphore(bytes(64), 0)  # type: ignore[arg-type]
 
 
-def test_both_implementations_satisfy_the_protocol(sem: PosixSemaphore) -> None:
-    assert isinstance(sem, Semaphore)
-    assert isinstance(ThreadSemaphore(), Semaphore)
+def _posix_semaphore() -> tuple[Semaphore, Callable[[], None]]:
+    buf = mmap.mmap(-1, 4096)
+    sem = PosixSemaphore.init(buf, OFF)
+
+    def cleanup() -> None:
+        sem.destroy()
+        sem.release()
+        buf.close()
+
+    return sem, cleanup
+
+
+def _thread_semaphore() -> tuple[Semaphore, Callable[[], None]]:
+    sem = ThreadSemaphore()
+    return sem, sem.release
+
+
+@pytest.mark.parametrize("make", [_posix_semaphore, _thread_semaphore], ids=["posix", "thread"])
+def test_both_implementations_behave_alike_through_the_protocol(
+    make: Callable[[], tuple[Semaphore, Callable[[], None]]],
+) -> None:
+    """The ring only sees the Semaphore protocol: both must count, time out and wake alike."""
+    sem, cleanup = make()
+    try:
+        assert isinstance(sem, Semaphore)
+        assert sem.value() == 0
+        assert sem.trywait() is False
+        assert sem.timedwait(0) is False
+        start = time.monotonic()
+        assert sem.timedwait(0.05) is False
+        assert time.monotonic() - start >= 0.04
+        sem.post()
+        sem.post()
+        assert sem.value() == 2
+        assert sem.trywait() is True
+        assert sem.timedwait(0) is True
+        assert sem.value() == 0
+        # A post from another thread wakes a waiter (long before its timeout).
+        poster = threading.Timer(0.05, sem.post)
+        poster.start()
+        start = time.monotonic()
+        try:
+            assert sem.timedwait(10.0) is True
+        finally:
+            poster.join()
+        assert time.monotonic() - start < 5.0
+        assert sem.value() == 0
+    finally:
+        cleanup()
 
 
 # --------------------------------------------------------------------------- ThreadSemaphore
@@ -293,11 +341,31 @@ def _timedwait_in_thread(sem: PosixSemaphore, timeout: float) -> tuple[bool | No
     return (result[0] if result else None), time.monotonic() - started
 
 
-def test_this_glibc_has_sem_clockwait() -> None:
-    # Debian 12's glibc is 2.36; sem_clockwait came in 2.30.
+def test_waits_end_at_a_monotonic_deadline(
+    sem: PosixSemaphore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where sem_clockwait exists, timedwait passes it CLOCK_MONOTONIC and an
+    absolute deadline ``timeout`` seconds ahead on that clock."""
+    import ctypes
+
     from pyquorum.ipc import _libc
 
-    assert _libc.sem_clockwait is not None
+    calls: list[tuple[int, int]] = []
+
+    def recording_clockwait(addr: object, clock: int, pts: Any) -> int:
+        ts = pts.contents
+        calls.append((clock, ts.tv_sec * 1_000_000_000 + ts.tv_nsec))
+        ctypes.set_errno(errno.ETIMEDOUT)
+        return -1
+
+    monkeypatch.setattr(_libc, "sem_clockwait", recording_clockwait)
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    assert sem.timedwait(2.5) is False
+    after = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    assert len(calls) == 1
+    clock, deadline = calls[0]
+    assert clock == time.CLOCK_MONOTONIC
+    assert before + 2_500_000_000 <= deadline <= after + 2_500_000_000
 
 
 def test_a_wall_clock_step_does_not_stretch_a_wait(

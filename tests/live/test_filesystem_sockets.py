@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from pyquorum import Model, QuorumSession, Track
-from pyquorum.ipc import handshake
+from pyquorum import CorosyncNotRunning, Model, QuorumSession, Track
+from pyquorum.ipc import address
 
 FLAG = Path("/etc/libqb/force-filesystem-sockets")
 SERVICES = ("quorum", "cmap", "cfg", "cpg", "votequorum")
@@ -26,7 +26,7 @@ SERVICES = ("quorum", "cmap", "cfg", "cpg", "votequorum")
 def test_client_uses_path_sockets_when_forced(
     cluster3: Any, transport: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    paths = [Path(handshake.SOCKET_DIR, s) for s in SERVICES]
+    paths = [Path(address.SOCKET_DIR, s) for s in SERVICES]
     if FLAG.exists() or any(p.exists() for p in paths):
         pytest.skip("this host already uses filesystem sockets for corosync")
     FLAG.parent.mkdir(parents=True, exist_ok=True)
@@ -36,10 +36,10 @@ def test_client_uses_path_sockets_when_forced(
             node = cluster3(1, transport=transport)[1]
         finally:
             FLAG.unlink()
-        assert Path(handshake.SOCKET_DIR, "quorum").is_socket()
+        assert Path(address.SOCKET_DIR, "quorum").is_socket()
         private_flag = tmp_path / "force-filesystem-sockets"
         private_flag.touch()
-        monkeypatch.setattr(handshake, "FORCE_FILESYSTEM_SOCKETS", str(private_flag))
+        monkeypatch.setattr(address, "FORCE_FILESYSTEM_SOCKETS", str(private_flag))
         with node.netns_context():
             session = QuorumSession(Model.V1, timeout=10)
         with session:
@@ -47,8 +47,8 @@ def test_client_uses_path_sockets_when_forced(
             session.trackstart(Track.CURRENT)
             assert len(list(session.events(timeout=1))) == 2
         # Without the flag the client looks for the abstract name, which is absent.
-        monkeypatch.setattr(handshake, "FORCE_FILESYSTEM_SOCKETS", str(tmp_path / "absent"))
-        with node.netns_context(), pytest.raises(Exception, match="not running"):
+        monkeypatch.setattr(address, "FORCE_FILESYSTEM_SOCKETS", str(tmp_path / "absent"))
+        with node.netns_context(), pytest.raises(CorosyncNotRunning, match="not running"):
             QuorumSession(Model.V1, timeout=2)
     finally:
         for path in paths:

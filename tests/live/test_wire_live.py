@@ -25,7 +25,7 @@ from pyquorum.errors import (
     CsErrorCode,
     CsTimeoutError,
 )
-from pyquorum.ipc.connection import IpcConnection
+from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages import (
     ErrorResponse,
     GetQuorateRequest,

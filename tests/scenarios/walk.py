@@ -54,7 +54,7 @@ from pyquorum.capture import (
     read_capture,
 )
 from pyquorum.formatting import event_to_dict
-from pyquorum.ipc.connection import IpcConnection
+from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages.constants import Model, Track
 from pyquorum.messages.types import (
     NodelistNotification,

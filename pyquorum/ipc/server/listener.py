@@ -5,8 +5,8 @@ Theory of operation
 :class:`IpcServer` listens on a service's setup socket (abstract
 ``@<service>`` padded to 108 bytes, or ``/tmp/<service>`` when libqb's
 force-filesystem-sockets file exists) and runs one single-threaded event
-loop (``poll(2)``, timers, a wake-up pipe) that does what libqb's server
-does for corosync (protocol.md §2.8):
+loop (:class:`~pyquorum.ipc.server.loop.EventLoop`) that does what libqb's
+server does for corosync (protocol.md §2.8):
 
 1. accept, make the socket non-blocking, turn ``SO_PASSCRED`` on;
 2. read the 24-byte connection request with the client's
@@ -18,12 +18,13 @@ does for corosync (protocol.md §2.8):
    :attr:`~IpcServer.ready` answers ``-EAGAIN`` first, like a corosync
    still starting); the directory goes again;
 5. create the transport's files and sockets
-   (:mod:`~pyquorum.ipc.server_shm`, :mod:`~pyquorum.ipc.server_socket`);
+   (:mod:`~pyquorum.ipc.server.shm_connection`,
+   :mod:`~pyquorum.ipc.server.socket_connection`);
 6. send the 12328-byte connection response, granting the client's
    ``max_msg_size``;
 7. only then tell the service (``handler.connected``).
 
-The service (a :class:`~pyquorum.ipc.server_conn.ServiceHandler`) gets
+The service (a :class:`~pyquorum.ipc.server.connection.ServiceHandler`) gets
 each request's bytes and answers with ``conn.send_response``; it sends
 events with ``conn.send_event``.  Everything runs on the loop thread;
 other threads use :meth:`IpcServer.call_soon_threadsafe` or
@@ -41,32 +42,34 @@ import concurrent.futures
 import contextlib
 import errno
 import functools
-import heapq
 import itertools
 import logging
 import os
 import select
 import socket
-import struct
 import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pyquorum.errors import RemoteProtocolError
-from pyquorum.ipc.handshake import setup_address
-from pyquorum.ipc.server_conn import (
-    SHM_DIR,
-    ClientCredentials,
+from pyquorum.ipc.address import setup_address
+from pyquorum.ipc.credentials import (
+    CMSG_SPACE_UCRED,
+    Credentials,
+    from_ancdata,
+    peer_credentials,
+)
+from pyquorum.ipc.server.connection import (
     ServerConnection,
     ServiceHandler,
     make_connection_dir,
     remove_connection_dir,
 )
-from pyquorum.ipc.server_shm import ShmServerConnection
-from pyquorum.ipc.server_socket import SocketServerConnection
+from pyquorum.ipc.server.loop import EventLoop, TimerHandle
+from pyquorum.ipc.server.shm_connection import ShmServerConnection
+from pyquorum.ipc.server.socket_connection import SocketServerConnection
+from pyquorum.ipc.wire import SHM_DIR
 from pyquorum.messages.constants import (
     CONNECTION_REQUEST_SIZE,
     CONNECTION_RESPONSE_SIZE,
@@ -78,10 +81,8 @@ from pyquorum.messages.types import ConnectionRequest, ConnectionResponse
 __all__ = [
     "MAX_GRANTED_MSG_SIZE",
     "AccessPolicy",
-    "ClientCredentials",
     "IpcServer",
-    "ServerConnection",
-    "ServiceHandler",
+    "PendingHandshake",
 ]
 
 log = logging.getLogger("pyquorum.ipc.server")
@@ -94,9 +95,6 @@ MAX_GRANTED_MSG_SIZE = 64 * 1024 * 1024
 
 #: corosync's listen backlog.
 _BACKLOG = 128
-
-_UCRED = struct.Struct("=iII")
-_CMSG_SPACE_UCRED = socket.CMSG_SPACE(_UCRED.size)
 
 #: How long sending the connection response may take (it fits the socket
 #: buffer of a fresh connection, so this only bounds a pathological case).
@@ -111,7 +109,7 @@ class AccessPolicy:
     uids: frozenset[int] = frozenset()
     gids: frozenset[int] = frozenset()
 
-    def allows(self, client: ClientCredentials) -> bool:
+    def allows(self, client: Credentials) -> bool:
         return (
             client.uid == 0
             or client.gid == 0
@@ -120,39 +118,32 @@ class AccessPolicy:
         )
 
 
-@dataclass(order=True)
-class _TimerEntry:
-    when: float
-    seq: int
-    fn: Callable[[], None] = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
 @dataclass(slots=True)
-class _Pending:
+class PendingHandshake:
     """An accepted socket whose connection request is still coming in."""
 
     sock: socket.socket
     buf: bytearray = field(default_factory=lambda: bytearray(CONNECTION_REQUEST_SIZE))
     got: int = 0
-    credentials: ClientCredentials | None = None
+    credentials: Credentials | None = None
+
 
 
 class IpcServer:
-    """A libqb IPC server for one service name.
+    """A libqb IPC server for one service name: listener, handshake, registry.
 
     ``transport`` is ``ConnectionType.SHM`` (corosync's default) or
-    ``ConnectionType.SOCKET``.  ``transform_handshake`` (hostile tests
-    only) rewrites the encoded connection response before it is sent; a
-    shortened one is sent and the connection then dropped.  ``data_size``
-    (SHM, hostile tests only) overrides the size of the ring data files.
+    ``ConnectionType.SOCKET``.  The loop (:attr:`loop`) is an
+    :class:`~pyquorum.ipc.server.loop.EventLoop` of its own; the methods
+    that run code on it (:meth:`call_soon_threadsafe`, :meth:`call`,
+    :meth:`call_later`) are forwarded for the services' convenience.
 
     Use :meth:`start` for a background thread, or :meth:`run` to serve in
     the calling thread until :meth:`stop` (which is safe from a signal
     handler and from any thread).
+
+    Subclasses (a test server) may override :meth:`_begin_handshake`,
+    :meth:`_encode_response` and :meth:`_new_connection`.
     """
 
     def __init__(
@@ -163,8 +154,6 @@ class IpcServer:
         transport: ConnectionType = ConnectionType.SHM,
         policy: AccessPolicy | None = None,
         shm_dir: str = SHM_DIR,
-        transform_handshake: Callable[[bytes], bytes] | None = None,
-        data_size: int | None = None,
     ) -> None:
         if transport not in (ConnectionType.SHM, ConnectionType.SOCKET):
             raise ValueError(f"transport must be SHM or SOCKET, not {transport!r}")
@@ -173,29 +162,16 @@ class IpcServer:
         self.transport = ConnectionType(transport)
         self.policy = policy if policy is not None else AccessPolicy()
         self.shm_dir = shm_dir
-        self.transform_handshake = transform_handshake
-        self.data_size = data_size
         #: False answers every new connection with -EAGAIN (corosync starting up).
         self.ready = True
-        #: True accepts connections but never reads their requests, like a
-        #: stopped daemon whose kernel still queues connections.
-        self.stall_handshakes = False
         self.pid = os.getpid()
+        self.loop = EventLoop()
         self._connections: dict[int, ServerConnection] = {}
-        self._pending: dict[int, _Pending] = {}
+        self._pending: dict[int, PendingHandshake] = {}
         self._ids = itertools.count(1)
-        self._timers: list[_TimerEntry] = []
-        self._timer_seq = itertools.count()
-        self._soon: deque[Callable[[], None]] = deque()
-        self._callbacks: dict[int, Callable[[int], None]] = {}
-        self._poll = select.poll()
         self._listener: socket.socket | None = None
         self._path: str | None = None
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._stopping = False
         self._thread: threading.Thread | None = None
-        self._loop_ident: int | None = None
-        self._finished = threading.Event()
         self._count = 0
 
     # -- lifecycle ----------------------------------------------------------------
@@ -212,7 +188,7 @@ class IpcServer:
 
     @property
     def running(self) -> bool:
-        return self._loop_ident is not None and not self._finished.is_set()
+        return self.loop.running
 
     def start(
         self, *, thread_setup: Callable[[], None] | None = None, timeout: float = 10.0
@@ -233,8 +209,7 @@ class IpcServer:
                 self._listen()
             except BaseException as exc:
                 started.set_exception(exc)
-                self._finished.set()
-                self._close_wake()
+                self.loop.close()
                 return
             started.set_result(None)
             self._serve()
@@ -264,13 +239,12 @@ class IpcServer:
         Thread-safe and idempotent; waits up to ``timeout`` for the loop
         thread started by :meth:`start`.
         """
-        self._stopping = True
-        if self._loop_ident is None and not self._finished.is_set():
+        if not self.loop.claimed and not self.loop.finished:
             # Never listened: nothing to tear down but the wake-up pipe.
-            self._finished.set()
-            self._close_wake()
+            self.loop.stop()
+            self.loop.close()
             return
-        self._wake()
+        self.loop.stop()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -285,61 +259,32 @@ class IpcServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- cross-thread calls -------------------------------------------------------------
+    # -- running code on the loop ----------------------------------------------------
 
     def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the loop thread soon (from any thread)."""
-        self._soon.append(fn)
-        self._wake()
+        self.loop.call_soon_threadsafe(fn)
 
     def call(self, fn: Callable[[], T], timeout: float | None = 10.0) -> T:
         """Run ``fn`` on the loop thread and return its result (from any thread)."""
-        if threading.get_ident() == self._loop_ident or not self.running:
-            return fn()
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        return self.loop.call(fn, timeout)
 
-        def task() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                future.set_result(fn())
-            except BaseException as exc:
-                future.set_exception(exc)
-
-        self.call_soon_threadsafe(task)
-        return future.result(timeout)
-
-    def call_later(self, delay: float, fn: Callable[[], None]) -> _TimerEntry:
+    def call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle:
         """Run ``fn`` on the loop thread after ``delay`` seconds (loop thread only)."""
-        entry = _TimerEntry(time.monotonic() + max(0.0, delay), next(self._timer_seq), fn)
-        heapq.heappush(self._timers, entry)
-        return entry
+        return self.loop.call_later(delay, fn)
 
     def connections(self) -> list[ServerConnection]:
         """The connected clients (call on the loop thread, or through :meth:`call`)."""
         return list(self._connections.values())
 
-    # -- the Loop interface the connections use ----------------------------------------------
-
-    def watch(self, fd: int, events: int, callback: Callable[[int], None]) -> None:
-        if fd in self._callbacks:
-            self._poll.modify(fd, events)
-        else:
-            self._poll.register(fd, events)
-        self._callbacks[fd] = callback
-
-    def unwatch(self, fd: int) -> None:
-        if self._callbacks.pop(fd, None) is not None:
-            self._poll.unregister(fd)
-
-    def connection_closed(self, conn: ServerConnection) -> None:
+    def _connection_closed(self, conn: ServerConnection) -> None:
         if self._connections.pop(conn.id, None) is not None:
             self._count = len(self._connections)
 
     # -- listening -------------------------------------------------------------------------
 
     def _listen(self) -> None:
-        self._loop_ident = threading.get_ident()
+        self.loop.claim()
         address = setup_address(self.service)
         sock = socket.socket(
             socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC
@@ -365,79 +310,29 @@ class IpcServer:
             sock.close()
             raise
         self._listener = sock
-        self.watch(sock.fileno(), select.POLLIN, self._on_accept)
-        self.watch(self._wake_r, select.POLLIN, self._on_wake)
-
-    # -- the loop ------------------------------------------------------------------------------
+        self.loop.watch(sock.fileno(), select.POLLIN, self._on_accept)
 
     def _serve(self) -> None:
-        self._loop_ident = threading.get_ident()
         try:
-            while not self._stopping:
-                for fd, revents in self._poll.poll(self._poll_timeout()):
-                    callback = self._callbacks.get(fd)
-                    if callback is not None:
-                        self._guard(callback, revents)
-                self._run_due()
+            self.loop.run()
         finally:
             self._shutdown()
 
-    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
-        try:
-            fn(*args)
-        except Exception:
-            log.exception("IPC server callback failed")
-
-    def _poll_timeout(self) -> int | None:
-        if self._soon or self._stopping:
-            return 0
-        while self._timers and self._timers[0].cancelled:
-            heapq.heappop(self._timers)
-        if not self._timers:
-            return None
-        return max(0, int((self._timers[0].when - time.monotonic()) * 1000.0 + 0.999))
-
-    def _run_due(self) -> None:
-        for _ in range(len(self._soon)):
-            self._guard(self._soon.popleft())
-        now = time.monotonic()
-        while self._timers and self._timers[0].when <= now:
-            entry = heapq.heappop(self._timers)
-            if not entry.cancelled:
-                self._guard(entry.fn)
-
-    def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._wake_w, b"\0")
-
-    def _on_wake(self, revents: int) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            while os.read(self._wake_r, 4096):
-                pass
-
-    def _close_wake(self) -> None:
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
     def _shutdown(self) -> None:
         for conn in list(self._connections.values()):
-            self._guard(conn.close)
+            self.loop.guard(conn.close)
         for pending in list(self._pending.values()):
             self._drop_pending(pending)
         if self._listener is not None:
             with contextlib.suppress(OSError, ValueError):
-                self.unwatch(self._listener.fileno())
+                self.loop.unwatch(self._listener.fileno())
             self._listener.close()
             self._listener = None
         if self._path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self._path)
-        with contextlib.suppress(OSError, ValueError):
-            self.unwatch(self._wake_r)
-        self._close_wake()
         self._count = 0
-        self._finished.set()
+        self.loop.close()
 
     # -- handshake -------------------------------------------------------------------------------
 
@@ -458,35 +353,32 @@ class IpcServer:
             except OSError:
                 sock.close()
                 continue
-            pending = _Pending(sock)
+            pending = PendingHandshake(sock)
             self._pending[sock.fileno()] = pending
-            if not self.stall_handshakes:
-                on_request = functools.partial(self._on_request, pending)
-                self.watch(sock.fileno(), select.POLLIN, on_request)
+            self._begin_handshake(pending)
 
-    def _drop_pending(self, pending: _Pending) -> None:
+    def _begin_handshake(self, pending: PendingHandshake) -> None:
+        """Start reading the connection request of a socket just accepted."""
+        on_request = functools.partial(self._on_request, pending)
+        self.loop.watch(pending.sock.fileno(), select.POLLIN, on_request)
+
+    def _drop_pending(self, pending: PendingHandshake) -> None:
         fd = pending.sock.fileno()
         self._pending.pop(fd, None)
         with contextlib.suppress(OSError, ValueError):
-            self.unwatch(fd)
+            self.loop.unwatch(fd)
         pending.sock.close()
 
-    def _on_request(self, pending: _Pending, revents: int) -> None:
+    def _on_request(self, pending: PendingHandshake, revents: int) -> None:
         view = memoryview(pending.buf)[pending.got :]
         try:
-            nbytes, ancdata, _flags, _addr = pending.sock.recvmsg_into([view], _CMSG_SPACE_UCRED)
+            nbytes, ancdata, _flags, _addr = pending.sock.recvmsg_into([view], CMSG_SPACE_UCRED)
         except BlockingIOError:
             return
         except OSError:
             nbytes, ancdata = 0, []
-        for level, kind, data in ancdata:
-            if (
-                level == socket.SOL_SOCKET
-                and kind == socket.SCM_CREDENTIALS
-                and len(data) >= _UCRED.size
-                and pending.credentials is None
-            ):
-                pending.credentials = ClientCredentials(*_UCRED.unpack_from(data))
+        if pending.credentials is None:
+            pending.credentials = from_ancdata(ancdata)
         if nbytes == 0:
             self._drop_pending(pending)
             return
@@ -495,7 +387,7 @@ class IpcServer:
             return
         fd = pending.sock.fileno()
         self._pending.pop(fd, None)
-        self.unwatch(fd)
+        self.loop.unwatch(fd)
         sock = pending.sock
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 0)
@@ -504,11 +396,11 @@ class IpcServer:
             log.info("dropping a connection attempt: %s", exc)
             sock.close()
             return
-        credentials = pending.credentials or _peer_credentials(sock)
+        credentials = pending.credentials or peer_credentials(sock)
         self._establish(sock, credentials, request)
 
     def _establish(
-        self, sock: socket.socket, client: ClientCredentials, request: ConnectionRequest
+        self, sock: socket.socket, client: Credentials, request: ConnectionRequest
     ) -> None:
         try:
             directory = make_connection_dir(self.shm_dir, self.pid, client, sock.fileno())
@@ -531,26 +423,17 @@ class IpcServer:
         # corosync sets no minimum, so the client's size is granted as asked.
         granted = request.max_msg_size
         conn_id = next(self._ids)
-        conn: ServerConnection
         try:
-            if self.transport == ConnectionType.SHM:
-                conn = ShmServerConnection(
-                    self, self.handler, sock, client, service=self.service,
-                    directory=directory, max_msg_size=granted, conn_id=conn_id,
-                    data_size=self.data_size,
-                )
-            else:
-                conn = SocketServerConnection(
-                    self, self.handler, sock, client, service=self.service,
-                    directory=directory, max_msg_size=granted, conn_id=conn_id,
-                )
+            conn = self._new_connection(
+                sock, client, directory=directory, max_msg_size=granted, conn_id=conn_id
+            )
         except OSError as exc:
             log.warning("cannot set up a connection for pid %d: %s", client.pid, exc)
             remove_connection_dir(directory)
             self._refuse(sock, -(exc.errno or errno.EIO))
             return
         request_path, response_path, event_path = conn.response_paths()
-        raw = encode_connection_response(
+        raw = self._encode_response(
             ConnectionResponse(
                 error=0,
                 connection_type=self.transport,
@@ -561,19 +444,39 @@ class IpcServer:
                 event=event_path,
             )
         )
-        if self.transform_handshake is not None:
-            raw = self.transform_handshake(raw)
         self._connections[conn_id] = conn
         self._count = len(self._connections)
+        # A response shorter than libqb's would leave the client waiting: drop it.
         if not _send_handshake(sock, raw) or len(raw) < CONNECTION_RESPONSE_SIZE:
             conn.abort()
             return
         conn.activate()
 
+    def _new_connection(
+        self,
+        sock: socket.socket,
+        client: Credentials,
+        *,
+        directory: str,
+        max_msg_size: int,
+        conn_id: int,
+    ) -> ServerConnection:
+        """Create the transport's files and sockets for a client being accepted."""
+        kind = ShmServerConnection if self.transport == ConnectionType.SHM else (
+            SocketServerConnection
+        )
+        return kind(
+            self.loop, self.handler, sock, client, service=self.service,
+            directory=directory, max_msg_size=max_msg_size, conn_id=conn_id,
+            on_closed=self._connection_closed,
+        )
+
+    def _encode_response(self, response: ConnectionResponse) -> bytes:
+        """The connection response's bytes, as they go on the setup socket."""
+        return encode_connection_response(response)
+
     def _refuse(self, sock: socket.socket, error: int) -> None:
-        raw = encode_connection_response(ConnectionResponse(error, 0, 0, 0, "", "", ""))
-        if self.transform_handshake is not None:
-            raw = self.transform_handshake(raw)
+        raw = self._encode_response(ConnectionResponse(error, 0, 0, 0, "", "", ""))
         _send_handshake(sock, raw)
         sock.close()
 
@@ -587,11 +490,6 @@ def _send_handshake(sock: socket.socket, raw: bytes) -> bool:
         log.info("connection response not delivered: %s", exc)
         return False
     return True
-
-
-def _peer_credentials(sock: socket.socket) -> ClientCredentials:
-    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
-    return ClientCredentials(*_UCRED.unpack(raw))
 
 
 def _remove_stale_socket(path: str) -> None:

@@ -21,11 +21,11 @@ from pyquorum.errors import (
     InterruptError,
     RemoteProtocolError,
 )
-from pyquorum.ipc import handshake as _handshake
-from pyquorum.ipc.handshake import ServerCredentials
-from pyquorum.ipc.shm import ShmTransport
-from pyquorum.ipc.socket_transport import SocketTransport
-from pyquorum.ipc.transport import Transport
+from pyquorum.ipc.client import handshake as _handshake
+from pyquorum.ipc.client.shm_transport import ShmTransport
+from pyquorum.ipc.client.socket_transport import SocketTransport
+from pyquorum.ipc.client.transport import ClientTransport
+from pyquorum.ipc.credentials import Credentials
 from pyquorum.messages.constants import DEFAULT_MAX_MSG_SIZE, ConnectionType
 
 __all__ = ["ABANDON_POLL", "DEFAULT_CONNECT_TIMEOUT", "IpcConnection"]
@@ -41,7 +41,7 @@ ABANDON_POLL = 0.02
 class IpcConnection:
     """A connected libqb IPC client.  Create with :meth:`connect`."""
 
-    def __init__(self, transport: Transport, credentials: ServerCredentials | None,
+    def __init__(self, transport: ClientTransport, credentials: Credentials | None,
                  connection_type: ConnectionType) -> None:
         self._transport = transport
         self.credentials = credentials
@@ -69,7 +69,7 @@ class IpcConnection:
         if not 12328 <= max_msg_size <= 0x7FFFFFFF:
             raise ValueError("max_msg_size must be between 12328 and 2**31-1")
         hs = _handshake.connect(service, max_msg_size=max_msg_size, timeout=timeout)
-        transport: Transport
+        transport: ClientTransport
         try:
             if hs.connection_type == ConnectionType.SHM:
                 transport = ShmTransport(hs)

@@ -3,7 +3,7 @@
 The server creates the three rings (protocol.md §3.1): for each of
 request, response and event a header file of 8252 bytes holding a
 ``sem_init(pshared=1)`` semaphore and a data file of
-``data_size_for(max_msg_size)`` bytes, formatted by :meth:`Ring.initialise`.
+``data_size_for(max_msg_size)`` bytes, formatted by :meth:`Ring.initialize`.
 
 Doorbells, from the server's side (§3.5, §3.7):
 
@@ -32,41 +32,35 @@ import mmap
 import os
 import select
 import socket
-import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from pyquorum.errors import RemoteProtocolError, TooBigError, TryAgainError
-from pyquorum.ipc.ring import (
-    CHUNK_MAGIC,
-    HEADER_FILE_SIZE,
-    SEM_OFFSET,
-    Ring,
-    chunk_words,
-    data_size_for,
-)
+from pyquorum.ipc.credentials import Credentials
+from pyquorum.ipc.disconnect import is_disconnect_request
+from pyquorum.ipc.ring import Ring, data_size_for
+from pyquorum.ipc.ring_header import HEADER_FILE_SIZE, SEM_OFFSET
 from pyquorum.ipc.sem import PosixSemaphore
-from pyquorum.ipc.server_conn import (
+from pyquorum.ipc.server.connection import (
     REQUESTS_PER_WAKEUP,
     RETRY_INTERVAL,
-    ClientCredentials,
     Loop,
     ServerConnection,
     ServiceHandler,
     Timer,
     create_file,
 )
-from pyquorum.messages.constants import ConnectionType, IpcMessageId
-from pyquorum.messages.libqb import decode_request_header
+from pyquorum.messages.constants import ConnectionType
 
-__all__ = ["Channel", "ShmServerConnection"]
+__all__ = ["RING_NAMES", "RingName", "ShmServerConnection"]
 
 log = logging.getLogger("pyquorum.ipc.server")
 
-Channel = Literal["request", "response", "event"]
-_CHANNELS: tuple[Channel, ...] = ("request", "response", "event")
-_WORD = struct.Struct("=I")
+#: The three rings of a connection, named as in their files (``qb-<name>-<service>-…``).
+RingName = Literal["request", "response", "event"]
+RING_NAMES: tuple[RingName, ...] = ("request", "response", "event")
 
 
 @dataclass(slots=True)
@@ -108,7 +102,7 @@ def _create_ring(
     name: str,
     service: str,
     max_msg_size: int,
-    client: ClientCredentials,
+    client: Credentials,
     data_size: int,
 ) -> _ServerRing:
     stem = f"qb-{name}-{service}"
@@ -122,7 +116,7 @@ def _create_ring(
         header_map.close()
         raise
     try:
-        Ring.initialise(
+        Ring.initialize(
             header_map,
             data_map,
             word_size=data_size // 4,
@@ -142,12 +136,7 @@ def _create_ring(
 
 
 class ShmServerConnection(ServerConnection):
-    """A client served over three SHM rings plus doorbells on the setup socket.
-
-    ``data_size`` overrides the data files' size (a hostile server may make
-    the rings larger than ``max_msg_size`` needs); by default it is
-    ``data_size_for(max_msg_size)``, as libqb.
-    """
+    """A client served over three SHM rings plus doorbells on the setup socket."""
 
     transport = ConnectionType.SHM
 
@@ -156,22 +145,23 @@ class ShmServerConnection(ServerConnection):
         loop: Loop,
         handler: ServiceHandler,
         sock: socket.socket,
-        credentials: ClientCredentials,
+        credentials: Credentials,
         *,
         service: str,
         directory: str,
         max_msg_size: int,
         conn_id: int,
-        data_size: int | None = None,
+        on_closed: Callable[[ServerConnection], None],
     ) -> None:
         super().__init__(
             loop, handler, sock, credentials,
             service=service, directory=directory, max_msg_size=max_msg_size, conn_id=conn_id,
+            on_closed=on_closed,
         )
-        size = data_size_for(max_msg_size) if data_size is None else data_size
-        self._rings: dict[Channel, _ServerRing] = {}
+        size = data_size_for(max_msg_size)
+        self._rings: dict[RingName, _ServerRing] = {}
         try:
-            for name in _CHANNELS:
+            for name in RING_NAMES:
                 self._rings[name] = _create_ring(
                     directory, name, service, max_msg_size, credentials, size
                 )
@@ -187,13 +177,7 @@ class ShmServerConnection(ServerConnection):
         self._retry: Timer | None = None
 
     def response_paths(self) -> tuple[str, str, str]:
-        return tuple(self._rings[name].base for name in _CHANNELS)  # type: ignore[return-value]
-
-    def ring(self, channel: Channel) -> Ring:
-        """The server's view of one ring (for tests and hostile servers)."""
-        return self._rings[channel].ring
-
-    # -- polling ---------------------------------------------------------------
+        return tuple(self._rings[name].base for name in RING_NAMES)  # type: ignore[return-value]
 
     def _update_watch(self) -> None:
         events = select.POLLIN if self._reading else 0
@@ -234,7 +218,7 @@ class ShmServerConnection(ServerConnection):
                 break
             req.reclaim()
             processed += 1
-            if _is_disconnect(data):
+            if is_disconnect_request(data):
                 self.close()
                 return
             self._call_handler(data)
@@ -282,7 +266,7 @@ class ShmServerConnection(ServerConnection):
         self._owed_doorbells += 1
         self._flush_doorbells()
 
-    def _write(self, channel: Channel, data: bytes) -> bool:
+    def _write(self, channel: RingName, data: bytes) -> bool:
         """Write one chunk; False if the ring is full now (the caller queues it)."""
         try:
             self._rings[channel].ring.write(data)
@@ -326,40 +310,6 @@ class ShmServerConnection(ServerConnection):
         if self._responses or self._events:
             self._schedule_retry()
 
-    # -- hostile primitives -------------------------------------------------------
-
-    def forge_chunk(
-        self,
-        channel: Channel,
-        payload: bytes,
-        *,
-        length: int | None = None,
-        magic: int = CHUNK_MAGIC,
-        advance: int | None = None,
-        post: bool = True,
-    ) -> None:
-        """Write a chunk by hand, for a hostile server: any length word, any magic.
-
-        ``payload`` is copied after the chunk header (wrapping); ``length``
-        (default ``len(payload)``) is what the length word claims; ``advance``
-        is how many words ``write_pt`` moves (default: what ``payload`` needs).
-        ``post`` posts the semaphore; an event also needs :meth:`ring_doorbell`.
-        """
-        r = self._rings[channel]
-        ring = r.ring
-        ws = ring.word_size
-        w = ring.header.write_pt
-        claimed = len(payload) if length is None else length
-        words = [claimed & 0xFFFFFFFF, magic & 0xFFFFFFFF]
-        padded = payload + b"\0" * (-len(payload) % 4)
-        words += [_WORD.unpack_from(padded, i)[0] for i in range(0, len(padded), 4)]
-        for i, word in enumerate(words[: ws]):
-            _WORD.pack_into(r.data_map, ((w + i) % ws) * 4, word)
-        step = chunk_words(len(payload)) if advance is None else advance
-        ring.header.write_pt = (w + step) % ws
-        if post:
-            ring.sem.post()
-
     # -- teardown -------------------------------------------------------------------
 
     def _release(self, graceful: bool) -> None:
@@ -369,11 +319,4 @@ class ShmServerConnection(ServerConnection):
         for r in self._rings.values():
             r.release(detach=graceful)
         self._rings.clear()
-
-
-def _is_disconnect(data: bytes) -> bool:
-    try:
-        return decode_request_header(data).id == IpcMessageId.DISCONNECT
-    except RemoteProtocolError:
-        return False
 

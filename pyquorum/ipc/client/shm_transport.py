@@ -22,18 +22,14 @@ from dataclasses import dataclass
 
 from pyquorum._deadline import Deadline
 from pyquorum.errors import CsTimeoutError, RemoteProtocolError, TooBigError, TryAgainError
-from pyquorum.ipc.handshake import Handshake
-from pyquorum.ipc.ring import HEADER_SIZE, SEM_OFFSET, Ring, RingHeader
+from pyquorum.ipc.client.handshake import Handshake
+from pyquorum.ipc.client.transport import LIVENESS_SLICE, ClientTransport, map_server_file
+from pyquorum.ipc.ring import Ring
+from pyquorum.ipc.ring_header import HEADER_SIZE, SEM_OFFSET, RingHeader
 from pyquorum.ipc.sem import PosixSemaphore
-from pyquorum.ipc.transport import LIVENESS_SLICE, Transport, map_server_file
+from pyquorum.ipc.wire import FC_REFUSE, SHM_DIR
 
 __all__ = ["ShmTransport"]
-
-SHM_DIR = "/dev/shm"
-
-# user_data of the request ring is the flow-control word; 1 (QB_IPCS_RATE_OFF)
-# refuses sends, 2 (RATE_OFF_2) still allows them (libqb's fc_enable_max 1).
-_FC_REFUSE = 1
 
 #: How long to wait for a doorbell byte that must already be on its way
 #: (the server posts the semaphore first, then writes the byte).
@@ -132,7 +128,7 @@ def _is_zombie(pid: int) -> bool:
     return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
 
 
-class ShmTransport(Transport):
+class ShmTransport(ClientTransport):
     """Client side of libqb's shared-memory transport."""
 
     def __init__(self, handshake: Handshake) -> None:
@@ -170,7 +166,8 @@ class ShmTransport(Transport):
             raise self.lost_error("the request ring was torn down (ref_count != 2)")
         if self._owed_pokes:
             self._flush_pokes(deadline)
-        if self._req.header.user_data == _FC_REFUSE:
+        # user_data of the request ring is the flow-control word.
+        if self._req.header.user_data == FC_REFUSE:
             raise TryAgainError("corosync asks clients to hold off (flow control); try again")
         self._req.write(data)  # commits the chunk, then posts the semaphore
         # The doorbell: exactly one byte per posted chunk, after the post.  Its
@@ -198,7 +195,7 @@ class ShmTransport(Transport):
             self._owed_pokes -= 1
 
     def recv_response(self, deadline: Deadline) -> bytes:
-        # Spinning on the ring's pointers costs no system call (see pyquorum.ipc._spin).
+        # Spinning on the ring's pointers costs no system call (see pyquorum.ipc.client._spin).
         if self.response_spin:
             self._resp.spin_until_written(deadline.slice(self.response_spin))
         while True:

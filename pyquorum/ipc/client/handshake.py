@@ -28,76 +28,14 @@ from pyquorum.errors import (
     TryAgainError,
     error_from_errno,
 )
-from pyquorum.ipc._spin import HANDSHAKE_SPIN
+from pyquorum.ipc.address import describe_address, setup_address
+from pyquorum.ipc.client._spin import HANDSHAKE_SPIN
+from pyquorum.ipc.credentials import CMSG_SPACE_UCRED, Credentials, from_ancdata
 from pyquorum.messages.constants import CONNECTION_RESPONSE_SIZE, ConnectionType
 from pyquorum.messages.libqb import decode_connection_response, encode_connection_request
 from pyquorum.messages.types import ConnectionResponse
 
-__all__ = [
-    "FORCE_FILESYSTEM_SOCKETS",
-    "SOCKET_DIR",
-    "Handshake",
-    "ServerCredentials",
-    "abstract_address",
-    "connect",
-    "filesystem_sockets_forced",
-    "setup_address",
-]
-
-#: When this file exists libqb (client and server) uses path sockets instead of
-#: abstract ones.
-FORCE_FILESYSTEM_SOCKETS = "/etc/libqb/force-filesystem-sockets"
-
-#: Where those path sockets live: libqb's SOCKETDIR.  Debian's libqb 2.0.6 is
-#: built with /tmp (upstream's default would be $localstatedir/run).
-SOCKET_DIR = "/tmp"
-
-#: struct sockaddr_un.sun_path is 108 bytes; libqb passes the whole struct
-#: (addrlen 110), so the NUL padding is part of an abstract name.
-_SUN_PATH_LEN = 108
-
-# struct ucred { pid_t pid; uid_t uid; gid_t gid; }
-_UCRED = struct.Struct("=iII")
-_CMSG_SPACE_UCRED = socket.CMSG_SPACE(_UCRED.size)
-
-
-def abstract_address(name: str) -> bytes:
-    """The sun_path bytes for an abstract socket, NUL-padded to the full 108 bytes.
-
-    A shorter address names a *different* abstract socket (the padding is part
-    of the name), which is why ``b"\\0quorum"`` alone gets ECONNREFUSED.
-    """
-    raw = b"\0" + os.fsencode(name)
-    if len(raw) > _SUN_PATH_LEN:
-        raise ValueError(f"socket name too long for sun_path: {name!r}")
-    return raw.ljust(_SUN_PATH_LEN, b"\0")
-
-
-def filesystem_sockets_forced() -> bool:
-    """Whether libqb on this host uses path sockets (checked on every call, not cached)."""
-    return os.path.exists(FORCE_FILESYSTEM_SOCKETS)
-
-
-def setup_address(service: str) -> bytes | str:
-    """The address corosync listens on for ``service`` on this host."""
-    if filesystem_sockets_forced():
-        return os.path.join(SOCKET_DIR, service)
-    return abstract_address(service)
-
-
-def _describe(address: bytes | str) -> str:
-    if isinstance(address, bytes):
-        return "@" + address[1:].rstrip(b"\0").decode(errors="replace")
-    return address
-
-
-@dataclass(frozen=True, slots=True)
-class ServerCredentials:
-    """The server's ``SCM_CREDENTIALS``, as the kernel attached them to its reply."""
-
-    pid: int
-    uid: int
-    gid: int
+__all__ = ["Handshake", "connect"]
 
 
 @dataclass(slots=True)
@@ -106,7 +44,7 @@ class Handshake:
 
     sock: socket.socket
     response: ConnectionResponse
-    credentials: ServerCredentials | None
+    credentials: Credentials | None
     service: str
 
     @property
@@ -154,7 +92,7 @@ def _connect(sock: socket.socket, address: bytes | str, service: str) -> None:
     except (ConnectionRefusedError, FileNotFoundError) as exc:
         raise CorosyncNotRunning(
             f"corosync is not running, or not in this network namespace: nothing "
-            f"listens on {_describe(address)} (start corosync, or run this inside "
+            f"listens on {describe_address(address)} (start corosync, or run this inside "
             f"corosync's network namespace)",
             errno=exc.errno,
         ) from None
@@ -167,7 +105,7 @@ def _connect(sock: socket.socket, address: bytes | str, service: str) -> None:
         ) from None
     except PermissionError as exc:
         raise AccessError(
-            f"not allowed to connect to {_describe(address)}: {exc.strerror}",
+            f"not allowed to connect to {describe_address(address)}: {exc.strerror}",
             errno=exc.errno,
         ) from None
 
@@ -201,16 +139,16 @@ def _send_all(sock: socket.socket, data: bytes, deadline: Deadline, service: str
 
 def _recv_response(
     sock: socket.socket, deadline: Deadline, service: str
-) -> tuple[bytes, ServerCredentials | None]:
+) -> tuple[bytes, Credentials | None]:
     buf = bytearray(CONNECTION_RESPONSE_SIZE)
     got = 0
-    creds: ServerCredentials | None = None
-    # Try without sleeping first (see pyquorum.ipc._spin).
+    creds: Credentials | None = None
+    # Try without sleeping first (see pyquorum.ipc.client._spin).
     spin_until = time.perf_counter() + deadline.slice(HANDSHAKE_SPIN)
     while got < CONNECTION_RESPONSE_SIZE:
         try:
             nbytes, ancdata, _flags, _addr = sock.recvmsg_into(
-                [memoryview(buf)[got:]], _CMSG_SPACE_UCRED
+                [memoryview(buf)[got:]], CMSG_SPACE_UCRED
             )
         except BlockingIOError:
             if time.perf_counter() < spin_until:
@@ -219,11 +157,8 @@ def _recv_response(
             continue
         except ConnectionResetError:
             nbytes, ancdata = 0, []
-        for level, kind, data in ancdata:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and (
-                len(data) >= _UCRED.size and creds is None
-            ):
-                creds = ServerCredentials(*_UCRED.unpack_from(data))
+        if creds is None:
+            creds = from_ancdata(ancdata)
         if nbytes == 0:
             if got >= 24:
                 # A denial is a full response too, but be lenient about a

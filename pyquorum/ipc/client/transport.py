@@ -18,10 +18,10 @@ from abc import ABC, abstractmethod
 
 from pyquorum._deadline import Deadline
 from pyquorum.errors import ConnectionLost, RemoteProtocolError
-from pyquorum.ipc._spin import RESPONSE_SPIN
-from pyquorum.ipc.handshake import Handshake
+from pyquorum.ipc.client._spin import RESPONSE_SPIN
+from pyquorum.ipc.client.handshake import Handshake
 
-__all__ = ["LIVENESS_SLICE", "Transport", "map_server_file"]
+__all__ = ["LIVENESS_SLICE", "ClientTransport", "map_server_file"]
 
 #: The longest single wait before liveness is checked again.  libqb uses
 #: 2 s (QB_IPC_MAX_WAIT_MS); shorter slices notice a dead daemon sooner for
@@ -32,7 +32,7 @@ LIVENESS_SLICE = 0.5
 _HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
 
-class Transport(ABC):
+class ClientTransport(ABC):
     """One libqb connection's data path.  Not thread-safe: callers serialise."""
 
     def __init__(self, handshake: Handshake) -> None:
@@ -41,7 +41,7 @@ class Transport(ABC):
         self.max_msg_size = handshake.response.max_msg_size
         self.server_pid = handshake.credentials.pid if handshake.credentials else None
         self.lost = False
-        #: How long recv_response busy-waits first (see pyquorum.ipc._spin).
+        #: How long recv_response busy-waits first (see pyquorum.ipc.client._spin).
         self.response_spin = RESPONSE_SPIN
         # Two poll objects on the same socket: the event path (under the
         # connection's event lock) and the request path's hang-up checks

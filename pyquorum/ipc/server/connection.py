@@ -2,12 +2,14 @@
 
 :class:`ServerConnection` is what a service handler sees: the client's
 credentials, ``send_response`` / ``send_event``, ``close``.  The two
-subclasses (:mod:`pyquorum.ipc.server_shm`, :mod:`pyquorum.ipc.server_socket`)
-create the per-connection files and move the bytes; the event loop in
-:mod:`pyquorum.ipc.server` drives them through the small :class:`Loop`
-interface below, from its one thread.  Nothing here is thread-safe: every
-method runs on the loop thread (use ``IpcServer.call_soon_threadsafe``
-from elsewhere).
+subclasses (:mod:`~pyquorum.ipc.server.shm_connection`,
+:mod:`~pyquorum.ipc.server.socket_connection`) create the per-connection
+files and move the bytes; the event loop
+(:class:`~pyquorum.ipc.server.loop.EventLoop`) drives them through the small
+:class:`Loop` interface below, from its one thread, and the listener
+(:class:`~pyquorum.ipc.server.listener.IpcServer`) is told when one closes.
+Nothing here is thread-safe: every method runs on the loop thread (use
+``IpcServer.call_soon_threadsafe`` from elsewhere).
 
 The per-connection directory follows libqb >= 1.0.4 (protocol.md §2.8):
 ``/dev/shm/qb-<server pid>-<client pid>-<setup fd>-XXXXXX``, made 0700,
@@ -27,24 +29,25 @@ import socket
 import string
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
+from pyquorum.ipc.credentials import Credentials
 from pyquorum.messages.constants import ConnectionType
 
 __all__ = [
-    "SHM_DIR",
-    "ClientCredentials",
+    "REQUESTS_PER_WAKEUP",
+    "RETRY_INTERVAL",
     "Loop",
     "ServerConnection",
     "ServiceHandler",
     "Timer",
+    "create_file",
+    "give_to_client",
     "make_connection_dir",
+    "remove_connection_dir",
 ]
 
 log = logging.getLogger("pyquorum.ipc.server")
-
-SHM_DIR = "/dev/shm"
 
 #: How many requests one wake-up processes (corosync's MAX_RECV_MSGS at
 #: normal priority).
@@ -55,15 +58,6 @@ REQUESTS_PER_WAKEUP = 5
 RETRY_INTERVAL = 0.02
 
 _RANDOM_CHARS = string.ascii_letters + string.digits
-
-
-@dataclass(frozen=True, slots=True)
-class ClientCredentials:
-    """The client's ``SCM_CREDENTIALS`` (or ``SO_PEERCRED``): ``struct ucred``."""
-
-    pid: int
-    uid: int
-    gid: int
 
 
 class Timer(Protocol):
@@ -79,8 +73,6 @@ class Loop(Protocol):
     def unwatch(self, fd: int) -> None: ...
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> Timer: ...
-
-    def connection_closed(self, conn: ServerConnection) -> None: ...
 
 
 class ServiceHandler(Protocol):
@@ -100,7 +92,7 @@ class ServiceHandler(Protocol):
 
 
 def make_connection_dir(
-    shm_dir: str, server_pid: int, client: ClientCredentials, fd: int
+    shm_dir: str, server_pid: int, client: Credentials, fd: int
 ) -> str:
     """mkdir ``<shm_dir>/qb-<spid>-<cpid>-<fd>-XXXXXX`` (0700, then 0770 and the client's).
 
@@ -124,7 +116,7 @@ def make_connection_dir(
     raise FileExistsError(f"no free directory name for {prefix}XXXXXX")
 
 
-def give_to_client(path: str, client: ClientCredentials, fd: int | None = None) -> None:
+def give_to_client(path: str, client: Credentials, fd: int | None = None) -> None:
     """chown a connection file to the client, as corosync does (root only)."""
     if os.geteuid() != 0:
         return
@@ -134,7 +126,7 @@ def give_to_client(path: str, client: ClientCredentials, fd: int | None = None) 
         os.chown(path, client.uid, client.gid)
 
 
-def create_file(directory: str, name: str, size: int, client: ClientCredentials) -> int:
+def create_file(directory: str, name: str, size: int, client: Credentials) -> int:
     """Create ``directory/name`` (O_EXCL, 0600, the client's) of ``size`` bytes; return its fd."""
     path = os.path.join(directory, name)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -155,10 +147,11 @@ def remove_connection_dir(path: str) -> None:
 
 
 class ServerConnection(ABC):
-    """One client of an :class:`~pyquorum.ipc.server.IpcServer`, from accept to teardown.
+    """One client of an :class:`~pyquorum.ipc.server.listener.IpcServer`, from accept to teardown.
 
     ``data`` belongs to the service (its per-connection state).  ``transport``
-    is the subclass's :class:`ConnectionType`.
+    is the subclass's :class:`ConnectionType`.  ``on_closed`` is called once,
+    last, when the connection is torn down (the listener's registry).
     """
 
     transport: ConnectionType
@@ -168,14 +161,16 @@ class ServerConnection(ABC):
         loop: Loop,
         handler: ServiceHandler,
         sock: socket.socket,
-        credentials: ClientCredentials,
+        credentials: Credentials,
         *,
         service: str,
         directory: str,
         max_msg_size: int,
         conn_id: int,
+        on_closed: Callable[[ServerConnection], None],
     ) -> None:
         self._loop = loop
+        self._on_closed = on_closed
         self._handler = handler
         self.sock = sock
         self.credentials = credentials
@@ -279,7 +274,7 @@ class ServerConnection(ABC):
                 self._handler.disconnected(self)
             except Exception:
                 log.exception("service handler failed on a disconnect")
-        self._loop.connection_closed(self)
+        self._on_closed(self)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

@@ -15,7 +15,6 @@ import mmap
 import os
 import select
 import socket
-import struct
 import threading
 import time
 
@@ -26,31 +25,17 @@ from pyquorum.errors import (
     TooBigError,
     TryAgainError,
 )
-from pyquorum.ipc.handshake import (
-    SOCKET_DIR,
-    Handshake,
-    abstract_address,
-    filesystem_sockets_forced,
-)
-from pyquorum.ipc.transport import LIVENESS_SLICE, Transport, map_server_file
+from pyquorum.ipc.address import SOCKET_DIR, abstract_address, filesystem_sockets_forced
+from pyquorum.ipc.client.handshake import Handshake
+from pyquorum.ipc.client.transport import LIVENESS_SLICE, ClientTransport, map_server_file
+from pyquorum.ipc.wire import CONTROL_I32, CONTROL_SIZE, FC_REFUSE, REQ_FLOW_CONTROL, REQ_SENT
 
-__all__ = ["CONTROL_SIZE", "SocketTransport"]
-
-#: struct ipc_us_control[3]: {i32 sent; i32 flow_control} for request,
-#: response and event, at offsets 0, 8 and 16.
-CONTROL_SIZE = 24
-_REQ_SENT = 0
-_REQ_FLOW_CONTROL = 4
-_I32 = struct.Struct("<i")
-
-# Flow-control value 1 (QB_IPCS_RATE_OFF) refuses sends; 2 (RATE_OFF_2)
-# still allows them under libqb's default fc_enable_max of 1.
-_FC_REFUSE = 1
+__all__ = ["SocketTransport"]
 
 _HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
 
-class SocketTransport(Transport):
+class SocketTransport(ClientTransport):
     """Client side of libqb's datagram-socket transport."""
 
     def __init__(self, handshake: Handshake) -> None:
@@ -137,18 +122,18 @@ class SocketTransport(Transport):
         # with ECONNREFUSED, and the wait for the response polls it anyway.
         if self.lost:
             raise self.lost_error("the daemon hung up earlier")
-        if _I32.unpack_from(self._ctl, _REQ_FLOW_CONTROL)[0] == _FC_REFUSE:
+        if CONTROL_I32.unpack_from(self._ctl, REQ_FLOW_CONTROL)[0] == FC_REFUSE:
             raise TryAgainError("corosync asks clients to hold off (flow control); try again")
         # ctl[0].sent tells the server how many datagrams to read per wake-up.
         # Raised before the send so the server's decrement (after its read)
         # can never run first; with one request in flight nothing else races.
-        sent = _I32.unpack_from(self._ctl, _REQ_SENT)[0]
-        _I32.pack_into(self._ctl, _REQ_SENT, sent + 1)
+        sent = CONTROL_I32.unpack_from(self._ctl, REQ_SENT)[0]
+        CONTROL_I32.pack_into(self._ctl, REQ_SENT, sent + 1)
         try:
             self._send_datagram(data, deadline)
         except BaseException:
-            cur = _I32.unpack_from(self._ctl, _REQ_SENT)[0]
-            _I32.pack_into(self._ctl, _REQ_SENT, cur - 1)
+            cur = CONTROL_I32.unpack_from(self._ctl, REQ_SENT)[0]
+            CONTROL_I32.pack_into(self._ctl, REQ_SENT, cur - 1)
             raise
 
     def _send_datagram(self, data: bytes, deadline: Deadline) -> None:
@@ -212,7 +197,7 @@ class SocketTransport(Transport):
         return bytes(buf[:n])
 
     def _spin_recv(self, sock: socket.socket, buf: mmap.mmap, seconds: float) -> bytes | None:
-        """Receive without sleeping for up to ``seconds`` (see pyquorum.ipc._spin)."""
+        """Receive without sleeping for up to ``seconds`` (see pyquorum.ipc.client._spin)."""
         if seconds <= 0:
             return None
         clock = time.perf_counter

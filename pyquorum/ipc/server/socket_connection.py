@@ -26,37 +26,35 @@ import mmap
 import os
 import select
 import socket
-import struct
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Literal
 
-from pyquorum.ipc.handshake import abstract_address
-from pyquorum.ipc.server_conn import (
+from pyquorum.ipc.address import abstract_address
+from pyquorum.ipc.credentials import Credentials
+from pyquorum.ipc.disconnect import is_disconnect_request
+from pyquorum.ipc.server.connection import (
     REQUESTS_PER_WAKEUP,
-    ClientCredentials,
     Loop,
     ServerConnection,
     ServiceHandler,
     Timer,
     create_file,
 )
-from pyquorum.ipc.socket_transport import CONTROL_SIZE
-from pyquorum.messages.constants import ConnectionType, IpcMessageId
-from pyquorum.messages.libqb import decode_request_header
+from pyquorum.ipc.wire import CONTROL_I32, CONTROL_SIZE, REQ_SENT
+from pyquorum.messages.constants import ConnectionType
 
-__all__ = ["SocketServerConnection"]
+__all__ = ["Outgoing", "SocketServerConnection"]
 
 log = logging.getLogger("pyquorum.ipc.server")
-
-_I32 = struct.Struct("=i")
-_REQ_SENT = 0
 
 #: libqb's server retries connecting to a client's socket 10 × 100 ms.
 _CONNECT_RETRY = 0.1
 _CONNECT_PATIENCE = 1.0
 
-_Kind = Literal["response", "event"]
+#: The two directions a server sends in, each over its own datagram socket.
+Outgoing = Literal["response", "event"]
 
 
 class _Peer:
@@ -97,16 +95,18 @@ class SocketServerConnection(ServerConnection):
         loop: Loop,
         handler: ServiceHandler,
         sock: socket.socket,
-        credentials: ClientCredentials,
+        credentials: Credentials,
         *,
         service: str,
         directory: str,
         max_msg_size: int,
         conn_id: int,
+        on_closed: Callable[[ServerConnection], None],
     ) -> None:
         super().__init__(
             loop, handler, sock, credentials,
             service=service, directory=directory, max_msg_size=max_msg_size, conn_id=conn_id,
+            on_closed=on_closed,
         )
         self._base = os.path.join(directory, f"qb-{service}")
         self._control_path = os.path.join(directory, f"qb-control-{service}")
@@ -125,7 +125,7 @@ class SocketServerConnection(ServerConnection):
         except BaseException:
             self._release(False)
             raise
-        self._peers: dict[_Kind, _Peer] = {
+        self._peers: dict[Outgoing, _Peer] = {
             "response": _Peer(self._req, self._base + "-response"),
             "event": _Peer(evt, self._base + "-event"),
         }
@@ -167,7 +167,7 @@ class SocketServerConnection(ServerConnection):
             self._flush("response")
         if self.closed or not (revents & select.POLLIN) or not self._reading:
             return
-        pending = _I32.unpack_from(self._ctl, _REQ_SENT)[0]
+        pending = CONTROL_I32.unpack_from(self._ctl, REQ_SENT)[0]
         for _ in range(max(1, min(pending, REQUESTS_PER_WAKEUP))):
             try:
                 n = self._req.recv_into(self._buf, 0, socket.MSG_TRUNC)
@@ -177,14 +177,14 @@ class SocketServerConnection(ServerConnection):
                 log.info("closing connection of pid %d: %s", self.pid, exc)
                 self.close()
                 return
-            sent = _I32.unpack_from(self._ctl, _REQ_SENT)[0]
-            _I32.pack_into(self._ctl, _REQ_SENT, sent - 1)
+            sent = CONTROL_I32.unpack_from(self._ctl, REQ_SENT)[0]
+            CONTROL_I32.pack_into(self._ctl, REQ_SENT, sent - 1)
             if n == 0 or n > self.max_msg_size:
                 log.info("closing connection of pid %d: %d-byte request", self.pid, n)
                 self.close()
                 return
             data = bytes(self._buf[:n])
-            if _is_disconnect(data):
+            if is_disconnect_request(data):
                 self.close()
                 return
             self._call_handler(data)
@@ -212,18 +212,14 @@ class SocketServerConnection(ServerConnection):
     def send_event(self, data: bytes) -> None:
         self._send("event", data)
 
-    def send_datagram(self, kind: _Kind, data: bytes) -> None:
-        """Send any bytes as one datagram (a hostile server's oversize messages)."""
-        self._send(kind, data)
-
-    def _send(self, kind: _Kind, data: bytes) -> None:
+    def _send(self, kind: Outgoing, data: bytes) -> None:
         if self.closed:
             return
         peer = self._peers[kind]
         peer.queue.append(data)
         self._flush(kind)
 
-    def _flush(self, kind: _Kind) -> None:
+    def _flush(self, kind: Outgoing) -> None:
         peer = self._peers[kind]
         if not peer.connected and not self._connect(peer):
             return
@@ -263,7 +259,7 @@ class SocketServerConnection(ServerConnection):
 
     def _retry_connect(self) -> None:
         self._retry = None
-        kinds: tuple[_Kind, ...] = ("response", "event")
+        kinds: tuple[Outgoing, ...] = ("response", "event")
         for kind in kinds:
             if not self.closed and self._peers[kind].queue:
                 self._flush(kind)
@@ -285,9 +281,3 @@ class SocketServerConnection(ServerConnection):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._control_path)
 
-
-def _is_disconnect(data: bytes) -> bool:
-    try:
-        return decode_request_header(data).id == IpcMessageId.DISCONNECT
-    except Exception:
-        return False
