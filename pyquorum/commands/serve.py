@@ -16,15 +16,15 @@ import sys
 import time
 from dataclasses import replace
 from types import FrameType
-from typing import Any
 
+from pyquorum.commands._common import Output
 from pyquorum.fake.hostile import Hostility
 from pyquorum.fake.script import Change, Script, ScriptError
 from pyquorum.fake.server import make_server
 from pyquorum.ipc.server import AccessPolicy
 from pyquorum.messages.types import RingId
 
-__all__ = ["describe_change", "load_source", "register"]
+__all__ = ["configure", "describe_change", "load_source", "run"]
 
 
 class _Failure(Exception):
@@ -68,7 +68,7 @@ def describe_change(change: Change) -> str:
     return line
 
 
-def _run(args: argparse.Namespace, out: Any) -> int:
+def run(args: argparse.Namespace, out: Output) -> int:
     try:
         script = load_source(args)
     except _Failure as exc:
@@ -115,12 +115,8 @@ def _run(args: argparse.Namespace, out: Any) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
-    parser = sub.add_parser(
-        "serve",
-        help="serve a script or a capture as a fake corosync quorum service (libqb IPC)",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__.split("\n\n")[1] if __doc__ else None
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--script", metavar="FILE", help="a script (.jsonl, see pyquorum.fake.script)"
@@ -146,4 +142,3 @@ def register(sub: Any) -> None:
                         help="also allow this uid (root always may); repeatable")
     parser.add_argument("--gid", type=int, action="append", default=[],
                         help="also allow this gid; repeatable")
-    parser.set_defaults(run=_run)

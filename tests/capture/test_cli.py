@@ -11,6 +11,7 @@ import pytest
 
 from pyquorum import QuorumSession, cli
 from pyquorum.capture import Channel, read_capture, write_capture
+from pyquorum.commands import _watching
 from pyquorum.errors import CorosyncNotRunning
 from pyquorum.formatting import event_to_json, event_to_text
 from pyquorum.ipc.connection import IpcConnection
@@ -63,7 +64,7 @@ def v0_daemon(*init: Any) -> Daemon:
 
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], daemon: Daemon,
         *argv: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(cli, "QuorumSession", daemon.session)
+    monkeypatch.setattr(_watching, "QuorumSession", daemon.session)
     monkeypatch.setattr(IpcConnection, "connect", daemon.connection)
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
