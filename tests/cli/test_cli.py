@@ -332,3 +332,48 @@ def test_reader_going_away_ends_the_process_quietly() -> None:
     assert proc.wait(30) == 0, err
     assert json.loads(first)["type"] == "quorum"
     assert err == b""
+
+
+# -- the table of subcommands ---------------------------------------------------------------
+
+COMMANDS_DIR = ROOT / "pyquorum" / "commands"
+
+
+def test_every_command_module_is_in_the_table_and_every_row_loads() -> None:
+    modules = sorted(p.stem for p in COMMANDS_DIR.glob("*.py") if not p.stem.startswith("_"))
+    assert sorted(c.name for c in cli.COMMANDS) == modules
+    for command in cli.COMMANDS:
+        module = command.load()
+        assert module.__name__ == f"pyquorum.commands.{command.name}"  # type: ignore[attr-defined]
+        assert callable(module.configure) and callable(module.run)
+
+
+_IMPORTED_COMMANDS = """
+import contextlib, json, sys
+from pyquorum.cli import main
+with contextlib.redirect_stdout(sys.stderr), contextlib.suppress(SystemExit):
+    main(sys.argv[1:])
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("pyquorum.commands."))))
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "loaded", "shown"),
+    [
+        (["--help"], [], "serve a script or a capture"),
+        (["status", "--help"], ["status"], "--timeout S"),
+        (["watch", "--help"], ["watch"], "--reconnect"),
+        (["serve", "--help"], ["serve"], "--hostile CASE"),
+    ],
+)
+def test_only_the_command_that_runs_is_imported(argv: list[str], loaded: list[str],
+                                                shown: str) -> None:
+    """``pyquorum --help`` lists the commands from the table; a command's own
+    parser is filled in by its module, and no other command module is imported."""
+    proc = subprocess.run([sys.executable, "-c", _IMPORTED_COMMANDS, *argv], cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert shown in proc.stderr  # the help text went to stderr
+    shared = {"pyquorum.commands._common"}
+    imported = set(json.loads(proc.stdout)) - shared
+    assert imported == {f"pyquorum.commands.{name}" for name in loaded}
