@@ -9,4 +9,9 @@ stdout's reader has gone).  What several commands share lives in the
 option types, watch's options) and :mod:`._watching` (opening a session,
 printing events, the watch loop).  A subcommand module imports no other
 subcommand module.
+
+A new command is a module here with ``configure`` and ``run`` plus one row
+in :data:`pyquorum.cli.COMMANDS` (tests/cli checks that both exist).  Keep
+its module-level imports to what ``configure`` needs when the command is
+meant to start fast (status, watch): the rest goes inside ``run``.
 """
