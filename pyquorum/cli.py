@@ -177,6 +177,7 @@ class _CommandParser(_Parser):
             self._configured = True
             self.command.load().configure(self)
 
+    # typeshed overloads this per namespace type; argparse calls it as written here.
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
