@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from types import FrameType
 
-from pyquorum.commands._common import Output
+from pyquorum.commands._common import Failure, Output
 from pyquorum.fake.hostile import Hostility
 from pyquorum.fake.script import Change, Script, ScriptError
 from pyquorum.fake.server import make_server
@@ -25,10 +25,6 @@ from pyquorum.ipc.server import AccessPolicy
 from pyquorum.messages.types import RingId
 
 __all__ = ["configure", "describe_change", "load_source", "run"]
-
-
-class _Failure(Exception):
-    pass
 
 
 def load_source(args: argparse.Namespace) -> Script:
@@ -41,7 +37,7 @@ def load_source(args: argparse.Namespace) -> Script:
 
             script = script_from_capture(args.capture)
     except ScriptError as exc:
-        raise _Failure(str(exc)) from None
+        raise Failure(str(exc)) from None
     if args.old_corosync:
         script = replace(script, model_v1=False)
     if args.start_now:
@@ -69,11 +65,7 @@ def describe_change(change: Change) -> str:
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    try:
-        script = load_source(args)
-    except _Failure as exc:
-        print(f"pyquorum: {exc}", file=sys.stderr)
-        return 1
+    script = load_source(args)
     hostile = Hostility(args.hostile) if args.hostile else None
     server, service = make_server(
         script,
