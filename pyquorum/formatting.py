@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias, TypedDict
 
 from pyquorum.events import ConnectionLostEvent, Reconnected, SupervisorEvent
 from pyquorum.messages.constants import QuorumType
@@ -36,7 +36,10 @@ from pyquorum.messages.types import (
 )
 
 __all__ = [
+    "PrintableEvent",
+    "RingIdDict",
     "Status",
+    "StatusDict",
     "event_to_dict",
     "event_to_json",
     "event_to_text",
@@ -46,9 +49,17 @@ __all__ = [
 ]
 
 
+#: Whatever ``pyquorum watch`` prints: a notification, or what a reconnecting session adds.
+PrintableEvent: TypeAlias = Notification | SupervisorEvent
+
+
 @dataclass(frozen=True, slots=True)
 class Status:
-    """What ``pyquorum status`` reports: one consistent snapshot."""
+    """What ``pyquorum status`` reports: one consistent snapshot.
+
+    A new field goes here, into :class:`StatusDict` (the ``--json`` shape,
+    keys in printed order) and into :func:`status_to_text`, together.
+    """
 
     quorum_type: QuorumType | int
     quorate: bool
@@ -56,11 +67,25 @@ class Status:
     members: tuple[int, ...]
 
 
-def _ring(ring_id: RingId) -> dict[str, int]:
+class RingIdDict(TypedDict):
+    nodeid: int
+    seq: int
+
+
+class StatusDict(TypedDict):
+    """``pyquorum status --json``: one object, keys in this order."""
+
+    quorum_type: str
+    quorate: bool
+    ring_id: RingIdDict
+    members: list[int]
+
+
+def _ring(ring_id: RingId) -> RingIdDict:
     return {"nodeid": ring_id.nodeid, "seq": ring_id.seq}
 
 
-def event_to_dict(event: Notification | SupervisorEvent) -> dict[str, Any]:
+def event_to_dict(event: PrintableEvent) -> dict[str, Any]:
     """The JSON-ready form of an event (key order is the printed order)."""
     if isinstance(event, ConnectionLostEvent):
         return {"type": "connection_lost", "reason": event.reason}
@@ -93,7 +118,7 @@ def event_to_dict(event: Notification | SupervisorEvent) -> dict[str, Any]:
     raise TypeError(f"not a notification: {event!r}")
 
 
-def event_to_json(event: Notification | SupervisorEvent) -> str:
+def event_to_json(event: PrintableEvent) -> str:
     """One line of JSON (no newline)."""
     return json.dumps(event_to_dict(event))
 
@@ -106,7 +131,7 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def event_to_text(event: Notification | SupervisorEvent) -> str:
+def event_to_text(event: PrintableEvent) -> str:
     """One human-readable line (no newline)."""
     if isinstance(event, ConnectionLostEvent):
         return f"lost       connection to corosync: {event.reason}; reconnecting"
@@ -142,7 +167,8 @@ _PROVIDER: dict[int, str] = {
 }
 
 
-def status_to_dict(status: Status) -> dict[str, Any]:
+def status_to_dict(status: Status) -> StatusDict:
+    """The JSON-ready form of a status (key order is the printed order)."""
     return {
         "quorum_type": _type_name(status.quorum_type),
         "quorate": status.quorate,
@@ -152,6 +178,7 @@ def status_to_dict(status: Status) -> dict[str, Any]:
 
 
 def status_to_json(status: Status) -> str:
+    """One line of JSON (no newline)."""
     return json.dumps(status_to_dict(status))
 
 

@@ -146,3 +146,108 @@ def test_the_ipc_side_rule_sees_a_relative_import_of_the_other_side(
         "pyquorum/ipc/server/x.py:1: imports pyquorum.ipc.client",
         "pyquorum/ipc/server/x.py:1: imports pyquorum.ipc.client.handshake",
     ]
+
+
+# -- the command: lazy subcommands, no cycle; the capture format probes no host ----------
+
+
+def _resolved(node: ast.Import | ast.ImportFrom, package: str) -> Iterator[str]:
+    """The modules (and ``module.name``s) one import statement names, as imported_modules."""
+    if isinstance(node, ast.Import):
+        yield from (alias.name for alias in node.names)
+        return
+    if node.level:
+        base = package.split(".")
+        base = base[: len(base) - (node.level - 1)]
+        target = ".".join(base + ([node.module] if node.module else []))
+    else:
+        target = node.module or ""
+    yield target
+    yield from (f"{target}.{alias.name}" for alias in node.names)
+
+
+def module_level_imports(path: Path) -> Iterator[tuple[int, str]]:
+    """What ``path`` imports when it is imported: top-level statements (and the
+    branches of top-level ``if``/``try``), not function bodies, not ``if TYPE_CHECKING``."""
+    package = module_name(path)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    pending: list[ast.stmt] = list(ast.parse(path.read_text(), filename=str(path)).body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield from ((node.lineno, name) for name in _resolved(node, package))
+        elif isinstance(node, ast.If):
+            if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+                pending += node.body
+            pending += node.orelse
+        elif isinstance(node, ast.Try):
+            pending += node.body + node.orelse + node.finalbody
+            for handler in node.handlers:
+                pending += handler.body
+        elif isinstance(node, ast.With):
+            pending += node.body
+
+
+def subcommand_modules() -> list[str]:
+    return sorted(
+        f"pyquorum.commands.{p.stem}"
+        for p in (ROOT / "commands").glob("*.py") if not p.stem.startswith("_")
+    )
+
+
+def test_cli_and_the_shared_command_modules_import_no_subcommand_at_module_level() -> None:
+    """Only the command that runs is imported: pyquorum.cli names each in a function."""
+    commands = subcommand_modules()
+    assert "pyquorum.commands.status" in commands and "pyquorum.commands.watch" in commands
+    shared = [ROOT / "cli.py", *sorted((ROOT / "commands").glob("_*.py"))]
+    found = [
+        f"{path.relative_to(ROOT.parent)}:{line}: imports {name}"
+        for path in shared
+        for line, name in module_level_imports(path)
+        if any(name == c or name.startswith(c + ".") for c in commands)
+    ]
+    assert found == []
+
+
+def test_no_command_module_imports_the_cli_or_another_command() -> None:
+    """No cycle: the commands import shared modules, never pyquorum.cli nor each other."""
+    found = []
+    for path in sorted((ROOT / "commands").glob("*.py")):
+        own = module_name(path)
+        others = [c for c in subcommand_modules() if c != own]
+        for line, name in imported_modules(path):
+            bad = ("pyquorum.cli", *others)
+            if any(name == b or name.startswith(b + ".") for b in bad):
+                found.append(f"{path.relative_to(ROOT.parent)}:{line}: imports {name}")
+    assert found == []
+
+
+def test_the_capture_format_probes_no_host() -> None:
+    """Versions come in as values (pyquorum.hostinfo asks the host, for record)."""
+    assert violations("capture", ("subprocess", "shutil", "pyquorum.hostinfo")) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from pyquorum.commands import status", {"pyquorum.commands.status"}),
+        ("import pyquorum.commands.watch as w", {"pyquorum.commands.watch"}),
+        ("try:\n    from . import serve\nexcept ImportError:\n    pass",
+         {"pyquorum.commands.serve"}),
+        ("if X:\n    pass\nelse:\n    from .demo import run",
+         {"pyquorum.commands.demo", "pyquorum.commands.demo.run"}),
+        ("def f():\n    from pyquorum.commands import status", set()),
+        ("if TYPE_CHECKING:\n    from pyquorum.commands import status", set()),
+    ],
+)
+def test_the_module_level_scanner(
+    tmp_path: Path, source: str, expected: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "pyquorum"
+    path = root / "commands" / "_x.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(source + "\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", root)
+    found = {name for _, name in module_level_imports(path)}
+    assert {n for n in found if n.startswith("pyquorum.commands.")} == expected

@@ -22,7 +22,6 @@ from pyquorum.capture.records import (
     CaptureRecord,
     Channel,
 )
-from pyquorum.capture.versions import corosync_version, libqb_version
 from pyquorum.capture.writer import CaptureWriter, write_capture
 
 __all__ = [
@@ -39,9 +38,7 @@ __all__ = [
     "PlaybackConnection",
     "RecordingConnection",
     "capture_from_bytes",
-    "corosync_version",
     "iter_capture",
-    "libqb_version",
     "read_capture",
     "write_capture",
 ]

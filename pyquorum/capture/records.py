@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, BinaryIO, Final, Literal
 
-from pyquorum.capture.versions import corosync_version, libqb_version
 from pyquorum.errors import PyquorumError
 from pyquorum.messages.constants import Model
 
@@ -122,7 +121,8 @@ class CaptureHeader:
     "socket"); ``model`` the model the client asked for (``Model.AUTO``
     included: the recorded MODEL_GETTYPE/GETTYPE exchange shows what it
     got).  ``corosync_version`` and ``libqb_version`` are the installed
-    versions found when recording (None when unknown).  ``created`` is an
+    versions found when recording (None when unknown; ``pyquorum record``
+    asks the host with :mod:`pyquorum.hostinfo`).  ``created`` is an
     ISO 8601 UTC timestamp.  ``max_msg_size`` is what the daemon granted,
     ``description`` free text, ``metadata`` any JSON object (scenario
     names and step times for the fixtures, say).
@@ -158,17 +158,18 @@ class CaptureHeader:
     def for_connection(
         cls, connection: Any, model: Model, *, description: str = "",
         metadata: Mapping[str, Any] | None = None,
+        corosync_version: str | None = None, libqb_version: str | None = None,
     ) -> CaptureHeader:
         """A header for a session over ``connection`` (an IpcConnection: its
-        transport, service and granted max_msg_size), with this machine's
-        corosync and libqb versions."""
+        transport, service and granted max_msg_size) with the given corosync
+        and libqb versions (this package does not probe the host)."""
         kind = getattr(connection, "connection_type", None)
         transport: Transport = "socket" if int(kind if kind is not None else 1) == 0 else "shm"
         return cls(
             transport=transport,
             model=model,
-            corosync_version=corosync_version(),
-            libqb_version=libqb_version(),
+            corosync_version=corosync_version,
+            libqb_version=libqb_version,
             service=str(getattr(connection, "service", "quorum")),
             max_msg_size=getattr(connection, "max_msg_size", None),
             description=description,

@@ -19,9 +19,9 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 from pyquorum.capture import Capture, Channel
+from pyquorum.commands._common import Output
 from pyquorum.fake.replay import script_from_capture
 from pyquorum.fake.script import Script
 from pyquorum.fake.server import demo_capture
@@ -29,7 +29,7 @@ from pyquorum.formatting import event_to_json, event_to_text
 from pyquorum.messages.constants import Model, Track
 from pyquorum.testing.fake import FakeQuorumServer
 
-__all__ = ["register", "step_names"]
+__all__ = ["configure", "run", "step_names"]
 
 
 def step_names(capture: Capture) -> dict[int, str]:
@@ -78,7 +78,7 @@ def _describe(capture: Capture) -> str:
     return f"{header.description} (recorded {recorded}{'; ' + versions if versions else ''})"
 
 
-def _run(args: argparse.Namespace, out: Any) -> int:
+def run(args: argparse.Namespace, out: Output) -> int:
     capture = demo_capture()
     script = script_from_capture(capture)
     # A V1 capture served to a V1 client comes back event for event.
@@ -133,15 +133,9 @@ def _speed(text: str) -> float:
     return value
 
 
-def register(sub: Any) -> None:
-    parser = sub.add_parser(
-        "demo",
-        help="watch a recorded real 3-node cluster, served by pyquorum's fake corosync "
-        "(no corosync needed)",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     parser.add_argument("--transport", choices=("shm", "socket"), default="shm",
                         help="libqb transport (default shm)")
     parser.add_argument("--speed", type=_speed, default=1.0, metavar="X",
                         help="play the recording X times as fast (default 1: about 15 s)")
-    parser.set_defaults(run=_run)

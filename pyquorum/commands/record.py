@@ -18,13 +18,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any
 
+from pyquorum import Model
 from pyquorum.capture import CaptureHeader, CaptureWriter, RecordingConnection
-from pyquorum.cli import DEFAULT_TIMEOUT, add_watch_options, run_watch
-from pyquorum.messages.constants import Model
+from pyquorum.commands._common import DEFAULT_TIMEOUT, Output, add_watch_options
+from pyquorum.commands._watching import run_watch
+from pyquorum.hostinfo import corosync_version, libqb_version
 
-__all__ = ["register"]
+__all__ = ["configure", "run"]
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -44,7 +45,7 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(args: argparse.Namespace, out: Any) -> int:
+def run(args: argparse.Namespace, out: Output) -> int:
     from pyquorum.ipc.client.connection import IpcConnection
 
     model = Model[args.model.upper()]
@@ -52,7 +53,10 @@ def _run(args: argparse.Namespace, out: Any) -> int:
     with _sigterm_interrupts():
         connection = IpcConnection.connect("quorum", timeout=timeout)
         try:
-            header = CaptureHeader.for_connection(connection, model, description=args.description)
+            header = CaptureHeader.for_connection(
+                connection, model, description=args.description,
+                corosync_version=corosync_version(), libqb_version=libqb_version(),
+            )
             writer = CaptureWriter(args.output, header)
         except BaseException:
             connection.close()
@@ -66,16 +70,13 @@ def _run(args: argparse.Namespace, out: Any) -> int:
                       file=sys.stderr)
 
 
-def register(sub: Any) -> None:
-    parser = sub.add_parser(
-        "record",
-        help="watch (same options and output) and record the raw session to a capture file",
-        description="Print what `pyquorum watch` prints, and record every message of the "
-        "session to FILE; `pyquorum replay FILE` prints it again.",
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Print what `pyquorum watch` prints, and record every message of the "
+        "session to FILE; `pyquorum replay FILE` prints it again."
     )
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="the capture file to write (replaced if it exists)")
     parser.add_argument("--description", default="", metavar="TEXT",
                         help="free text stored in the capture's header")
     add_watch_options(parser, reconnect=False)
-    parser.set_defaults(run=_run)

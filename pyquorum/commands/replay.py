@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
+from pyquorum import QuorumSession, Track
 from pyquorum.capture import Capture, Channel, PlaybackConnection, read_capture
-from pyquorum.cli import print_events
+from pyquorum.commands._common import Output
+from pyquorum.commands._watching import print_events
 from pyquorum.errors import RemoteProtocolError
-from pyquorum.messages.constants import Track
 from pyquorum.messages.quorum import decode_request
 from pyquorum.messages.types import TrackStartRequest
-from pyquorum.session import QuorumSession
 
-__all__ = ["recorded_flags", "register"]
+__all__ = ["configure", "recorded_flags", "run"]
 
 
 def recorded_flags(capture: Capture) -> Track | int | None:
@@ -39,7 +38,7 @@ def recorded_flags(capture: Capture) -> Track | int | None:
     return None
 
 
-def _info(capture: Capture, out: Any) -> int:
+def _info(capture: Capture, out: Output) -> int:
     header = capture.header
     counts = {c: len(capture.channel(c)) for c in Channel}
     duration = capture.records[-1].time if capture.records else 0.0
@@ -65,7 +64,7 @@ def _info(capture: Capture, out: Any) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, out: Any) -> int:
+def run(args: argparse.Namespace, out: Output) -> int:
     capture = read_capture(args.file)
     if args.info:
         return _info(capture, out)
@@ -74,19 +73,15 @@ def _run(args: argparse.Namespace, out: Any) -> int:
         if flags is not None:
             session.trackstart(flags)
         # No --count: a capture holds exactly the events watch received.
-        printing = argparse.Namespace(json=args.json, count=None, timeout=0.0)
-        return print_events(session.events(timeout=0), printing, out)
+        return print_events(session.events(timeout=0), out, as_json=args.json)
 
 
-def register(sub: Any) -> None:
-    parser = sub.add_parser(
-        "replay",
-        help="print the events of a capture (pyquorum record) as watch printed them",
-        description="Decode a capture written by `pyquorum record` to exactly the lines "
-        "`pyquorum watch` printed live.",
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Decode a capture written by `pyquorum record` to exactly the lines "
+        "`pyquorum watch` printed live."
     )
     parser.add_argument("file", metavar="FILE", help="a capture file")
     parser.add_argument("--json", action="store_true", help="print one JSON object per event")
     parser.add_argument("--info", action="store_true",
                         help="describe the capture (header, record counts) instead")
-    parser.set_defaults(run=_run)

@@ -16,19 +16,15 @@ import sys
 import time
 from dataclasses import replace
 from types import FrameType
-from typing import Any
 
+from pyquorum.commands._common import Failure, Output
 from pyquorum.fake.hostile import Hostility
 from pyquorum.fake.script import Change, Script, ScriptError
 from pyquorum.fake.server import make_server
 from pyquorum.ipc.server.listener import AccessPolicy
 from pyquorum.messages.types import RingId
 
-__all__ = ["describe_change", "load_source", "register"]
-
-
-class _Failure(Exception):
-    pass
+__all__ = ["configure", "describe_change", "load_source", "run"]
 
 
 def load_source(args: argparse.Namespace) -> Script:
@@ -41,7 +37,7 @@ def load_source(args: argparse.Namespace) -> Script:
 
             script = script_from_capture(args.capture)
     except ScriptError as exc:
-        raise _Failure(str(exc)) from None
+        raise Failure(str(exc)) from None
     if args.old_corosync:
         script = replace(script, model_v1=False)
     if args.start_now:
@@ -68,12 +64,8 @@ def describe_change(change: Change) -> str:
     return line
 
 
-def _run(args: argparse.Namespace, out: Any) -> int:
-    try:
-        script = load_source(args)
-    except _Failure as exc:
-        print(f"pyquorum: {exc}", file=sys.stderr)
-        return 1
+def run(args: argparse.Namespace, out: Output) -> int:
+    script = load_source(args)
     hostile = Hostility(args.hostile) if args.hostile else None
     server, service = make_server(
         script,
@@ -115,12 +107,8 @@ def _run(args: argparse.Namespace, out: Any) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
-    parser = sub.add_parser(
-        "serve",
-        help="serve a script or a capture as a fake corosync quorum service (libqb IPC)",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__.split("\n\n")[1] if __doc__ else None
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--script", metavar="FILE", help="a script (.jsonl, see pyquorum.fake.script)"
@@ -146,4 +134,3 @@ def register(sub: Any) -> None:
                         help="also allow this uid (root always may); repeatable")
     parser.add_argument("--gid", type=int, action="append", default=[],
                         help="also allow this gid; repeatable")
-    parser.set_defaults(run=_run)

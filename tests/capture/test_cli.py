@@ -11,6 +11,7 @@ import pytest
 
 from pyquorum import QuorumSession, cli
 from pyquorum.capture import Channel, read_capture, write_capture
+from pyquorum.commands import _watching
 from pyquorum.errors import CorosyncNotRunning
 from pyquorum.formatting import event_to_json, event_to_text
 from pyquorum.ipc.client.connection import IpcConnection
@@ -63,7 +64,7 @@ def v0_daemon(*init: Any) -> Daemon:
 
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], daemon: Daemon,
         *argv: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(cli, "QuorumSession", daemon.session)
+    monkeypatch.setattr(_watching, "QuorumSession", daemon.session)
     monkeypatch.setattr(IpcConnection, "connect", daemon.connection)
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
@@ -208,3 +209,17 @@ def test_replay_info_describes_the_capture(tmp_path: Path,
     assert "transport        shm" in out and "model            V1" in out
     assert "2 requests, 2 responses, 4 events over 2.500 s" in out
     assert "corosync         3.1.7" in out
+
+
+def test_record_writes_the_hosts_versions_into_the_header(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The capture package takes the versions as values; record asks the host for them."""
+    from pyquorum.commands import record
+
+    monkeypatch.setattr(record, "corosync_version", lambda: "3.1.99")
+    monkeypatch.setattr(record, "libqb_version", lambda: "2.0.99")
+    path = str(tmp_path / "v.pqcap")
+    assert run(monkeypatch, capsys, v1_daemon(), "record", "-o", path, "--count", "1")[0] == 0
+    header = read_capture(path).header
+    assert (header.corosync_version, header.libqb_version) == ("3.1.99", "2.0.99")

@@ -18,10 +18,7 @@ from pyquorum.capture import (
     PlaybackConnection,
     RecordingConnection,
     capture_from_bytes,
-    corosync_version,
-    libqb_version,
 )
-from pyquorum.capture.versions import _upstream as upstream
 from pyquorum.errors import BadHandleError, ConnectionLost, CsTimeoutError
 from pyquorum.messages.constants import Model, QuorumType, Track
 from pyquorum.messages.quorum import decode_notification, decode_request, decode_response
@@ -161,21 +158,3 @@ def test_playback_without_events_is_not_readable() -> None:
     playback.close()
     with pytest.raises(OSError):
         os.fstat(fd)
-
-
-# ------------------------------------------------------------------ versions
-
-
-def test_upstream_versions_drop_epoch_and_revision() -> None:
-    assert upstream("2.0.6-2") == "2.0.6"
-    assert upstream("1:3.1.7-1+deb12u2") == "3.1.7"
-    assert upstream("2.0.6") == "2.0.6"
-
-
-def test_versions_are_strings_or_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    for found in (corosync_version(), libqb_version()):
-        assert found is None or (isinstance(found, str) and found[0].isdigit())
-    monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setattr(os, "access", lambda *a, **k: False)
-    assert corosync_version() is None
-    assert libqb_version() is None

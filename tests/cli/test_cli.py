@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from pyquorum import cli
+from pyquorum.commands import _watching
+from pyquorum.commands._common import Output
 from pyquorum.errors import (
     AccessError,
     ConnectionLost,
@@ -72,7 +74,7 @@ class Daemon:
 
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], daemon: Any,
         *argv: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(cli, "QuorumSession", daemon)
+    monkeypatch.setattr(_watching, "QuorumSession", daemon)
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
@@ -197,14 +199,14 @@ def test_watch_timeout_before_count_is_an_error(monkeypatch: pytest.MonkeyPatch,
 def test_watch_daemon_death_is_one_line(monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     daemon = Daemon(snapshot(NODELIST))
-    monkeypatch.setattr(cli, "QuorumSession", daemon)
+    monkeypatch.setattr(_watching, "QuorumSession", daemon)
 
-    class Losing(cli._Output):
+    class Losing(Output):
         def line(self, text: str) -> bool:
             daemon.connections[0].lose()
             return super().line(text)
 
-    monkeypatch.setattr(cli, "_Output", Losing)
+    monkeypatch.setattr(cli, "Output", Losing)
     code = cli.main(["watch"])
     out, err = capsys.readouterr()
     assert code == 1 and out.count("\n") == 1
@@ -278,7 +280,7 @@ class ClosedPipe:
 def test_broken_pipe_ends_watch_quietly(monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     daemon = Daemon(snapshot(NODELIST, QUORATE))
-    monkeypatch.setattr(cli, "QuorumSession", daemon)
+    monkeypatch.setattr(_watching, "QuorumSession", daemon)
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
     assert cli.main(["watch"]) == 0
     assert capsys.readouterr().err == ""
@@ -287,7 +289,7 @@ def test_broken_pipe_ends_watch_quietly(monkeypatch: pytest.MonkeyPatch,
 
 def test_broken_pipe_keeps_the_status_exit_code(monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(cli, "QuorumSession", Daemon(snapshot(NODELIST, INQUORATE)))
+    monkeypatch.setattr(_watching, "QuorumSession", Daemon(snapshot(NODELIST, INQUORATE)))
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
     assert cli.main(["status"]) == 2
     assert capsys.readouterr().err == ""
@@ -314,10 +316,11 @@ def test_reader_going_away_ends_the_process_quietly() -> None:
         """
         import sys
         from pyquorum import cli
+        from pyquorum.commands import _watching
         from pyquorum.messages.types import QuorumNotification, RingId
         from tests.cli.test_cli import Daemon, snapshot
         events = [QuorumNotification(True, RingId(1, n), (1,)) for n in range(20000)]
-        sys.exit(cli.main(["watch", "--json", "--timeout", "2"]) if cli.__setattr__(
+        sys.exit(cli.main(["watch", "--json", "--timeout", "2"]) if _watching.__setattr__(
             "QuorumSession", Daemon(snapshot(*events))) is None else 99)
         """
     )
@@ -329,3 +332,48 @@ def test_reader_going_away_ends_the_process_quietly() -> None:
     assert proc.wait(30) == 0, err
     assert json.loads(first)["type"] == "quorum"
     assert err == b""
+
+
+# -- the table of subcommands ---------------------------------------------------------------
+
+COMMANDS_DIR = ROOT / "pyquorum" / "commands"
+
+
+def test_every_command_module_is_in_the_table_and_every_row_loads() -> None:
+    modules = sorted(p.stem for p in COMMANDS_DIR.glob("*.py") if not p.stem.startswith("_"))
+    assert sorted(c.name for c in cli.COMMANDS) == modules
+    for command in cli.COMMANDS:
+        module = command.load()
+        assert module.__name__ == f"pyquorum.commands.{command.name}"  # type: ignore[attr-defined]
+        assert callable(module.configure) and callable(module.run)
+
+
+_IMPORTED_COMMANDS = """
+import contextlib, json, sys
+from pyquorum.cli import main
+with contextlib.redirect_stdout(sys.stderr), contextlib.suppress(SystemExit):
+    main(sys.argv[1:])
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("pyquorum.commands."))))
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "loaded", "shown"),
+    [
+        (["--help"], [], "serve a script or a capture"),
+        (["status", "--help"], ["status"], "--timeout S"),
+        (["watch", "--help"], ["watch"], "--reconnect"),
+        (["serve", "--help"], ["serve"], "--hostile CASE"),
+    ],
+)
+def test_only_the_command_that_runs_is_imported(argv: list[str], loaded: list[str],
+                                                shown: str) -> None:
+    """``pyquorum --help`` lists the commands from the table; a command's own
+    parser is filled in by its module, and no other command module is imported."""
+    proc = subprocess.run([sys.executable, "-c", _IMPORTED_COMMANDS, *argv], cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert shown in proc.stderr  # the help text went to stderr
+    shared = {"pyquorum.commands._common"}
+    imported = set(json.loads(proc.stdout)) - shared
+    assert imported == {f"pyquorum.commands.{name}" for name in loaded}

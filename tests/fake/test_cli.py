@@ -1,4 +1,4 @@
-"""``pyquorum serve`` and ``pyquorum demo``."""
+"""``pyquorum serve`` and ``pyquorum demo``; what ``status`` and ``watch`` import."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from pyquorum import Model, QuorumSession, Track
+from pyquorum import Model, QuorumSession, RingId, Track
 from pyquorum.cli import main
+from pyquorum.fake import Script
 from pyquorum.fake.server import DEMO_CAPTURE
 from pyquorum.formatting import event_to_dict
 from tests.fake.conftest import STORY, Factory, expected_events_v1
@@ -134,8 +135,6 @@ def test_serve_needs_a_source(capsys: pytest.CaptureFixture[str]) -> None:
 def test_watch_auto_says_when_it_falls_back_to_v0(
     fake: Factory, capsys: pytest.CaptureFixture[str], reconnect: bool
 ) -> None:
-    from pyquorum.fake import Script
-
     server = fake(Script(STORY.initial, (), model_v1=False))
     argv = ["watch", "--model", "auto", "--json", "--count", "1", "--timeout", "5"]
     with server.netns_context():
@@ -143,3 +142,53 @@ def test_watch_auto_says_when_it_falls_back_to_v0(
     out, err = capsys.readouterr()
     assert json.loads(out)["type"] == "quorum_v0"
     assert err.count("corosync predates the V1 model; watching with V0") == 1
+
+
+# -- what status and watch import ------------------------------------------------------
+
+#: Packages ``pyquorum status`` and ``pyquorum watch`` must never import: the test
+#: tools, and the parts of pyquorum that only serve, record or test.
+NEVER_IMPORTED = ("pytest", "_pytest", "hypothesis", "pyquorum.fake", "pyquorum.capture",
+                  "pyquorum.testing")
+
+#: Runs ``pyquorum ARGV...`` through main() and writes its exit status and
+#: every module it imported to the file named first.
+_CHILD = """
+import json, sys
+from pyquorum.cli import main
+rc = main(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    json.dump({"rc": rc, "modules": sorted(sys.modules)}, f)
+"""
+
+STILL = Script.build([1, 2, 3], quorate=True, ring_id=RingId(1, 8), name="still")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["status"], "Quorum type:  set (a quorum provider decides)\nQuorate:      Yes\n"
+                     "Ring ID:      1.8\nNodes:        3\nMembers:      1 2 3\n"),
+        (["watch", "--json", "--count", "1", "--timeout", "10"],
+         '{"type": "nodelist", "ring_id": {"nodeid": 1, "seq": 8}, "members": [1, 2, 3], '
+         '"joined": [], "left": []}\n'),
+    ],
+    ids=["status", "watch"],
+)
+def test_status_and_watch_import_no_test_tools_nor_fake_nor_capture(
+    fake: Factory, tmp_path: Path, argv: list[str], expected: str
+) -> None:
+    """In a fresh interpreter against the fake server: the output is right, and
+    none of :data:`NEVER_IMPORTED` was imported on the way."""
+    server = fake(STILL)
+    report = tmp_path / "modules.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYQUORUM_DEBUG")}
+    proc = server.run([sys.executable, "-c", _CHILD, str(report), *argv], cwd=tmp_path,
+                      env=env, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, expected, "")
+    result = json.loads(report.read_text())
+    assert result["rc"] == 0
+    assert "pyquorum.cli" in result["modules"]  # the report is of a real run
+    imported = [m for m in result["modules"]
+                if any(m == bad or m.startswith(bad + ".") for bad in NEVER_IMPORTED)]
+    assert imported == []

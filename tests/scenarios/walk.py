@@ -49,11 +49,10 @@ from pyquorum.capture import (
     CaptureWriter,
     PlaybackConnection,
     RecordingConnection,
-    corosync_version,
-    libqb_version,
     read_capture,
 )
 from pyquorum.formatting import event_to_dict
+from pyquorum.hostinfo import corosync_version, libqb_version
 from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages.constants import Model, Track
 from pyquorum.messages.types import (

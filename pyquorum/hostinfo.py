@@ -1,4 +1,10 @@
-"""The installed corosync's and libqb's versions, for a capture's header."""
+"""The installed corosync's and libqb's versions, asked of this host.
+
+``pyquorum record`` writes them into a capture's header; they are found by
+running ``corosync -v`` and asking the package manager (dpkg, else rpm)
+about libqb.  Kept out of :mod:`pyquorum.capture`: the capture format
+describes files and takes these versions as values.
+"""
 
 from __future__ import annotations
 

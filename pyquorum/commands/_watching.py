@@ -1,0 +1,118 @@
+"""Opening a session and printing its events: what status, watch, record and replay share.
+
+Imported by those commands when they run, never to build the parser: it
+brings in the client (:class:`~pyquorum.QuorumSession` and the messages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from pyquorum import Model, QuorumSession, Track
+from pyquorum.commands._common import DEFAULT_TIMEOUT, EXIT_OK, Failure, Output
+from pyquorum.errors import InvalidParamError
+from pyquorum.formatting import PrintableEvent, event_to_json, event_to_text
+
+if TYPE_CHECKING:
+    from pyquorum.session import Connection
+
+__all__ = ["MODELS", "open_session", "print_events", "run_watch"]
+
+#: ``--model`` choices (:data:`pyquorum.commands._common.MODEL_NAMES`) as models.
+MODELS = {"v1": Model.V1, "v0": Model.V0, "auto": Model.AUTO}
+
+
+def open_session(
+    model: Model, timeout: float, v1_hint: str, connection: Connection | None = None
+) -> QuorumSession:
+    """A session; a corosync without the V1 model is a :class:`Failure` saying ``v1_hint``."""
+    try:
+        if connection is None:  # (tests replace QuorumSession with a callable of two args)
+            return QuorumSession(model, timeout=timeout)
+        return QuorumSession(model, timeout=timeout, connection=connection)
+    except InvalidParamError as exc:
+        if model is Model.V1:  # the only InvalidParam of initialize: MODEL_GETTYPE unknown
+            raise Failure(
+                f"this corosync does not support the V1 quorum model (it predates 3.1); {v1_hint}"
+            ) from exc
+        raise
+
+
+def print_events(
+    events: Iterable[PrintableEvent],
+    out: Output,
+    *,
+    as_json: bool,
+    count: int | None = None,
+    timeout: float | None = None,
+) -> int:
+    """Print events until ``count`` of them or the stream ends; fewer than
+    ``count`` is a failure (``timeout`` only names the wait in its message)."""
+    fmt = event_to_json if as_json else event_to_text
+    seen = 0
+    for event in events:
+        if not out.line(fmt(event)):
+            return EXIT_OK
+        seen += 1
+        if count is not None and seen >= count:
+            return EXIT_OK
+    if count is not None and seen < count:
+        raise Failure(
+            f"only {seen} of {count} events came before {timeout} s passed "
+            "without one; raise --timeout or lower --count"
+        )
+    return EXIT_OK
+
+
+def run_watch(args: argparse.Namespace, out: Output, connection: Connection | None = None) -> int:
+    """``pyquorum watch`` with the options of
+    :func:`~pyquorum.commands._common.add_watch_options`; over ``connection``
+    when given (``pyquorum record`` passes a recording one)."""
+    model = MODELS[args.model]
+    request_timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    flags = Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
+    if getattr(args, "reconnect", False):
+        return _watch_reconnecting(args, out, model, flags, request_timeout)
+    with open_session(model, request_timeout, "use --model auto or --model v0",
+                      connection) as session:
+        _say_if_fell_back(model, session.model)
+        session.trackstart(flags)
+        return print_events(session.events(timeout=args.timeout), out, as_json=args.json,
+                            count=args.count, timeout=args.timeout)
+
+
+def _say_if_fell_back(requested: Model, got: Model) -> None:
+    if requested is Model.AUTO and got is Model.V0:
+        print(
+            "pyquorum: corosync predates the V1 model; watching with V0 (no node lists)",
+            file=sys.stderr,
+        )
+
+
+def _watch_reconnecting(
+    args: argparse.Namespace, out: Output, model: Model, flags: Track, request_timeout: float
+) -> int:
+    """``watch --reconnect``: connection_lost / reconnected lines, then the new snapshot."""
+    from pyquorum import Reconnected
+    from pyquorum.reconnect import ReconnectingSession
+
+    with ReconnectingSession(model, flags, timeout=request_timeout) as session:
+        first = session.session
+        said = first is not None and first.model is Model.V0
+        if first is not None:
+            _say_if_fell_back(model, first.model)
+
+        def items() -> Iterator[PrintableEvent]:
+            # A restarted corosync may be another version: say so once.
+            nonlocal said
+            for item in session.events(timeout=args.timeout):
+                if isinstance(item, Reconnected) and item.model is Model.V0 and not said:
+                    _say_if_fell_back(model, item.model)
+                    said = True
+                yield item
+
+        return print_events(items(), out, as_json=args.json, count=args.count,
+                            timeout=args.timeout)
