@@ -621,7 +621,7 @@ def encode_notification(note: Notification) -> bytes:
         old_type, old = _side(note.old_value, "old_value")
         size = check_size(NOTIFY_CALLBACK_HEAD.size + len(new) + len(old), "notification")
         return NOTIFY_CALLBACK_HEAD.build(
-            {**_hdr(int(ResponseId.NOTIFY_CALLBACK), size), "error": 0,
+            {**_hdr(int(ResponseId.NOTIFY_CALLBACK), size), "error": int(CsErrorCode.OK),
              "track_inst_handle": _u64(note.track_inst_handle, "track_inst_handle"),
              **_key_fields(note.key), "event": check_i32(note.event, "event"),
              "new_type": new_type, "old_type": old_type,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from pyquorum.errors import LocalProtocolError
+from pyquorum.errors import CsErrorCode, LocalProtocolError
 from pyquorum.messages._codec import (
     U64_MAX,
     Buffer,
@@ -91,6 +91,8 @@ __all__ = [
 ]
 
 _NODE_STATES = members(NodeState)
+#: Every event goes out with header error CS_OK (1), as corosync sends it.
+_OK = int(CsErrorCode.OK)
 _KNOWN_REQUEST_IDS = frozenset(
     int(i) for i in (RequestId.GETINFO, RequestId.SETEXPECTED, RequestId.SETVOTES,
                      RequestId.TRACKSTART, RequestId.TRACKSTOP)
@@ -433,7 +435,7 @@ def encode_notification(note: Notification) -> bytes:
             body += check_u32(node.state, f"nodes[{i}].state").to_bytes(4, "little")
         size = check_size(QUORUM_NOTIFICATION_HEAD.size + len(body), "quorum notification")
         head = QUORUM_NOTIFICATION_HEAD.build(
-            {**_res_header(int(ResponseId.QUORUM_NOTIFICATION), size, 0),
+            {**_res_header(int(ResponseId.QUORUM_NOTIFICATION), size, _OK),
              "quorate": check_bool(note.quorate, "quorate"),
              "context": _u64(note.context, "context"), "node_list_entries": len(nodes)}
         )
@@ -449,7 +451,7 @@ def encode_notification(note: Notification) -> bytes:
             raise wrong_type(note.ring_id, "a RingId")
         size = check_size(NODELIST_NOTIFICATION_HEAD.size + len(id_bytes), "nodelist notification")
         head = NODELIST_NOTIFICATION_HEAD.build(
-            {**_res_header(int(ResponseId.NODELIST_NOTIFICATION), size, 0),
+            {**_res_header(int(ResponseId.NODELIST_NOTIFICATION), size, _OK),
              "context": _u64(note.context, "context"),
              "ring_nodeid": check_u32(note.ring_id.nodeid, "ring_id.nodeid"),
              "ring_seq": _u64(note.ring_id.seq, "ring_id.seq"), "node_list_entries": len(ids)}
@@ -458,7 +460,7 @@ def encode_notification(note: Notification) -> bytes:
     if isinstance(note, ExpectedVotesNotification):
         return EXPECTEDVOTES_NOTIFICATION.build(
             {**_res_header(int(ResponseId.EXPECTEDVOTES_NOTIFICATION),
-                           EXPECTEDVOTES_NOTIFICATION.size, 0),
+                           EXPECTEDVOTES_NOTIFICATION.size, _OK),
              "context": _u64(note.context, "context"),
              "expected_votes": check_u32(note.expected_votes, "expected_votes")}
         )

@@ -1,0 +1,73 @@
+"""votequorum and cmap bytes recorded from corosync decode to what was seen, and back."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyquorum.errors import CsErrorCode
+from pyquorum.messages import cmap, votequorum
+from pyquorum.messages.constants import CmapValueType
+
+from .service_fixtures import Fixture, all_fixtures, fixture_ids, load, zero_garbage
+
+FIXTURES = all_fixtures()
+IDS = [str(f) for f in FIXTURES]
+
+
+def test_fixtures_exist() -> None:
+    services = {service for service, _ in fixture_ids()}
+    assert services == {"votequorum", "cmap"}
+    assert len(FIXTURES) >= 60
+
+
+@pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
+def test_decodes_as_recorded(fx: Fixture) -> None:
+    assert fx.decoder()(fx.data) == fx.expected
+    assert fx.decoder()(memoryview(bytearray(fx.data))) == fx.expected
+
+
+@pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
+def test_encodes_to_the_recorded_bytes_without_garbage(fx: Fixture) -> None:
+    assert fx.encoder()(fx.expected) == zero_garbage(fx.data, fx.expected)
+
+
+@pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
+def test_types_survive(fx: Fixture) -> None:
+    """Field types of the decoding: enums where the value is known (docs: typed errors)."""
+    decoded = fx.decoder()(fx.data)
+    error = getattr(decoded, "error", None)
+    if error is not None:
+        assert isinstance(error, CsErrorCode)
+
+
+def test_every_value_type_was_recorded() -> None:
+    seen = {
+        f.expected.value.type
+        for f in FIXTURES
+        if isinstance(f.expected, cmap.GetResponse) and f.expected.value is not None
+    }
+    assert seen == set(CmapValueType)
+
+
+def test_live_facts() -> None:
+    """What the daemon said, as docs/votequorum.md §3 and docs/cmap.md §3 describe it."""
+    assert load("votequorum", "response_getinfo_unknown").expected.error == CsErrorCode.ERR_NOT_EXIST
+    assert (
+        load("votequorum", "response_setexpected_too_high").expected.error
+        == CsErrorCode.ERR_INVALID_PARAM
+    )
+    assert load("votequorum", "response_trackstart_again").expected.error == CsErrorCode.ERR_EXIST
+    leave = load("votequorum", "notification_quorum_leave").expected
+    assert isinstance(leave, votequorum.QuorumNotification)
+    assert {n.nodeid: n.state for n in leave.nodes}[3] == votequorum.NodeState.DEAD
+    probe = load("cmap", "response_get_probe").expected
+    assert isinstance(probe, cmap.GetResponse)
+    assert probe.value is None and probe.room == 0 and probe.value_len > 0
+    assert load("cmap", "response_get_missing").expected.error == CsErrorCode.ERR_NOT_EXIST
+    assert load("cmap", "response_get_too_small").expected.error == CsErrorCode.ERR_INVALID_PARAM
+    assert load("cmap", "response_iter_end").expected.error == CsErrorCode.ERR_NO_SECTIONS
+    larger = load("cmap", "response_get_room_larger")
+    assert len(larger.data) == 40 + 64  # sized by the room asked for, not by the value
+    delete = load("cmap", "notification_delete").expected
+    assert isinstance(delete, cmap.NotifyCallback)
+    assert delete.new_value is None and delete.old_value is not None
