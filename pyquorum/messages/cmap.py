@@ -183,7 +183,7 @@ class TrackAddRequest(Request):
     i32 track_type @280, u64 track_inst_handle @288."""
 
     key: str
-    track_type: CmapTrack
+    track_type: CmapTrack | int
     track_inst_handle: int = 0
 
 
@@ -481,8 +481,11 @@ def decode_request(data: Buffer) -> Request:
     if ident == RequestId.TRACK_ADD:
         _exact("TRACK_ADD request", raw, TRACK_ADD_REQUEST)
         msg = parse("TRACK_ADD request", TRACK_ADD_REQUEST, raw)
+        track_type = msg.num("track_type")
         return TrackAddRequest(
-            _key(msg, raw, TRACK_ADD_REQUEST), CmapTrack(msg.num("track_type")),
+            _key(msg, raw, TRACK_ADD_REQUEST),
+            # IntFlag would fold a negative i32 into its known bits: keep those as ints
+            CmapTrack(track_type) if track_type >= 0 else track_type,
             msg.num("track_inst_handle"),
         )
     if ident == RequestId.SET_CURRENT_MAP:

@@ -6,7 +6,7 @@ import pytest
 
 from pyquorum.errors import CsErrorCode
 from pyquorum.messages import cmap, votequorum
-from pyquorum.messages.constants import CmapValueType
+from pyquorum.messages.constants import CmapValueType, NodeState
 
 from .service_fixtures import Fixture, all_fixtures, fixture_ids, load, zero_garbage
 
@@ -23,7 +23,7 @@ def test_fixtures_exist() -> None:
 @pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
 def test_decodes_as_recorded(fx: Fixture) -> None:
     assert fx.decoder()(fx.data) == fx.expected
-    assert fx.decoder()(memoryview(bytearray(fx.data))) == fx.expected
+    assert fx.decoder()(memoryview(bytearray(fx.data))) == fx.expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("fx", FIXTURES, ids=IDS)
@@ -49,23 +49,26 @@ def test_every_value_type_was_recorded() -> None:
     assert seen == set(CmapValueType)
 
 
+def error_of(service: str, name: str) -> int:
+    msg = load(service, name).expected
+    assert isinstance(msg, votequorum.Response | cmap.Response)
+    return msg.error
+
+
 def test_live_facts() -> None:
     """What the daemon said, as docs/votequorum.md §3 and docs/cmap.md §3 describe it."""
-    assert load("votequorum", "response_getinfo_unknown").expected.error == CsErrorCode.ERR_NOT_EXIST
-    assert (
-        load("votequorum", "response_setexpected_too_high").expected.error
-        == CsErrorCode.ERR_INVALID_PARAM
-    )
-    assert load("votequorum", "response_trackstart_again").expected.error == CsErrorCode.ERR_EXIST
+    assert error_of("votequorum", "response_getinfo_unknown") == CsErrorCode.ERR_NOT_EXIST
+    assert error_of("votequorum", "response_setexpected_too_high") == CsErrorCode.ERR_INVALID_PARAM
+    assert error_of("votequorum", "response_trackstart_again") == CsErrorCode.ERR_EXIST
     leave = load("votequorum", "notification_quorum_leave").expected
     assert isinstance(leave, votequorum.QuorumNotification)
-    assert {n.nodeid: n.state for n in leave.nodes}[3] == votequorum.NodeState.DEAD
+    assert {n.nodeid: n.state for n in leave.nodes}[3] == NodeState.DEAD
     probe = load("cmap", "response_get_probe").expected
     assert isinstance(probe, cmap.GetResponse)
     assert probe.value is None and probe.room == 0 and probe.value_len > 0
-    assert load("cmap", "response_get_missing").expected.error == CsErrorCode.ERR_NOT_EXIST
-    assert load("cmap", "response_get_too_small").expected.error == CsErrorCode.ERR_INVALID_PARAM
-    assert load("cmap", "response_iter_end").expected.error == CsErrorCode.ERR_NO_SECTIONS
+    assert error_of("cmap", "response_get_missing") == CsErrorCode.ERR_NOT_EXIST
+    assert error_of("cmap", "response_get_too_small") == CsErrorCode.ERR_INVALID_PARAM
+    assert error_of("cmap", "response_iter_end") == CsErrorCode.ERR_NO_SECTIONS
     larger = load("cmap", "response_get_room_larger")
     assert len(larger.data) == 40 + 64  # sized by the room asked for, not by the value
     delete = load("cmap", "notification_delete").expected
