@@ -1,0 +1,1 @@
+"""corosync services: one package each (quorum, votequorum, cmap)."""
