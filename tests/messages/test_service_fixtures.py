@@ -40,6 +40,22 @@ def test_types_survive(fx: Fixture) -> None:
         assert isinstance(error, CsErrorCode)
 
 
+def test_every_message_class_was_recorded() -> None:
+    """Each request, response and notification class, except the unknown-event ones
+    (corosync has no event id outside the known ones to send)."""
+    seen = {type(f.expected) for f in FIXTURES}
+    for module in (votequorum, cmap):
+        for name in module.__all__:
+            cls = getattr(module, name)
+            if (
+                isinstance(cls, type)
+                and issubclass(cls, module.Request | module.Response | module.Notification)
+                and cls not in (module.Request, module.Response, module.Notification,
+                                module.UnknownNotification)
+            ):
+                assert cls in seen, f"{module.__name__}.{name} has no fixture"
+
+
 def test_every_value_type_was_recorded() -> None:
     seen = {
         f.expected.value.type
