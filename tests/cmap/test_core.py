@@ -207,3 +207,17 @@ def test_unknown_event_and_closed() -> None:
         core.get("a.b")
     with pytest.raises(BadHandleError):
         core.handle_event(raw("notification_modify"))
+
+
+def test_requests_match_libcmap() -> None:
+    """The core sends what libcmap sends for the same calls (recorded with strace)."""
+    core = CmapCore()
+    assert core.get("totem.cluster_name").request == raw("request_get_libcmap")
+    uint32 = cm.CmapValue(CmapValueType.UINT32, 5)
+    assert core.set(PREFIX + "c", uint32).request == raw("request_set_libcmap")
+    assert core.delete(PREFIX + "c").request == raw("request_delete_libcmap")
+    assert core.iter_init("stats.srp.orf_token_rx").request == raw("request_iter_init_libcmap")
+    handle = 7799537721931726848
+    assert core.iter_next(handle).request == raw("request_iter_next_libcmap")
+    assert core.iter_finalize(handle).request == raw("request_iter_finalize_libcmap")
+    assert core.set_current_map(CmapMap.DEFAULT).request == raw("request_set_current_map_libcmap")
