@@ -96,7 +96,7 @@ class Tracker:
 
     track_handle: int
     key: str
-    track_type: CmapTrack
+    track_type: CmapTrack | int
     user: object
 
 
@@ -150,8 +150,8 @@ class CmapCore:
     # -- values ----------------------------------------------------------------
 
     def get(self, key: str, room: int | None = None) -> Operation[CmapValue]:
-        """GET ``key``'s value.  With ``room`` one exchange with that much room
-        (InvalidParamError if the value is longer); without, length first."""
+        """GET ``key``'s value.  With a positive ``room``, one exchange with that much
+        room (InvalidParamError if the value is longer); without, length first."""
         self.check_open("get")
         first = encode_request(GetRequest(key, room or 0))
         return Operation("get", self._get(key, first, not room))
@@ -302,7 +302,8 @@ class CmapCore:
 
         def steps() -> Generator[bytes, bytes, Tracker]:
             resp = _expect((yield request), TrackAddResponse, "TRACK_ADD")
-            tracker = Tracker(resp.track_handle, key, CmapTrack(track_type), user)
+            kind = CmapTrack(track_type) if track_type >= 0 else track_type
+            tracker = Tracker(resp.track_handle, key, kind, user)
             self._trackers[inst] = tracker
             return tracker
 
