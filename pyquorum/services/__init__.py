@@ -1,1 +1,0 @@
-"""corosync services: one package each (quorum, votequorum, cmap)."""
