@@ -1,0 +1,680 @@
+"""The cmap service's messages: requests, responses and the track notification.
+
+Layouts are in :mod:`pyquorum.messages._cmap_schema`, keys and values in
+:mod:`pyquorum.messages._cmap_values`, both described in docs/cmap.md §2.
+The rules that live here:
+
+* every response has its request's id (SET_CURRENT_MAP's is 10) and one
+  size, except GET's, which is 40 bytes plus the room the request asked for
+  (docs/cmap.md §3.1), so a GET answer is recognised by id alone;
+* a GET answer carries the value only when it fits the room asked for: with
+  room 0 it tells the length and type (``value`` is None), the daemon's way
+  of sizing a buffer, and with too little room the daemon answers
+  CS_ERR_INVALID_PARAM;
+* NOTIFY_CALLBACK (id 9) is the only event; other ids decode to
+  :class:`UnknownNotification`.  Unknown response ids are a protocol error,
+  as for the quorum service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyquorum.errors import CsErrorCode, LocalProtocolError
+from pyquorum.messages._cmap_schema import (
+    ADJUST_INT_REQUEST,
+    GET_REQUEST,
+    GET_RESPONSE_HEAD,
+    HANDLE_REQUEST,
+    HANDLE_RESPONSE,
+    ITER_NEXT_RESPONSE,
+    KEY_REQUEST,
+    NOTIFY_CALLBACK_HEAD,
+    SET_CURRENT_MAP_REQUEST,
+    SET_REQUEST_HEAD,
+    TRACK_ADD_REQUEST,
+)
+from pyquorum.messages._cmap_values import (
+    CmapValue,
+    decode_key,
+    decode_value,
+    encode_key,
+    encode_value,
+)
+from pyquorum.messages._codec import (
+    I32_MAX,
+    U64_MAX,
+    Buffer,
+    as_bytes,
+    check_body,
+    check_i32,
+    check_int,
+    check_size,
+    check_size_field,
+    cs_error,
+    lookup,
+    malformed,
+    members,
+    parse,
+    truncated,
+    wrong_type,
+)
+from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER, Parsed, Schema
+from pyquorum.messages.constants import (
+    REQUEST_HEADER_SIZE,
+    RESPONSE_HEADER_SIZE,
+    CmapMap,
+    CmapTrack,
+    CmapValueType,
+)
+from pyquorum.messages.constants import CmapRequestId as RequestId
+from pyquorum.messages.constants import CmapResponseId as ResponseId
+from pyquorum.messages.types import Message
+
+__all__ = [
+    "AdjustIntRequest",
+    "AdjustIntResponse",
+    "CmapValue",
+    "DeleteRequest",
+    "DeleteResponse",
+    "GetRequest",
+    "GetResponse",
+    "IterFinalizeRequest",
+    "IterFinalizeResponse",
+    "IterInitRequest",
+    "IterInitResponse",
+    "IterNextRequest",
+    "IterNextResponse",
+    "Notification",
+    "NotifyCallback",
+    "Request",
+    "Response",
+    "SetCurrentMapRequest",
+    "SetCurrentMapResponse",
+    "SetRequest",
+    "SetResponse",
+    "TrackAddRequest",
+    "TrackAddResponse",
+    "TrackDeleteRequest",
+    "TrackDeleteResponse",
+    "UnknownNotification",
+    "UnknownRequest",
+    "decode_notification",
+    "decode_request",
+    "decode_response",
+    "encode_notification",
+    "encode_request",
+    "encode_response",
+]
+
+_MAPS = members(CmapMap)
+#: The largest GET room whose answer (40 + room bytes) still fits an i32 size.
+_MAX_ROOM = I32_MAX - GET_RESPONSE_HEAD.size
+_VALUE_TYPES = members(CmapValueType)
+_EVENTS = {int(e): e for e in (CmapTrack.ADD, CmapTrack.DELETE, CmapTrack.MODIFY)}
+
+
+# ---------------------------------------------------------------- requests
+
+
+class Request(Message):
+    """A cmap request (client → server)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SetRequest(Request):
+    """``struct req_lib_cmap_set``, id 0, 296 + value_len bytes: key @16,
+    u64 value_len @280, u8 type @288, value @296."""
+
+    key: str
+    value: CmapValue
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteRequest(Request):
+    """``struct req_lib_cmap_delete`` (280 bytes), id 1: key @16."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetRequest(Request):
+    """``struct req_lib_cmap_get`` (288 bytes), id 2: key @16, u64 value_len @280 (the
+    room for the value; 0 asks for length and type only)."""
+
+    key: str
+    value_len: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustIntRequest(Request):
+    """``struct req_lib_cmap_adjust_int`` (288 bytes), id 3: key @16, i32 step @280."""
+
+    key: str
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class IterInitRequest(Request):
+    """``struct req_lib_cmap_iter_init`` (280 bytes), id 4: prefix @16 ("" = every key)."""
+
+    prefix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IterNextRequest(Request):
+    """``struct req_lib_cmap_iter_next`` (24 bytes), id 5: u64 iter_handle @16."""
+
+    iter_handle: int
+
+
+@dataclass(frozen=True, slots=True)
+class IterFinalizeRequest(Request):
+    """``struct req_lib_cmap_iter_finalize`` (24 bytes), id 6: u64 iter_handle @16."""
+
+    iter_handle: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrackAddRequest(Request):
+    """``struct req_lib_cmap_track_add`` (296 bytes), id 7: key @16 ("" = every key),
+    i32 track_type @280, u64 track_inst_handle @288."""
+
+    key: str
+    track_type: CmapTrack | int
+    track_inst_handle: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TrackDeleteRequest(Request):
+    """``struct req_lib_cmap_track_delete`` (24 bytes), id 8: u64 track_handle @16."""
+
+    track_handle: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetCurrentMapRequest(Request):
+    """``struct req_lib_cmap_set_current_map`` (24 bytes), id 9: i32 map @16."""
+
+    map: CmapMap | int
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownRequest(Request):
+    """A request id cmap does not know (a server sees it)."""
+
+    id: int
+    size: int
+    body: bytes
+
+
+# ---------------------------------------------------------------- responses
+
+
+class Response(Message):
+    """A cmap response; ``error`` is a cs_error_t."""
+
+    __slots__ = ()
+    error: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetResponse(Response):
+    """``struct res_lib_cmap_set`` (24 bytes), id 0."""
+
+    error: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteResponse(Response):
+    """``struct res_lib_cmap_delete`` (24 bytes), id 1."""
+
+    error: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetResponse(Response):
+    """``struct res_lib_cmap_get``, id 2, 40 + ``room`` bytes: u64 value_len @24,
+    u8 type @32, value @40.
+
+    ``room`` is the value_len of the request (the daemon sizes its answer by it);
+    ``value`` is None on an error and when the value did not fit (a length probe).
+    """
+
+    error: int
+    value_type: CmapValueType | int
+    value_len: int
+    value: CmapValue | None
+    room: int
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustIntResponse(Response):
+    """``struct res_lib_cmap_adjust_int`` (24 bytes), id 3."""
+
+    error: int
+
+
+@dataclass(frozen=True, slots=True)
+class IterInitResponse(Response):
+    """``struct res_lib_cmap_iter_init`` (32 bytes), id 4: u64 iter_handle @24."""
+
+    error: int
+    iter_handle: int
+
+
+@dataclass(frozen=True, slots=True)
+class IterNextResponse(Response):
+    """``struct res_lib_cmap_iter_next`` (304 bytes), id 5: key @24, u64 value_len @288,
+    u8 type @296.  No value: a caller GETs each key.  The end is CS_ERR_NO_SECTIONS."""
+
+    error: int
+    key: str
+    value_len: int
+    value_type: CmapValueType | int
+
+
+@dataclass(frozen=True, slots=True)
+class IterFinalizeResponse(Response):
+    """``struct res_lib_cmap_iter_finalize`` (24 bytes), id 6."""
+
+    error: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrackAddResponse(Response):
+    """``struct res_lib_cmap_track_add`` (32 bytes), id 7: u64 track_handle @24."""
+
+    error: int
+    track_handle: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrackDeleteResponse(Response):
+    """``struct res_lib_cmap_track_delete`` (32 bytes), id 8: u64 track_inst_handle @24."""
+
+    error: int
+    track_inst_handle: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetCurrentMapResponse(Response):
+    """A bare ``qb_ipc_response_header`` (24 bytes), id 10."""
+
+    error: int
+
+
+# ---------------------------------------------------------------- notifications
+
+
+class Notification(Message):
+    """A cmap event."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyCallback(Notification):
+    """``struct res_lib_cmap_notify_callback``, id 9, 336 + new_len + old_len bytes:
+    u64 track_inst_handle @24, key @32, i32 event @296, u8 types @304/@312,
+    u64 lengths @320/@328, new value then old value from 336.
+
+    A side without a value (the new one of a DELETE, the old one of an ADD)
+    is None: type 0, length 0 on the wire.
+    """
+
+    track_inst_handle: int
+    key: str
+    event: CmapTrack | int
+    new_value: CmapValue | None
+    old_value: CmapValue | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownNotification(Notification):
+    """An event id this version of pyquorum does not know."""
+
+    id: int
+    error: int
+    data: bytes
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _u64(value: object, what: str) -> int:
+    return check_int(value, what, 0, U64_MAX)
+
+
+def _key_fields(key: object, what: str = "key", allow_empty: bool = False) -> dict[str, object]:
+    length, value = encode_key(key, what, allow_empty=allow_empty)
+    return {"key_length": length, "key_value": value}
+
+
+def _key(msg: Parsed, raw: bytes, schema: Schema) -> str:
+    offset = schema.fields["key_length"][0]
+    return decode_key(msg.num("key_length"), msg.raw("key_value"), raw, offset)
+
+
+def _exact(what: str, raw: bytes, schema: Schema) -> None:
+    if len(raw) != schema.size:
+        raise malformed(f"{what} must be {schema.size} bytes, not {len(raw)}", raw, "size", 8)
+
+
+def _hdr(ident: int, size: int) -> dict[str, object]:
+    return {"id": ident, "size": size}
+
+
+_KEY_REQUESTS: dict[type[Request], RequestId] = {
+    DeleteRequest: RequestId.DELETE,
+    IterInitRequest: RequestId.ITER_INIT,
+}
+_HANDLE_REQUESTS: dict[type[Request], tuple[RequestId, str]] = {
+    IterNextRequest: (RequestId.ITER_NEXT, "iter_handle"),
+    IterFinalizeRequest: (RequestId.ITER_FINALIZE, "iter_handle"),
+    TrackDeleteRequest: (RequestId.TRACK_DELETE, "track_handle"),
+}
+
+
+def encode_request(req: Request) -> bytes:
+    """Client side: the bytes of one request, padding zeroed."""
+    if isinstance(req, SetRequest):
+        kind, payload = encode_value(req.value)
+        size = check_size(SET_REQUEST_HEAD.size + len(payload), "SET request")
+        return SET_REQUEST_HEAD.build(
+            {**_hdr(int(RequestId.SET), size), **_key_fields(req.key),
+             "value_len": len(payload), "type": kind}
+        ) + payload
+    if isinstance(req, DeleteRequest):
+        return KEY_REQUEST.build(
+            {**_hdr(int(RequestId.DELETE), KEY_REQUEST.size), **_key_fields(req.key)}
+        )
+    if isinstance(req, IterInitRequest):
+        return KEY_REQUEST.build(
+            {**_hdr(int(RequestId.ITER_INIT), KEY_REQUEST.size),
+             **_key_fields(req.prefix, "prefix", allow_empty=True)}
+        )
+    if isinstance(req, GetRequest):
+        return GET_REQUEST.build(
+            {**_hdr(int(RequestId.GET), GET_REQUEST.size), **_key_fields(req.key),
+             # the daemon answers with 40 + value_len bytes: keep that under an i32
+             "value_len": check_int(req.value_len, "value_len", 0, _MAX_ROOM)}
+        )
+    if isinstance(req, AdjustIntRequest):
+        return ADJUST_INT_REQUEST.build(
+            {**_hdr(int(RequestId.ADJUST_INT), ADJUST_INT_REQUEST.size), **_key_fields(req.key),
+             "step": check_i32(req.step, "step")}
+        )
+    if isinstance(req, TrackAddRequest):
+        return TRACK_ADD_REQUEST.build(
+            {**_hdr(int(RequestId.TRACK_ADD), TRACK_ADD_REQUEST.size),
+             **_key_fields(req.key, allow_empty=True),
+             "track_type": check_i32(req.track_type, "track_type"),
+             "track_inst_handle": _u64(req.track_inst_handle, "track_inst_handle")}
+        )
+    if isinstance(req, SetCurrentMapRequest):
+        return SET_CURRENT_MAP_REQUEST.build(
+            {**_hdr(int(RequestId.SET_CURRENT_MAP), SET_CURRENT_MAP_REQUEST.size),
+             "map": check_i32(req.map, "map")}
+        )
+    handle = _HANDLE_REQUESTS.get(type(req))
+    if handle is not None:
+        ident, field = handle
+        return HANDLE_REQUEST.build(
+            {**_hdr(int(ident), HANDLE_REQUEST.size), "handle": _u64(getattr(req, field), field)}
+        )
+    if isinstance(req, UnknownRequest):
+        unknown = check_i32(req.id, "request id")
+        if unknown in _REQUEST_IDS:
+            raise wrong_type(req, f"the {RequestId(unknown).name} request class for id {unknown}")
+        body = check_body(req.body, "request body")
+        size = check_i32(req.size, "request size")
+        if size != REQUEST_HEADER_SIZE + len(body):
+            raise LocalProtocolError(
+                f"UnknownRequest.size is {size}, but header plus body is "
+                f"{REQUEST_HEADER_SIZE + len(body)} bytes"
+            )
+        return REQUEST_HEADER.build(_hdr(unknown, size)) + body
+    raise wrong_type(req, "a cmap Request")
+
+
+_REQUEST_IDS = frozenset(int(i) for i in RequestId)
+
+
+def decode_request(data: Buffer) -> Request:
+    """Server side: one request; an unknown id is an UnknownRequest."""
+    raw = as_bytes(data)
+    if len(raw) < REQUEST_HEADER_SIZE:
+        raise truncated("cmap request", raw, REQUEST_HEADER)
+    hdr = parse("cmap request", REQUEST_HEADER, raw)
+    ident, size = hdr.num("id"), hdr.num("size")
+    check_size_field("cmap request", raw, size)
+    if ident == RequestId.SET:
+        head = SET_REQUEST_HEAD
+        if len(raw) < head.size:
+            raise truncated("SET request", raw, head)
+        msg = parse("SET request", head, raw[: head.size])
+        value_len = msg.num("value_len")
+        if len(raw) != head.size + value_len:
+            raise malformed(
+                f"SET request with value_len {value_len} must be {head.size + value_len} "
+                f"bytes, not {len(raw)}", raw, "value_len", 280,
+            )
+        value = decode_value(msg.num("type"), raw[head.size:], raw, 288)
+        return SetRequest(_key(msg, raw, head), value)
+    if ident in (RequestId.DELETE, RequestId.ITER_INIT):
+        _exact("cmap key request", raw, KEY_REQUEST)
+        key = _key(parse("cmap key request", KEY_REQUEST, raw), raw, KEY_REQUEST)
+        if ident == RequestId.DELETE:
+            return DeleteRequest(key)
+        return IterInitRequest(key)
+    if ident == RequestId.GET:
+        _exact("GET request", raw, GET_REQUEST)
+        msg = parse("GET request", GET_REQUEST, raw)
+        return GetRequest(_key(msg, raw, GET_REQUEST), msg.num("value_len"))
+    if ident == RequestId.ADJUST_INT:
+        _exact("ADJUST_INT request", raw, ADJUST_INT_REQUEST)
+        msg = parse("ADJUST_INT request", ADJUST_INT_REQUEST, raw)
+        return AdjustIntRequest(_key(msg, raw, ADJUST_INT_REQUEST), msg.num("step"))
+    if ident == RequestId.TRACK_ADD:
+        _exact("TRACK_ADD request", raw, TRACK_ADD_REQUEST)
+        msg = parse("TRACK_ADD request", TRACK_ADD_REQUEST, raw)
+        track_type = msg.num("track_type")
+        return TrackAddRequest(
+            _key(msg, raw, TRACK_ADD_REQUEST),
+            # IntFlag would fold a negative i32 into its known bits: keep those as ints
+            CmapTrack(track_type) if track_type >= 0 else track_type,
+            msg.num("track_inst_handle"),
+        )
+    if ident == RequestId.SET_CURRENT_MAP:
+        _exact("SET_CURRENT_MAP request", raw, SET_CURRENT_MAP_REQUEST)
+        msg = parse("SET_CURRENT_MAP request", SET_CURRENT_MAP_REQUEST, raw)
+        return SetCurrentMapRequest(lookup(_MAPS, msg.num("map")))
+    if ident in (RequestId.ITER_NEXT, RequestId.ITER_FINALIZE, RequestId.TRACK_DELETE):
+        _exact("cmap handle request", raw, HANDLE_REQUEST)
+        handle = parse("cmap handle request", HANDLE_REQUEST, raw).num("handle")
+        if ident == RequestId.ITER_NEXT:
+            return IterNextRequest(handle)
+        if ident == RequestId.ITER_FINALIZE:
+            return IterFinalizeRequest(handle)
+        return TrackDeleteRequest(handle)
+    return UnknownRequest(ident, size, raw[REQUEST_HEADER_SIZE:])
+
+
+# ---------------------------------------------------------------- responses
+
+_BARE: dict[type[Response], ResponseId] = {
+    SetResponse: ResponseId.SET,
+    DeleteResponse: ResponseId.DELETE,
+    AdjustIntResponse: ResponseId.ADJUST_INT,
+    IterFinalizeResponse: ResponseId.ITER_FINALIZE,
+    SetCurrentMapResponse: ResponseId.SET_CURRENT_MAP,
+}
+_BARE_BY_ID: dict[int, type[Response]] = {int(v): k for k, v in _BARE.items()}
+_HANDLE_RESPONSES: dict[type[Response], tuple[ResponseId, str]] = {
+    IterInitResponse: (ResponseId.ITER_INIT, "iter_handle"),
+    TrackAddResponse: (ResponseId.TRACK_ADD, "track_handle"),
+    TrackDeleteResponse: (ResponseId.TRACK_DELETE, "track_inst_handle"),
+}
+_HANDLE_BY_ID: dict[int, type[Response]] = {int(v[0]): k for k, v in _HANDLE_RESPONSES.items()}
+_RESPONSE_IDS = frozenset(int(i) for i in ResponseId) - {int(ResponseId.NOTIFY_CALLBACK)}
+
+
+def encode_response(resp: Response) -> bytes:
+    """Server side: the bytes of one response, padding zeroed."""
+    error = check_i32(resp.error, "error") if isinstance(resp, Response) else 0
+    bare = _BARE.get(type(resp))
+    if bare is not None:
+        return RESPONSE_HEADER.build({**_hdr(int(bare), RESPONSE_HEADER_SIZE), "error": error})
+    handle = _HANDLE_RESPONSES.get(type(resp))
+    if handle is not None:
+        ident, field = handle
+        return HANDLE_RESPONSE.build(
+            {**_hdr(int(ident), HANDLE_RESPONSE.size), "error": error,
+             "handle": _u64(getattr(resp, field), field)}
+        )
+    if isinstance(resp, IterNextResponse):
+        return ITER_NEXT_RESPONSE.build(
+            {**_hdr(int(ResponseId.ITER_NEXT), ITER_NEXT_RESPONSE.size), "error": error,
+             **_key_fields(resp.key, allow_empty=True),
+             "value_len": _u64(resp.value_len, "value_len"),
+             "type": check_int(resp.value_type, "value_type", 0, 255)}
+        )
+    if isinstance(resp, GetResponse):
+        return _encode_get_response(resp, error)
+    raise wrong_type(resp, "a cmap Response")
+
+
+def _encode_get_response(resp: GetResponse, error: int) -> bytes:
+    room = check_int(resp.room, "room", 0, _MAX_ROOM)
+    kind = check_int(resp.value_type, "value_type", 0, 255)
+    value_len = _u64(resp.value_len, "value_len")
+    payload = b""
+    if resp.value is not None:
+        if error != CsErrorCode.OK:
+            raise LocalProtocolError("a GET response with an error carries no value")
+        kind_out, payload = encode_value(resp.value)
+        if (kind_out, len(payload)) != (kind, value_len):
+            raise LocalProtocolError(
+                f"value_type/value_len ({kind}, {value_len}) do not match the value "
+                f"({kind_out}, {len(payload)})"
+            )
+        if value_len > room:
+            raise LocalProtocolError(f"a {value_len}-byte value does not fit room {room}")
+    elif error == CsErrorCode.OK and value_len <= room:
+        raise LocalProtocolError("a successful GET whose value fits the room must carry it")
+    head = GET_RESPONSE_HEAD.build(
+        {**_hdr(int(ResponseId.GET), GET_RESPONSE_HEAD.size + room), "error": error,
+         "value_len": value_len, "type": kind}
+    )
+    return head + payload.ljust(room, b"\0")
+
+
+def decode_response(data: Buffer) -> Response:
+    """Client side: one response, by id (and size, which every id but GET fixes)."""
+    raw = as_bytes(data)
+    if len(raw) < RESPONSE_HEADER_SIZE:
+        raise truncated("cmap response", raw, RESPONSE_HEADER)
+    hdr = parse("cmap response", RESPONSE_HEADER, raw)
+    ident, size = hdr.num("id"), hdr.num("size")
+    check_size_field("cmap response", raw, size)
+    error = cs_error(hdr.num("error"))
+    bare = _BARE_BY_ID.get(ident)
+    if bare is not None and size == RESPONSE_HEADER_SIZE:
+        return bare(error)  # type: ignore[call-arg]
+    handle = _HANDLE_BY_ID.get(ident)
+    if handle is not None and size == HANDLE_RESPONSE.size:
+        handle_value = parse("cmap response", HANDLE_RESPONSE, raw).num("handle")
+        return handle(error, handle_value)  # type: ignore[call-arg]
+    if ident == ResponseId.ITER_NEXT and size == ITER_NEXT_RESPONSE.size:
+        msg = parse("ITER_NEXT response", ITER_NEXT_RESPONSE, raw)
+        return IterNextResponse(
+            error, _key(msg, raw, ITER_NEXT_RESPONSE), msg.num("value_len"),
+            lookup(_VALUE_TYPES, msg.num("type")),
+        )
+    if ident == ResponseId.GET and size >= GET_RESPONSE_HEAD.size:
+        head = GET_RESPONSE_HEAD
+        msg = parse("GET response", head, raw[: head.size])
+        room = size - head.size
+        kind, value_len = msg.num("type"), msg.num("value_len")
+        value: CmapValue | None = None
+        if error == CsErrorCode.OK and value_len <= room:
+            value = decode_value(kind, raw[head.size : head.size + value_len], raw, head.size)
+        return GetResponse(error, lookup(_VALUE_TYPES, kind), value_len, value, room)
+    if ident in _RESPONSE_IDS:
+        raise malformed(f"cmap response id {ident} never has size {size}", raw, "size", 8)
+    raise malformed(f"unknown cmap response id {ident} (size {size})", raw, "id", 0)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def _side(value: CmapValue | None, what: str) -> tuple[int, bytes]:
+    if value is None:
+        return 0, b""
+    return encode_value(value)
+
+
+def encode_notification(note: Notification) -> bytes:
+    """Server side: one event's bytes, padding zeroed."""
+    if isinstance(note, NotifyCallback):
+        new_type, new = _side(note.new_value, "new_value")
+        old_type, old = _side(note.old_value, "old_value")
+        size = check_size(NOTIFY_CALLBACK_HEAD.size + len(new) + len(old), "notification")
+        return NOTIFY_CALLBACK_HEAD.build(
+            {**_hdr(int(ResponseId.NOTIFY_CALLBACK), size), "error": int(CsErrorCode.OK),
+             "track_inst_handle": _u64(note.track_inst_handle, "track_inst_handle"),
+             **_key_fields(note.key), "event": check_i32(note.event, "event"),
+             "new_type": new_type, "old_type": old_type,
+             "new_len": len(new), "old_len": len(old)}
+        ) + new + old
+    if isinstance(note, UnknownNotification):
+        ident = check_i32(note.id, "notification id")
+        if ident == ResponseId.NOTIFY_CALLBACK:
+            raise wrong_type(note, "NotifyCallback for id 9")
+        body = check_body(note.data, "notification data")
+        size = check_size(RESPONSE_HEADER_SIZE + len(body), "notification")
+        return RESPONSE_HEADER.build(
+            {**_hdr(ident, size), "error": check_i32(note.error, "error")}
+        ) + body
+    raise wrong_type(note, "a cmap Notification")
+
+
+def decode_notification(data: Buffer) -> Notification:
+    """Client side: one event; lengths are checked against the bytes before slicing."""
+    raw = as_bytes(data)
+    if len(raw) < RESPONSE_HEADER_SIZE:
+        raise truncated("cmap notification", raw, RESPONSE_HEADER)
+    hdr = parse("cmap notification", RESPONSE_HEADER, raw)
+    ident, size = hdr.num("id"), hdr.num("size")
+    check_size_field("cmap notification", raw, size)
+    if ident != ResponseId.NOTIFY_CALLBACK:
+        return UnknownNotification(ident, cs_error(hdr.num("error")), raw[RESPONSE_HEADER_SIZE:])
+    head = NOTIFY_CALLBACK_HEAD
+    if len(raw) < head.size:
+        raise truncated("cmap notification", raw, head)
+    msg = parse("cmap notification", head, raw[: head.size])
+    new_len, old_len = msg.num("new_len"), msg.num("old_len")
+    if len(raw) != head.size + new_len + old_len:
+        raise malformed(
+            f"notification with values of {new_len} and {old_len} bytes must be "
+            f"{head.size + new_len + old_len} bytes, not {len(raw)}", raw, "new_value_len", 320,
+        )
+    new_raw = raw[head.size : head.size + new_len]
+    old_raw = raw[head.size + new_len :]
+    event = msg.num("event")
+    return NotifyCallback(
+        track_inst_handle=msg.num("track_inst_handle"),
+        key=_key(msg, raw, head),
+        event=_EVENTS.get(event, event),
+        new_value=_decode_side(msg.num("new_type"), new_raw, raw, 304),
+        old_value=_decode_side(msg.num("old_type"), old_raw, raw, 312),
+    )
+
+
+def _decode_side(kind: int, value: bytes, raw: bytes, offset: int) -> CmapValue | None:
+    if kind == 0 and not value:
+        return None
+    return decode_value(kind, value, raw, offset)

@@ -1,0 +1,521 @@
+"""The votequorum service's messages: requests, responses and notifications.
+
+Layouts are in :mod:`pyquorum.messages._votequorum_schema` and
+docs/votequorum.md §2.  The rules that live here:
+
+* responses are identified by ``(id, size)``: id 0 with 24 bytes is the
+  STATUS reply shared by SETEXPECTED, SETVOTES, TRACKSTART and TRACKSTOP
+  (and corosync's generic reply to an unknown request); id 1 with 320 bytes
+  is GETINFO's answer.  Anything else is a protocol error, since it cannot
+  be matched to its request;
+* notifications (ids 3, 4, 5) carry the ``context`` given to TRACKSTART;
+  an unknown notification id decodes to :class:`UnknownNotification`;
+* a GETINFO answer with an error carries uninitialised fields (the daemon
+  fills them only on success, docs/votequorum.md §3.1): they are decoded as
+  they are and must not be trusted;
+* the qdevice registration calls (request ids 5-9) are not modelled: they
+  decode, on the server side, as :class:`UnknownRequest`.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from pyquorum.errors import CsErrorCode, LocalProtocolError
+from pyquorum.messages._codec import (
+    U64_MAX,
+    Buffer,
+    as_bytes,
+    check_body,
+    check_bool,
+    check_i32,
+    check_int,
+    check_size,
+    check_size_field,
+    check_u32,
+    cs_error,
+    lookup,
+    malformed,
+    members,
+    parse,
+    truncated,
+    wrong_type,
+)
+from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER, Schema
+from pyquorum.messages._votequorum_schema import (
+    EXPECTEDVOTES_NOTIFICATION,
+    GETINFO_REQUEST,
+    GETINFO_RESPONSE,
+    NODELIST_NOTIFICATION_HEAD,
+    QUORUM_NOTIFICATION_HEAD,
+    SETEXPECTED_REQUEST,
+    SETVOTES_REQUEST,
+    TRACKSTART_REQUEST,
+)
+from pyquorum.messages.constants import (
+    REQUEST_HEADER_SIZE,
+    RESPONSE_HEADER_SIZE,
+    VOTEQUORUM_QDEVICE_MAX_NAME_LEN,
+    NodeState,
+    Track,
+    VotequorumInfo,
+)
+from pyquorum.messages.constants import VotequorumRequestId as RequestId
+from pyquorum.messages.constants import VotequorumResponseId as ResponseId
+from pyquorum.messages.types import Message, RingId
+
+__all__ = [
+    "ExpectedVotesNotification",
+    "GetInfoRequest",
+    "GetInfoResponse",
+    "NodeStatus",
+    "NodelistNotification",
+    "Notification",
+    "QuorumNotification",
+    "Request",
+    "Response",
+    "SetExpectedRequest",
+    "SetVotesRequest",
+    "StatusResponse",
+    "TrackStartRequest",
+    "TrackStopRequest",
+    "UnknownNotification",
+    "UnknownRequest",
+    "decode_notification",
+    "decode_request",
+    "decode_response",
+    "encode_notification",
+    "encode_request",
+    "encode_response",
+]
+
+_NODE_STATES = members(NodeState)
+#: Every event goes out with header error CS_OK (1), as corosync sends it.
+_OK = int(CsErrorCode.OK)
+_KNOWN_REQUEST_IDS = frozenset(
+    int(i) for i in (RequestId.GETINFO, RequestId.SETEXPECTED, RequestId.SETVOTES,
+                     RequestId.TRACKSTART, RequestId.TRACKSTOP)
+)
+_KNOWN_RESPONSE_IDS = frozenset((int(ResponseId.STATUS), int(ResponseId.GETINFO)))
+_NOTIFICATION_IDS = frozenset(
+    int(i) for i in (ResponseId.QUORUM_NOTIFICATION, ResponseId.EXPECTEDVOTES_NOTIFICATION,
+                     ResponseId.NODELIST_NOTIFICATION)
+)
+#: No list can be longer than this and still fit an i32 ``size``.
+_MAX_ENTRIES = 2**31 // 8
+
+
+# ---------------------------------------------------------------- dataclasses
+
+
+class Request(Message):
+    """A votequorum request (client → server)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GetInfoRequest(Request):
+    """``struct req_lib_votequorum_getinfo`` (24 bytes), id 0: nodeid @16; 0 = this node."""
+
+    nodeid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SetExpectedRequest(Request):
+    """``struct req_lib_votequorum_setexpected`` (24 bytes), id 1: expected_votes @16."""
+
+    expected_votes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetVotesRequest(Request):
+    """``struct req_lib_votequorum_setvotes`` (24 bytes), id 2: votes @16, nodeid @20."""
+
+    nodeid: int
+    votes: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrackStartRequest(Request):
+    """``struct req_lib_votequorum_trackstart`` (32 bytes), id 3: u64 context @16,
+    u32 track_flags @24."""
+
+    flags: Track
+    context: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TrackStopRequest(Request):
+    """``struct req_lib_votequorum_general`` (16 bytes), id 4."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownRequest(Request):
+    """A request id this module does not model (among them the qdevice calls 5-9)."""
+
+    id: int
+    size: int
+    body: bytes
+
+
+class Response(Message):
+    """A votequorum response; ``error`` is a cs_error_t."""
+
+    __slots__ = ()
+    error: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusResponse(Response):
+    """``struct res_lib_votequorum_status`` (24 bytes), id 0: the answer to SETEXPECTED,
+    SETVOTES, TRACKSTART, TRACKSTOP, and to an unknown request."""
+
+    error: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetInfoResponse(Response):
+    """``struct res_lib_votequorum_getinfo`` (320 bytes), id 1: nine u32 from @24, then
+    ``qdevice_name[255]`` @60.  Only meaningful when ``error`` is CS_OK."""
+
+    error: int
+    nodeid: int
+    state: NodeState | int
+    votes: int
+    expected_votes: int
+    highest_expected: int
+    total_votes: int
+    quorum: int
+    flags: VotequorumInfo
+    qdevice_votes: int
+    qdevice_name: str
+
+
+class Notification(Message):
+    """A votequorum event (TRACKSTART's notifications)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """``struct votequorum_node``: u32 nodeid, u32 state (nodeid 0 is the qdevice)."""
+
+    nodeid: int
+    state: NodeState | int
+
+
+@dataclass(frozen=True, slots=True)
+class QuorumNotification(Notification):
+    """``struct res_lib_votequorum_quorum_notification``, id 3, 48 + 8n bytes:
+    u32 quorate @24, u64 context @32, u32 node_list_entries @40, nodes @48."""
+
+    quorate: bool
+    context: int
+    nodes: tuple[NodeStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodelistNotification(Notification):
+    """``struct res_lib_votequorum_nodelist_notification``, id 5, 56 + 4n bytes:
+    u64 context @24, ring_id @32 (nodeid @32, seq @40), u32 entries @48, ids @56."""
+
+    context: int
+    ring_id: RingId
+    members: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedVotesNotification(Notification):
+    """``struct res_lib_votequorum_expectedvotes_notification``, id 4, 40 bytes:
+    u64 context @24, u32 expected_votes @32."""
+
+    context: int
+    expected_votes: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownNotification(Notification):
+    """An event id this version of pyquorum does not know (forward compatibility)."""
+
+    id: int
+    error: int
+    data: bytes
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _u64(value: object, what: str) -> int:
+    return check_int(value, what, 0, U64_MAX)
+
+
+def _exact(what: str, raw: bytes, schema: Schema) -> None:
+    if len(raw) != schema.size:
+        raise malformed(f"{what} must be {schema.size} bytes, not {len(raw)}", raw, "size", 8)
+
+
+def _encode_name(value: object) -> bytes:
+    """``qdevice_name``: at most 254 bytes, so the NUL fits the 255-byte field."""
+    if not isinstance(value, str):
+        raise LocalProtocolError(f"qdevice_name must be a str, not {type(value).__name__}")
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError as exc:
+        raise LocalProtocolError(f"qdevice_name cannot be encoded: {exc}") from None
+    if b"\0" in raw:
+        raise LocalProtocolError("qdevice_name contains a NUL byte")
+    if len(raw) >= VOTEQUORUM_QDEVICE_MAX_NAME_LEN:
+        raise LocalProtocolError(
+            f"qdevice_name is {len(raw)} bytes; at most "
+            f"{VOTEQUORUM_QDEVICE_MAX_NAME_LEN - 1} fit with the NUL"
+        )
+    return raw.ljust(VOTEQUORUM_QDEVICE_MAX_NAME_LEN, b"\0")
+
+
+def _decode_name(raw: bytes) -> str:
+    """Up to the first NUL (the daemon copies a C string into a zeroed field).
+
+    A field without a NUL (uninitialised bytes of an error reply) is cut at 254 bytes,
+    so that every decoded name can be encoded again.
+    """
+    end = raw.find(b"\0")
+    text = raw[: VOTEQUORUM_QDEVICE_MAX_NAME_LEN - 1] if end < 0 else raw[:end]
+    return text.decode("utf-8", "surrogateescape")
+
+
+def _header(ident: int, size: int) -> bytes:
+    return REQUEST_HEADER.build({"id": ident, "size": size})
+
+
+def _res_header(ident: int, size: int, error: int) -> dict[str, int]:
+    return {"id": ident, "size": size, "error": check_i32(error, "error")}
+
+
+# ---------------------------------------------------------------- requests
+
+
+def encode_request(req: Request) -> bytes:
+    """Client side: the bytes of one request, padding zeroed."""
+    if isinstance(req, GetInfoRequest):
+        return GETINFO_REQUEST.build(
+            {"id": int(RequestId.GETINFO), "size": GETINFO_REQUEST.size,
+             "nodeid": check_u32(req.nodeid, "nodeid")}
+        )
+    if isinstance(req, SetExpectedRequest):
+        return SETEXPECTED_REQUEST.build(
+            {"id": int(RequestId.SETEXPECTED), "size": SETEXPECTED_REQUEST.size,
+             "expected_votes": check_u32(req.expected_votes, "expected_votes")}
+        )
+    if isinstance(req, SetVotesRequest):
+        return SETVOTES_REQUEST.build(
+            {"id": int(RequestId.SETVOTES), "size": SETVOTES_REQUEST.size,
+             "votes": check_u32(req.votes, "votes"), "nodeid": check_u32(req.nodeid, "nodeid")}
+        )
+    if isinstance(req, TrackStartRequest):
+        return TRACKSTART_REQUEST.build(
+            {"id": int(RequestId.TRACKSTART), "size": TRACKSTART_REQUEST.size,
+             "context": _u64(req.context, "context"),
+             "track_flags": check_u32(req.flags, "track flags")}
+        )
+    if isinstance(req, TrackStopRequest):
+        return _header(int(RequestId.TRACKSTOP), REQUEST_HEADER_SIZE)
+    if isinstance(req, UnknownRequest):
+        ident = check_i32(req.id, "request id")
+        if ident in _KNOWN_REQUEST_IDS:
+            raise wrong_type(req, f"the {RequestId(ident).name} request class for id {ident}")
+        body = check_body(req.body, "request body")
+        size = check_i32(req.size, "request size")
+        if size != REQUEST_HEADER_SIZE + len(body):
+            raise LocalProtocolError(
+                f"UnknownRequest.size is {size}, but header plus body is "
+                f"{REQUEST_HEADER_SIZE + len(body)} bytes"
+            )
+        return _header(ident, size) + body
+    raise wrong_type(req, "a votequorum Request")
+
+
+def decode_request(data: Buffer) -> Request:
+    """Server side: one request; ids it does not model are UnknownRequest."""
+    raw = as_bytes(data)
+    if len(raw) < REQUEST_HEADER_SIZE:
+        raise truncated("votequorum request", raw, REQUEST_HEADER)
+    hdr = parse("votequorum request", REQUEST_HEADER, raw)
+    ident, size = hdr.num("id"), hdr.num("size")
+    check_size_field("votequorum request", raw, size)
+    if ident == RequestId.GETINFO:
+        _exact("GETINFO request", raw, GETINFO_REQUEST)
+        return GetInfoRequest(parse("GETINFO", GETINFO_REQUEST, raw).num("nodeid"))
+    if ident == RequestId.SETEXPECTED:
+        _exact("SETEXPECTED request", raw, SETEXPECTED_REQUEST)
+        msg = parse("SETEXPECTED", SETEXPECTED_REQUEST, raw)
+        return SetExpectedRequest(msg.num("expected_votes"))
+    if ident == RequestId.SETVOTES:
+        _exact("SETVOTES request", raw, SETVOTES_REQUEST)
+        msg = parse("SETVOTES", SETVOTES_REQUEST, raw)
+        return SetVotesRequest(nodeid=msg.num("nodeid"), votes=msg.num("votes"))
+    if ident == RequestId.TRACKSTART:
+        _exact("TRACKSTART request", raw, TRACKSTART_REQUEST)
+        msg = parse("TRACKSTART", TRACKSTART_REQUEST, raw)
+        return TrackStartRequest(Track(msg.num("track_flags")), msg.num("context"))
+    if ident == RequestId.TRACKSTOP:
+        _exact("TRACKSTOP request", raw, REQUEST_HEADER)
+        return TrackStopRequest()
+    return UnknownRequest(ident, size, raw[REQUEST_HEADER_SIZE:])
+
+
+# ---------------------------------------------------------------- responses
+
+
+def encode_response(resp: Response) -> bytes:
+    """Server side: the bytes of one response, padding zeroed."""
+    if isinstance(resp, StatusResponse):
+        return RESPONSE_HEADER.build(
+            _res_header(int(ResponseId.STATUS), RESPONSE_HEADER_SIZE, resp.error)
+        )
+    if isinstance(resp, GetInfoResponse):
+        values: dict[str, object] = dict(
+            _res_header(int(ResponseId.GETINFO), GETINFO_RESPONSE.size, resp.error)
+        )
+        for name in ("nodeid", "state", "votes", "expected_votes", "highest_expected",
+                     "total_votes", "quorum", "flags", "qdevice_votes"):
+            values[name] = check_u32(getattr(resp, name), name)
+        values["qdevice_name"] = _encode_name(resp.qdevice_name)
+        return GETINFO_RESPONSE.build(values)
+    raise wrong_type(resp, "a votequorum Response")
+
+
+def decode_response(data: Buffer) -> Response:
+    """Client side: one response, identified by ``(id, size)``."""
+    raw = as_bytes(data)
+    if len(raw) < RESPONSE_HEADER_SIZE:
+        raise truncated("votequorum response", raw, RESPONSE_HEADER)
+    hdr = parse("votequorum response", RESPONSE_HEADER, raw)
+    ident, size = hdr.num("id"), hdr.num("size")
+    check_size_field("votequorum response", raw, size)
+    error = cs_error(hdr.num("error"))
+    if ident == ResponseId.STATUS and size == RESPONSE_HEADER_SIZE:
+        return StatusResponse(error)
+    if ident == ResponseId.GETINFO and size == GETINFO_RESPONSE.size:
+        msg = parse("GETINFO response", GETINFO_RESPONSE, raw)
+        return GetInfoResponse(
+            error=error,
+            nodeid=msg.num("nodeid"),
+            state=lookup(_NODE_STATES, msg.num("state")),
+            votes=msg.num("votes"),
+            expected_votes=msg.num("expected_votes"),
+            highest_expected=msg.num("highest_expected"),
+            total_votes=msg.num("total_votes"),
+            quorum=msg.num("quorum"),
+            flags=VotequorumInfo(msg.num("flags")),
+            qdevice_votes=msg.num("qdevice_votes"),
+            qdevice_name=_decode_name(msg.raw("qdevice_name")),
+        )
+    if ident in _KNOWN_RESPONSE_IDS:
+        raise malformed(f"votequorum response id {ident} never has size {size}", raw, "size", 8)
+    raise malformed(f"unknown votequorum response id {ident} (size {size})", raw, "id", 0)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def encode_notification(note: Notification) -> bytes:
+    """Server side: one event's bytes, padding zeroed."""
+    if isinstance(note, QuorumNotification):
+        nodes = note.nodes
+        if not isinstance(nodes, tuple | list) or len(nodes) > _MAX_ENTRIES:
+            raise LocalProtocolError("nodes must be a tuple of NodeStatus")
+        body = bytearray()
+        for i, node in enumerate(nodes):
+            if not isinstance(node, NodeStatus):
+                raise wrong_type(node, f"NodeStatus at nodes[{i}]")
+            body += check_u32(node.nodeid, f"nodes[{i}].nodeid").to_bytes(4, "little")
+            body += check_u32(node.state, f"nodes[{i}].state").to_bytes(4, "little")
+        size = check_size(QUORUM_NOTIFICATION_HEAD.size + len(body), "quorum notification")
+        head = QUORUM_NOTIFICATION_HEAD.build(
+            {**_res_header(int(ResponseId.QUORUM_NOTIFICATION), size, _OK),
+             "quorate": check_bool(note.quorate, "quorate"),
+             "context": _u64(note.context, "context"), "node_list_entries": len(nodes)}
+        )
+        return head + bytes(body)
+    if isinstance(note, NodelistNotification):
+        ids = note.members
+        if not isinstance(ids, tuple | list) or len(ids) > _MAX_ENTRIES:
+            raise LocalProtocolError("members must be a tuple of u32 node ids")
+        id_bytes = b"".join(
+            check_u32(v, f"members[{i}]").to_bytes(4, "little") for i, v in enumerate(ids)
+        )
+        if not isinstance(note.ring_id, RingId):
+            raise wrong_type(note.ring_id, "a RingId")
+        size = check_size(NODELIST_NOTIFICATION_HEAD.size + len(id_bytes), "nodelist notification")
+        head = NODELIST_NOTIFICATION_HEAD.build(
+            {**_res_header(int(ResponseId.NODELIST_NOTIFICATION), size, _OK),
+             "context": _u64(note.context, "context"),
+             "ring_nodeid": check_u32(note.ring_id.nodeid, "ring_id.nodeid"),
+             "ring_seq": _u64(note.ring_id.seq, "ring_id.seq"), "node_list_entries": len(ids)}
+        )
+        return head + id_bytes
+    if isinstance(note, ExpectedVotesNotification):
+        return EXPECTEDVOTES_NOTIFICATION.build(
+            {**_res_header(int(ResponseId.EXPECTEDVOTES_NOTIFICATION),
+                           EXPECTEDVOTES_NOTIFICATION.size, _OK),
+             "context": _u64(note.context, "context"),
+             "expected_votes": check_u32(note.expected_votes, "expected_votes")}
+        )
+    if isinstance(note, UnknownNotification):
+        ident = check_i32(note.id, "notification id")
+        if ident in _NOTIFICATION_IDS:
+            raise wrong_type(note, f"the notification class for id {ident}")
+        data = check_body(note.data, "notification data")
+        size = check_size(RESPONSE_HEADER_SIZE + len(data), "notification")
+        return RESPONSE_HEADER.build(_res_header(ident, size, note.error)) + data
+    raise wrong_type(note, "a votequorum Notification")
+
+
+def decode_notification(data: Buffer) -> Notification:
+    """Client side: one event.  Counts are checked against the length before any list
+    is read, so a hostile count cannot make us loop."""
+    raw = as_bytes(data)
+    if len(raw) < RESPONSE_HEADER_SIZE:
+        raise truncated("votequorum notification", raw, RESPONSE_HEADER)
+    hdr = parse("votequorum notification", RESPONSE_HEADER, raw)
+    ident, size = hdr.num("id"), hdr.num("size")
+    check_size_field("votequorum notification", raw, size)
+    if ident == ResponseId.QUORUM_NOTIFICATION:
+        head_schema = QUORUM_NOTIFICATION_HEAD
+        if len(raw) < head_schema.size:
+            raise truncated("quorum notification", raw, head_schema)
+        head = parse("quorum notification", head_schema, raw[: head_schema.size])
+        n = head.num("node_list_entries")
+        if len(raw) != head_schema.size + 8 * n:
+            raise malformed(
+                f"quorum notification with {n} nodes must be {head_schema.size + 8 * n} "
+                f"bytes, not {len(raw)}", raw, "node_list_entries", 40,
+            )
+        words = struct.unpack_from(f"<{2 * n}I", raw, head_schema.size)
+        nodes = tuple(
+            NodeStatus(words[2 * i], lookup(_NODE_STATES, words[2 * i + 1])) for i in range(n)
+        )
+        return QuorumNotification(head.num("quorate") != 0, head.num("context"), nodes)
+    if ident == ResponseId.NODELIST_NOTIFICATION:
+        head_schema = NODELIST_NOTIFICATION_HEAD
+        if len(raw) < head_schema.size:
+            raise truncated("nodelist notification", raw, head_schema)
+        head = parse("nodelist notification", head_schema, raw[: head_schema.size])
+        n = head.num("node_list_entries")
+        if len(raw) != head_schema.size + 4 * n:
+            raise malformed(
+                f"nodelist notification with {n} members must be {head_schema.size + 4 * n} "
+                f"bytes, not {len(raw)}", raw, "node_list_entries", 48,
+            )
+        ids = struct.unpack_from(f"<{n}I", raw, head_schema.size)
+        return NodelistNotification(
+            head.num("context"), RingId(head.num("ring_nodeid"), head.num("ring_seq")), ids
+        )
+    if ident == ResponseId.EXPECTEDVOTES_NOTIFICATION:
+        _exact("expected votes notification", raw, EXPECTEDVOTES_NOTIFICATION)
+        msg = parse("expected votes notification", EXPECTEDVOTES_NOTIFICATION, raw)
+        return ExpectedVotesNotification(msg.num("context"), msg.num("expected_votes"))
+    return UnknownNotification(ident, cs_error(hdr.num("error")), raw[RESPONSE_HEADER_SIZE:])
