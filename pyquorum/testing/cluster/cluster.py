@@ -49,8 +49,16 @@ from pyquorum.testing.cluster.common import (
     CommandFailed,
     check_available,
 )
+from pyquorum.testing.cluster.config import QdeviceConfig, VotequorumOptions
 from pyquorum.testing.cluster.network import Host, IpError, find_binary
 from pyquorum.testing.cluster.node import Node
+from pyquorum.testing.cluster.qdevice import (
+    QDEVICE_BINARIES,
+    QNETD_ADDRESS,
+    Qdevice,
+    Qnetd,
+    make_certificates,
+)
 from pyquorum.testing.cluster.status import QuorumStatus
 from pyquorum.testing.cluster.wait import wait_until
 
@@ -73,13 +81,18 @@ class Cluster:
     ``quorum=False`` runs without a quorum provider (quorum type FREE).
     ``uidgid`` lists extra uids allowed to use corosync's IPC
     (``uidgid { uid: N }``); ``uidgid_gids`` the same for gids.
-    ``quorum_options`` adds ``key: value`` lines to the ``quorum`` section
-    (``two_node``, ``wait_for_all``...) and ``extra_config`` is appended
-    verbatim.  With ``workdir`` the configs and logs go there and are left
-    for inspection; by default they live under :data:`WORK_ROOT` and go away
-    with the cluster.  ``persistent=True`` is for clusters that outlive
-    their creator (the CLI): no parent-death signal, no teardown at exit,
-    and :func:`sweep_stale` leaves them alone.
+    ``votequorum`` sets votequorum's options (:class:`VotequorumOptions`:
+    two_node, wait_for_all, last_man_standing, auto_tie_breaker...) and
+    ``quorum_options`` adds any other ``key: value`` lines to the ``quorum``
+    section; ``extra_config`` is appended verbatim.  ``qdevice`` adds a real
+    quorum device (:class:`QdeviceConfig`): corosync-qnetd on a host of its
+    own and corosync-qdevice on every node (see
+    :mod:`~pyquorum.testing.cluster.qdevice`).  With ``workdir`` the configs
+    and logs go there and are left for inspection; by default they live
+    under :data:`WORK_ROOT` and go away with the cluster.
+    ``persistent=True`` is for clusters that outlive their creator (the
+    CLI): no parent-death signal, no teardown at exit, and
+    :func:`sweep_stale` leaves them alone.
     """
 
     def __init__(
@@ -95,6 +108,8 @@ class Cluster:
         uidgid: Iterable[int] = (),
         uidgid_gids: Iterable[int] = (),
         quorum_options: Mapping[str, str | int] | None = None,
+        votequorum: VotequorumOptions | None = None,
+        qdevice: QdeviceConfig | None = None,
         extra_config: str = "",
         debug: bool = False,
         start_timeout: float = DEFAULT_TIMEOUT,
@@ -111,7 +126,8 @@ class Cluster:
             workdir=None if workdir is None else os.fspath(workdir),
             uidgid=list(uidgid),
             uidgid_gids=list(uidgid_gids),
-            quorum_options=dict(quorum_options or {}),
+            quorum_options={**(votequorum.items() if votequorum else {}), **(quorum_options or {})},
+            qdevice=None if qdevice is None else qdevice.to_json(),
             extra_config=extra_config,
             debug=debug,
             start_timeout=start_timeout,
@@ -132,6 +148,7 @@ class Cluster:
         uidgid: list[int],
         uidgid_gids: list[int],
         quorum_options: dict[str, str | int],
+        qdevice: dict[str, Any] | None,
         extra_config: str,
         debug: bool,
         start_timeout: float,
@@ -159,6 +176,7 @@ class Cluster:
             "uidgid": uidgid,
             "uidgid_gids": uidgid_gids,
             "quorum_options": quorum_options,
+            "qdevice": qdevice,
             "extra_config": extra_config,
             "debug": debug,
             "start_timeout": start_timeout,
@@ -173,6 +191,9 @@ class Cluster:
         self.uidgid = tuple(uidgid)
         self.uidgid_gids = tuple(uidgid_gids)
         self.quorum_options = dict(quorum_options)
+        self.qdevice = None if qdevice is None else QdeviceConfig.from_json(qdevice)
+        if self.qdevice is not None and not quorum:
+            raise ValueError("a quorum device needs the votequorum provider (quorum=True)")
         self.extra_config = extra_config
         self.debug = debug
         self.start_timeout = start_timeout
@@ -186,9 +207,16 @@ class Cluster:
             raise ValueError(f"workdir {self.workdir} is under /run, which each node replaces")
         self._owns_workdir = workdir is None
         self.nodes: tuple[Node, ...] = tuple(Node(self, i) for i in range(1, nodes + 1))
+        self.qnetd: Qnetd | None = None
+        if self.qdevice is not None:
+            self.qnetd = Qnetd(tag, self.workdir, tls=self.qdevice.tls)
+            qdevice_db = self.qnetd.etc / "qdevice" / "net" / "nssdb" if self.qdevice.tls else None
+            for node in self.nodes:
+                node.qdevice = Qdevice(node.nodeid, node.netns, node.dir, qdevice_db)
         self._state: Literal["new", "started", "closed"] = "new"
         self._partition: tuple[frozenset[int], ...] | None = None
         self._all_pids: set[int] = set()  # every corosync this cluster ran
+        self._all_seen = False  # every node was in one membership once (wait_for_all)
         self._created_by_thread_main = threading.current_thread() is threading.main_thread()
 
     def __repr__(self) -> str:
@@ -238,13 +266,16 @@ class Cluster:
                 raise
             exc.add_note(f"and tearing down {self.tag} failed too: {close_error}")
 
-    def start(self) -> Cluster:
-        """Build the network, start every node, and wait until they are ready and,
-        with ``wait_for_quorum``, agree on the full membership (and are quorate
-        when the votes allow).  On any failure everything is torn down again."""
+    def start(self, nodes: Iterable[int] | None = None) -> Cluster:
+        """Build the network, start every node (or only the node ids ``nodes``; the
+        others get their config and can be started later), and wait until they
+        are ready and, with ``wait_for_quorum``, agree on their membership (and
+        are quorate when the votes allow).  On any failure everything is torn
+        down again."""
         if self._state != "new":
             raise ClusterError(f"{self!r} cannot be started again; make a new Cluster")
-        check_available()
+        starting = [self[i] for i in sorted(set(nodes))] if nodes is not None else self.nodes
+        check_available(QDEVICE_BINARIES if self.qdevice is not None else None)
         self._state = "started"
         registry.register(self)
         deadline = time.monotonic() + self.start_timeout
@@ -255,12 +286,19 @@ class Cluster:
             self._create_network()
             for node in self.nodes:
                 node.write_config()
-            for node in self.nodes:
+            for node in starting:
                 node.start(wait=False)
-            for node in self.nodes:
+            if self.qnetd is not None:
+                self._start_qnetd(deadline)
+            for node in starting:
                 node.wait_ready(max(0.0, deadline - time.monotonic()))
+            if self.qnetd is not None:
+                for node in starting:
+                    node.start_qdevice()
             if self.wait_for_quorum:
                 self.wait_formed(timeout=max(0.0, deadline - time.monotonic()))
+                if self.qnetd is not None:
+                    self.wait_qdevice(timeout=max(0.0, deadline - time.monotonic()))
         except BaseException as exc:
             try:
                 self.close(graceful=False)
@@ -283,8 +321,11 @@ class Cluster:
         """
         if self._state == "closed":
             return
+        self._stop_qdevice(graceful, timeout)
         self._stop_all(graceful, timeout)
         namespaces = [n.netns for n in self.nodes] + [self.switch_netns]
+        if self.qnetd is not None:
+            namespaces.append(self.qnetd.netns)
         existing = set(network.list_netns())
         stray = [pid for ns in namespaces if ns in existing for pid in network.netns_pids(ns)]
         procs.kill_and_wait(stray)
@@ -300,6 +341,7 @@ class Cluster:
         self._state = "closed"
         registry.unregister(self)
         left = registry.leftovers_of(self.tag, self._all_pids)
+        left += [p for d in self._qdevice_daemons() for p in d.daemon.leftovers()]
         if left:
             raise ClusterError(f"tearing down {self.tag} left: {', '.join(left)}")
 
@@ -314,6 +356,61 @@ class Cluster:
             if not node._wait_exit(max(0.0, deadline - time.monotonic())):
                 node._signal(signal.SIGKILL)
                 node._wait_exit(5.0)
+
+    # --- quorum device
+
+    def _qdevice_daemons(self) -> list[Qnetd | Qdevice]:
+        found: list[Qnetd | Qdevice] = [n.qdevice for n in self.nodes if n.qdevice is not None]
+        return found + ([self.qnetd] if self.qnetd is not None else [])
+
+    def _start_qnetd(self, deadline: float) -> None:
+        assert self.qnetd is not None and self.qdevice is not None
+        if self.qdevice.tls:
+            make_certificates(self.qnetd.etc, self.tag, max(1.0, deadline - time.monotonic()))
+        self.qnetd.start(
+            die_with_parent=self._die_with_parent(),
+            timeout=max(0.0, deadline - time.monotonic()),
+        )
+
+    def _stop_qdevice(self, graceful: bool, timeout: float) -> None:
+        """The quorum device's daemons go first: a qdevice outliving its corosync only
+        logs connection errors until it is killed anyway."""
+        for daemon in self._qdevice_daemons():
+            # A survivor is reported by the leftovers check of close().
+            with contextlib.suppress(ClusterError):
+                if graceful:
+                    daemon.stop(timeout)
+                else:
+                    daemon.kill()
+
+    def wait_qdevice(
+        self,
+        members: Iterable[int] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        votes: int | None = None,
+    ) -> dict[int, QuorumStatus]:
+        """Wait until every node of ``members`` (default: the running nodes) shows its
+        quorum device alive in ``corosync-quorumtool -s`` and the Qdevice row
+        with ``votes`` votes (by default: more than none)."""
+        want = sorted(members if members is not None else (n.nodeid for n in self.running_nodes()))
+        slice_ = _Slicer(timeout)
+
+        def check() -> dict[int, QuorumStatus] | None:
+            statuses = {}
+            for nodeid in want:
+                node = self[nodeid]
+                node._check_alive("the quorum device registered")
+                if node.qdevice is not None:
+                    node.qdevice.daemon.check_alive("casting its vote")
+                status = node.quorum_status(slice_())
+                counted = status.qdevice_votes
+                if not status.qdevice_alive or not counted or votes not in (None, counted):
+                    return None
+                statuses[nodeid] = status
+            return statuses
+
+        return self.wait_until(check, timeout, f"nodes {want} to count the quorum device")
 
     def _require_started(self) -> None:
         if self._state != "started":
@@ -331,7 +428,8 @@ class Cluster:
     # --- network
 
     def _hosts(self) -> list[Host]:
-        return [n.host for n in self.nodes]
+        hosts = [n.host for n in self.nodes]
+        return hosts + ([self.qnetd.host] if self.qnetd is not None else [])
 
     def _create_network(self) -> None:
         try:
@@ -436,8 +534,6 @@ class Cluster:
             if members is not None
             else frozenset(n.nodeid for n in self.running_nodes())
         )
-        if quorate is None and self.quorum:
-            quorate = self._would_be_quorate(len(want))
         slice_ = _Slicer(timeout)
 
         def check() -> dict[int, QuorumStatus] | None:
@@ -448,16 +544,33 @@ class Cluster:
             rings = {s.ring_id for s in statuses.values()}
             if len(rings) != 1 or any(s.members != want for s in statuses.values()):
                 return None
-            if quorate is not None and any(s.quorate != quorate for s in statuses.values()):
+            if want == self.node_ids:
+                self._all_seen = True
+            expect = quorate
+            if expect is None and self.quorum:
+                expect = self._would_be_quorate(len(want))
+            if expect is not None and any(s.quorate != expect for s in statuses.values()):
                 return None
             return statuses
 
         what = f"nodes {sorted(want)} to form one membership"
         if quorate is not None:
             what += " (quorate)" if quorate else " (inquorate)"
+        elif self.quorum:
+            what += " (quorate as far as the votes allow)"
         return self.wait_until(check, timeout, what)
 
     def _would_be_quorate(self, votes: int) -> bool:
+        """What votequorum(5) should say for ``votes`` live nodes, for waits that
+        are not told: two_node lowers the threshold to one vote, and
+        wait_for_all (on by default with two_node) holds quorum back until
+        every node was seen once."""
+        options = {k: str(v) for k, v in self.quorum_options.items()}
+        two_node = options.get("two_node") == "1" and len(self.nodes) == 2
+        if options.get("wait_for_all", "1" if two_node else "0") == "1" and not self._all_seen:
+            return False
+        if two_node:
+            return votes >= 1
         expected = self.expected_votes if self.expected_votes is not None else len(self.nodes)
         expected = max(expected, votes)
         return votes >= expected // 2 + 1
@@ -494,7 +607,8 @@ class Cluster:
             quorum=self.quorum,
             expected_votes=self.expected_votes,
             quorum_options=self.quorum_options,
-            qdevice=None,
+            qdevice=self.qdevice,
+            qnetd_host=QNETD_ADDRESS,
             uidgid=self.uidgid,
             uidgid_gids=self.uidgid_gids,
             debug=self.debug,

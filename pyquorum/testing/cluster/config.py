@@ -53,23 +53,34 @@ class VotequorumOptions:
 @dataclass(frozen=True, slots=True)
 class QdeviceConfig:
     """A quorum device of model net: corosync-qdevice on each node, asking the
-    corosync-qnetd at ``host``.  ``votes`` None lets corosync-qdevice pick
-    its default (the nodes' votes minus one)."""
+    cluster's corosync-qnetd.  ``votes`` None gives what the algorithm
+    accepts: 1 for ffsplit (corosync-qdevice refuses any other count), and
+    corosync-qdevice's default, the nodes' votes minus one, for lms.
+    ``tls`` makes the certificates and requires TLS on both sides.
+    ``timeout_ms`` is ``quorum.device.timeout``: qdevice's heartbeat to
+    qnetd is 0.8 of it, so the default 10 s of corosync would make a lost
+    qnetd take tens of seconds to notice; 2 s keeps tests short (qnetd
+    accepts heartbeats from 1 s).  ``extra`` adds items to ``device.net``."""
 
-    host: str
     algorithm: Algorithm = "ffsplit"
     tls: bool = True
     votes: int | None = None
     port: int = 5403
+    timeout_ms: int = 2000
+    sync_timeout_ms: int = 4000
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    def effective_votes(self) -> int | None:
+        return 1 if self.votes is None and self.algorithm == "ffsplit" else self.votes
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "host": self.host,
             "algorithm": self.algorithm,
             "tls": self.tls,
             "votes": self.votes,
             "port": self.port,
+            "timeout_ms": self.timeout_ms,
+            "sync_timeout_ms": self.sync_timeout_ms,
             "extra": dict(self.extra),
         }
 
@@ -77,15 +88,20 @@ class QdeviceConfig:
     def from_json(cls, data: Mapping[str, Any]) -> QdeviceConfig:
         return cls(**data)
 
-    def section(self) -> str:
-        device = {"model": "net"}
-        if self.votes is not None:
-            device["votes"] = str(self.votes)
+    def section(self, host: str) -> str:
+        device = {
+            "model": "net",
+            "timeout": str(self.timeout_ms),
+            "sync_timeout": str(self.sync_timeout_ms),
+        }
+        votes = self.effective_votes()
+        if votes is not None:
+            device["votes"] = str(votes)
         net = {
-            "host": self.host,
+            "host": host,
             "port": str(self.port),
             "algorithm": self.algorithm,
-            "tls": "on" if self.tls else "off",
+            "tls": "required" if self.tls else "off",
             **self.extra,
         }
         return (
@@ -119,6 +135,7 @@ def render(
     expected_votes: int | None,
     quorum_options: Mapping[str, str | int],
     qdevice: QdeviceConfig | None,
+    qnetd_host: str,
     uidgid: Sequence[int],
     uidgid_gids: Sequence[int],
     debug: bool,
@@ -137,7 +154,7 @@ def render(
             items["expected_votes"] = str(expected_votes)
         items.update({k: str(v) for k, v in quorum_options.items()})
         section = "quorum {\n" + "".join(f"    {k}: {v}\n" for k, v in items.items())
-        section += (qdevice.section() if qdevice is not None else "") + "}\n"
+        section += (qdevice.section(qnetd_host) if qdevice is not None else "") + "}\n"
     users = "".join(f"uidgid {{\n    uid: {u}\n}}\n" for u in uidgid)
     users += "".join(f"uidgid {{\n    gid: {g}\n}}\n" for g in uidgid_gids)
     return (

@@ -36,6 +36,7 @@ from pyquorum.testing.cluster.wait import log_tail, wait_until
 
 if TYPE_CHECKING:
     from pyquorum.testing.cluster.cluster import Cluster
+    from pyquorum.testing.cluster.qdevice import Qdevice
 
 __all__ = ["Node"]
 
@@ -75,6 +76,7 @@ class Node:
         self._log_offset = 0
         self._ready_pid: int | None = None
         self._paused = False
+        self.qdevice: Qdevice | None = None  # set by a cluster with a quorum device
 
     @property
     def entry(self) -> config.NodeEntry:
@@ -431,6 +433,24 @@ class Node:
                 proc.stderr,
             )
         return QuorumStatus(self.nodeid, True, parse_cmap_members(proc.stdout), raw=proc.stdout)
+
+    def start_qdevice(self) -> None:
+        """Start this node's corosync-qdevice (the cluster must have a quorum device)."""
+        if self.qdevice is None:
+            raise ClusterError(f"{self.cluster.tag} has no quorum device")
+        self.qdevice.start(die_with_parent=self.cluster._die_with_parent())
+
+    def stop_qdevice(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop this node's corosync-qdevice (SIGTERM, SIGKILL after ``timeout``)."""
+        if self.qdevice is not None:
+            self.qdevice.stop(timeout)
+
+    def set_votes(self, votes: int, nodeid: int | None = None) -> None:
+        """``corosync-quorumtool -v votes [-n nodeid]`` (votequorum only)."""
+        argv = [binary("corosync-quorumtool"), "-v", str(votes)]
+        if nodeid is not None:
+            argv += ["-n", str(nodeid)]
+        self.run(argv, check=True, timeout=10)
 
     def set_expected_votes(self, votes: int) -> None:
         """``corosync-quorumtool -e votes`` (votequorum only)."""
