@@ -1,5 +1,6 @@
 """Test helpers: real corosync clusters (:mod:`pyquorum.testing.cluster`), a fake quorum
-server (:class:`FakeQuorumServer`), hypothesis strategies.
+server (:class:`FakeQuorumServer`), hypothesis strategies, and the scenario walk
+(:mod:`pyquorum.testing.scenarios`) that the live tests and the fixture recorder share.
 
 Lazy: ``import pyquorum.testing.cluster`` must not start the fake server's
 imports (construct, the IPC server), so :class:`FakeQuorumServer` is

@@ -148,11 +148,11 @@ class Cluster:
         uidgid: list[int],
         uidgid_gids: list[int],
         quorum_options: dict[str, str | int],
-        qdevice: dict[str, Any] | None,
         extra_config: str,
         debug: bool,
         start_timeout: float,
         persistent: bool,
+        qdevice: dict[str, Any] | None = None,  # absent from state files of older harnesses
     ) -> None:
         if not 1 <= nodes <= MAX_NODES:
             raise ValueError(f"nodes must be 1..{MAX_NODES}, not {nodes}")

@@ -435,7 +435,11 @@ class Node:
         return QuorumStatus(self.nodeid, True, parse_cmap_members(proc.stdout), raw=proc.stdout)
 
     def start_qdevice(self) -> None:
-        """Start this node's corosync-qdevice (the cluster must have a quorum device)."""
+        """Start this node's corosync-qdevice (the cluster must have a quorum device).
+
+        :meth:`Cluster.start` does this for the nodes it starts; a node started
+        or restarted later needs it called again once its corosync is ready.
+        """
         if self.qdevice is None:
             raise ClusterError(f"{self.cluster.tag} has no quorum device")
         self.qdevice.start(die_with_parent=self.cluster._die_with_parent())
