@@ -132,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--token-ms", type=int, default=1000)
     up.add_argument("--uid", type=int, action="append", default=[], help="allow this uid (repeat)")
     for option in ("two-node", "wait-for-all", "last-man-standing", "auto-tie-breaker"):
-        up.add_argument(f"--{option}", action="store_true", help=f"votequorum {option}: 1")
+        key = option.replace("-", "_")
+        up.add_argument(f"--{option}", action="store_true", help=f"quorum {{ {key}: 1 }}")
     up.add_argument(
         "--qdevice",
         choices=("ffsplit", "lms"),
