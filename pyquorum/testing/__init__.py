@@ -1,6 +1,25 @@
 """Test helpers: real corosync clusters (:mod:`pyquorum.testing.cluster`), a fake quorum
-server (:class:`FakeQuorumServer`), hypothesis strategies."""
+server (:class:`FakeQuorumServer`), hypothesis strategies, and the scenario walk
+(:mod:`pyquorum.testing.scenarios`) that the live tests and the fixture recorder share.
 
-from pyquorum.testing.fake import FakeQuorumServer
+Lazy: ``import pyquorum.testing.cluster`` must not start the fake server's
+imports (construct, the IPC server), so :class:`FakeQuorumServer` is
+imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyquorum.testing.fake import FakeQuorumServer
 
 __all__ = ["FakeQuorumServer"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FakeQuorumServer":
+        from pyquorum.testing.fake import FakeQuorumServer
+
+        return FakeQuorumServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

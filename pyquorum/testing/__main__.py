@@ -2,6 +2,6 @@
 
 import sys
 
-from pyquorum.testing._cli import main
+from pyquorum.testing.cluster._cli import main
 
 sys.exit(main())

@@ -37,10 +37,8 @@ starts a server, and every server is stopped after the test::
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -53,29 +51,12 @@ from pyquorum.fake.service import QuorumService
 from pyquorum.ipc.server.listener import AccessPolicy, IpcServer
 from pyquorum.ipc.wire import SHM_DIR
 from pyquorum.messages.constants import Model
+from pyquorum.netns import NetNamespace, unshare_net
 from pyquorum.session import QuorumSession
 
 __all__ = ["FakeQuorumServer", "fake_quorum"]
 
 T = TypeVar("T")
-
-_CLONE_NEWNET = 0x40000000
-
-
-def _libc_call(name: str, *args: int) -> None:
-    fn = getattr(os, name, None)  # os.setns / os.unshare exist from Python 3.12
-    if fn is not None:
-        fn(*args)
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if getattr(libc, name)(*args) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{name}: {os.strerror(err)}")
-
-
-def _thread_netns_path() -> str:
-    return f"/proc/self/task/{threading.get_native_id()}/ns/net"
-
 
 class FakeQuorumServer:
     """A fake quorum service; start it with ``with`` or :meth:`start`.
@@ -124,7 +105,7 @@ class FakeQuorumServer:
             hostile=hostile,
             policy=AccessPolicy(frozenset(uids), frozenset(gids)),
         )
-        self._netns_fd: int | None = None
+        self._netns: NetNamespace | None = None
         self._started = False
 
     # -- lifecycle -----------------------------------------------------------------
@@ -143,25 +124,22 @@ class FakeQuorumServer:
 
     def _enter_netns(self) -> None:
         if self.netns is True:
-            _libc_call("unshare", _CLONE_NEWNET)
+            unshare_net()
         elif isinstance(self.netns, str):
-            fd = os.open(os.path.join("/run/netns", self.netns), os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                _libc_call("setns", fd, _CLONE_NEWNET)
-            finally:
-                os.close(fd)
+            with NetNamespace.open(self.netns) as named:
+                named.enter()
         if self.netns:
             # Held open: it keeps a private namespace alive and lets others enter it.
-            self._netns_fd = os.open(_thread_netns_path(), os.O_RDONLY | os.O_CLOEXEC)
+            self._netns = NetNamespace.current()
 
     def stop(self) -> None:
         """Disconnect every client, remove every file, release the namespace."""
         try:
             self.server.stop()
         finally:
-            if self._netns_fd is not None:
-                os.close(self._netns_fd)
-                self._netns_fd = None
+            if self._netns is not None:
+                self._netns.close()
+                self._netns = None
 
     def __enter__(self) -> FakeQuorumServer:
         return self if self._started else self.start()
@@ -174,18 +152,11 @@ class FakeQuorumServer:
     @contextlib.contextmanager
     def netns_context(self) -> Iterator[None]:
         """Move the calling thread into the server's network namespace for the block."""
-        if self._netns_fd is None:
+        if self._netns is None:
             yield
             return
-        home = os.open(_thread_netns_path(), os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            _libc_call("setns", self._netns_fd, _CLONE_NEWNET)
-            try:
-                yield
-            finally:
-                _libc_call("setns", home, _CLONE_NEWNET)
-        finally:
-            os.close(home)
+        with self._netns.entered():
+            yield
 
     def session(self, model: Model | int = Model.V1, **kwargs: Any) -> QuorumSession:
         """A :class:`QuorumSession` connected to this server (``timeout`` defaults to 10 s)."""

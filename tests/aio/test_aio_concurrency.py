@@ -15,8 +15,8 @@ from pyquorum.aio import AsyncQuorumSession
 from pyquorum.errors import BadHandleError, CsTimeoutError, ExistError
 from pyquorum.events import NodelistNotification, QuorumNotification
 from pyquorum.messages.constants import Model, Track
-from pyquorum.testing._wait import wait_until
 from pyquorum.testing.cluster import Node
+from pyquorum.testing.cluster.wait import wait_until
 from tests.aio.ticker import Ticker
 
 

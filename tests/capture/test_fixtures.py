@@ -30,7 +30,7 @@ from pyquorum.messages.types import (
     RingId,
     TrackStartRequest,
 )
-from tests.scenarios.walk import (
+from pyquorum.testing.scenarios import (
     MINORITY,
     OBSERVER,
     SNAPSHOT,

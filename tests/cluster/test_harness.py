@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from pyquorum.testing import _netns, _procs
 from pyquorum.testing import cluster as harness
 from pyquorum.testing.cluster import (
     Cluster,
@@ -29,10 +28,14 @@ from pyquorum.testing.cluster import (
     ClusterUnavailable,
     Node,
     WaitTimeout,
+    common,
     parse_quorumtool,
+    registry,
     sweep_stale,
     wait_until,
 )
+from pyquorum.testing.cluster import network as _netns
+from pyquorum.testing.cluster import procs as _procs
 from tests.conftest import ClusterFactory, require_corosync
 
 QUORUM = b"\0quorum".ljust(108, b"\0")
@@ -80,7 +83,7 @@ def test_one_node_starts_ready_and_stops_leaving_nothing() -> None:
         pid = node.pid
     assert not node.is_running
     assert traces_of(cluster, [pid]) == []
-    assert cluster.tag not in harness._LIVE
+    assert cluster.tag not in registry.LIVE
 
 
 def test_socket_transport_is_configured(corosync_node_any: Node) -> None:
@@ -403,7 +406,7 @@ def test_tags_are_unique_within_a_process() -> None:
 
 def test_missing_prerequisites_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(harness, "find_binary", lambda name: None)
+    monkeypatch.setattr(common, "find_binary", lambda name: None)
     with pytest.raises(ClusterUnavailable) as info:
         harness.check_available()
     text = str(info.value)

@@ -22,8 +22,8 @@ from pyquorum.aio import AsyncQuorumSession
 from pyquorum.errors import ConnectionLost
 from pyquorum.messages.constants import DispatchMode, Track
 from pyquorum.session import QuorumSession
-from pyquorum.testing._wait import wait_until
 from pyquorum.testing.cluster import Node
+from pyquorum.testing.cluster.wait import wait_until
 
 
 def _kill(node: Node) -> float:

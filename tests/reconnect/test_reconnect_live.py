@@ -25,8 +25,8 @@ from pyquorum.reconnect import (
     ReconnectingSession,
     StreamItem,
 )
-from pyquorum.testing._wait import wait_until
 from pyquorum.testing.cluster import Node
+from pyquorum.testing.cluster.wait import wait_until
 from tests.aio.ticker import Ticker
 
 FAST = Backoff(initial=0.05, maximum=0.5, factor=2)

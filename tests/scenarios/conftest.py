@@ -1,6 +1,6 @@
 """One walked 3-node cluster per transport, shared by every scenario test.
 
-The walk (tests/scenarios/walk.py) runs once per transport; the tests then
+The walk (pyquorum/testing/scenarios.py) runs once per transport; the tests then
 judge its results step by step, so a report names the scenario that broke.
 """
 
@@ -13,9 +13,9 @@ from typing import Literal
 import pytest
 
 from pyquorum.testing.cluster import ClusterUnavailable, check_available
+from pyquorum.testing.scenarios import WalkResult, walked_cluster
 from tests.conftest import require_live
 from tests.oracle import OracleUnavailable, build_oracle
-from tests.scenarios.walk import WalkResult, walked_cluster
 
 
 @pytest.fixture(scope="module", params=["shm", "socket"])

@@ -17,7 +17,7 @@ from pyquorum.messages.types import (
     QuorumNotificationV0,
     RingId,
 )
-from tests.scenarios.walk import (
+from pyquorum.testing.scenarios import (
     ALL,
     SNAPSHOT,
     SNAPSHOT_CHANGE,

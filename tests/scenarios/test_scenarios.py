@@ -2,7 +2,7 @@
 pyquorum delivers exactly the expected events, and exactly what the C
 libquorum delivers on the same node at the same time.
 
-See tests/scenarios/walk.py for the walk itself.  Each test judges one
+See pyquorum/testing/scenarios.py for the walk itself.  Each test judges one
 part of the walk's results (the ``walk`` fixture runs it once per transport).
 """
 
@@ -16,7 +16,7 @@ from pyquorum import cli
 from pyquorum.capture import read_capture
 from pyquorum.formatting import event_to_dict, event_to_json, event_to_text
 from pyquorum.messages.constants import Model
-from tests.scenarios.walk import (
+from pyquorum.testing.scenarios import (
     MINORITY,
     OBSERVER,
     SNAPSHOT,

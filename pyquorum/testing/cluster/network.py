@@ -1,4 +1,4 @@
-"""Network namespaces for the cluster harness: names, ``ip`` calls and setns(2).
+"""The cluster's network: namespace names, ``ip`` calls, the switch and its partitions.
 
 Why a module of its own: everything here is about the kernel's network
 namespaces and ``iproute2``, nothing about corosync, and the cluster code
@@ -10,25 +10,29 @@ told apart from a live run's objects (see ``cluster.sweep_stale``)::
     pq<pid>c<counter><kind><index>      e.g. pq4242c3n1, pq4242c3h1, pq4242c3b0
 
 ``kind`` is ``s`` (the switch namespace holding the bridges), ``n`` (a node's
-namespace), ``b`` (a bridge) or ``h`` (the switch-side end of a node's veth
-pair).  Interface names must fit IFNAMSIZ (15 characters); the counter is
+namespace), ``q`` (the quorum device host's namespace), ``b`` (a bridge) or
+``h`` (the switch-side end of a host's veth pair; the qnetd host's is
+``h0``).  Interface names must fit IFNAMSIZ (15 characters); the counter is
 kept short enough for that even with a 7-digit pid.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pyquorum.netns import NETNS_DIR, netns_context
 
 __all__ = [
     "IFNAMSIZ",
     "NETNS_DIR",
+    "Host",
     "IpError",
+    "Switch",
     "counter_limit",
     "find_binary",
     "ip",
@@ -42,8 +46,6 @@ __all__ = [
     "parse_tag",
 ]
 
-CLONE_NEWNET = 0x40000000
-NETNS_DIR = "/run/netns"
 IFNAMSIZ = 15  # usable characters of an interface name (16 with the NUL)
 _MAX_INDEX_DIGITS = 2  # node ids and partition groups stay below 100
 
@@ -156,37 +158,88 @@ def netns_pids(name: str) -> list[int]:
     return [int(word) for word in out.split() if word.isdigit()]
 
 
-def _setns(fd: int) -> None:
-    setns = getattr(os, "setns", None)  # Python >= 3.12
-    if setns is not None:
-        setns(fd, CLONE_NEWNET)
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.setns(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"setns(CLONE_NEWNET): {os.strerror(err)}")
+def disable_ipv6(netns: str) -> None:
+    """No IPv6 in the cluster: no link-local addresses, DAD or MLD chatter to wait on."""
+    with netns_context(netns):
+        for scope in ("all", "default"):
+            with open(f"/proc/sys/net/ipv6/conf/{scope}/disable_ipv6", "w") as f:
+                f.write("1")
 
 
-@contextmanager
-def netns_context(name: str) -> Iterator[None]:
-    """Move the calling thread into the named network namespace, and back afterwards.
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One machine on the switch: its namespace, the switch end of its veth, its address."""
 
-    setns(2) on a network namespace affects only the calling thread, so other
-    threads (and the rest of the test) keep their view.  Sockets created
-    inside stay in the namespace they were created in after the block ends,
-    which is what lets an in-process client talk to one node's ``@quorum``.
-    Contexts nest: each remembers the namespace it came from.
+    netns: str
+    veth: str
+    address: str
+
+
+class Switch:
+    """The cluster's switch: a namespace of bridges that every host's veth plugs into.
+
+    Nothing is created in the caller's network namespace, so host firewalls
+    never see the cluster's frames and deleting the namespaces removes
+    every interface.  A partition moves hosts' switch ends onto other
+    bridges: links stay up on both sides, packets simply stop arriving, as
+    with a cut cable further away (no nftables or tc needed).
     """
-    target = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            _setns(target)
-            try:
-                yield
-            finally:
-                _setns(home)
-        finally:
-            os.close(home)
-    finally:
-        os.close(target)
+
+    def __init__(self, tag: str, prefix_len: int) -> None:
+        self.tag = tag
+        self.netns = make_name(tag, "s")
+        self.bridge = make_name(tag, "b", 0)
+        self.prefix_len = prefix_len
+        self._bridges = [self.bridge]
+
+    def create(self, hosts: Sequence[Host]) -> None:
+        """Create the namespaces of the switch and of ``hosts``, and wire them up.
+
+        Raises :class:`IpError` or OSError; the caller removes what was made.
+        """
+        ip_batch([f"netns add {ns}" for ns in (self.netns, *(h.netns for h in hosts))])
+        disable_ipv6(self.netns)
+        ip_batch(
+            [f"link add {self.bridge} type bridge", f"link set {self.bridge} up"],
+            netns=self.netns,
+        )
+        for host in hosts:
+            disable_ipv6(host.netns)
+        ip_batch(
+            [
+                f"link {verb}"
+                for host in hosts
+                for verb in (
+                    f"add {host.veth} type veth peer name eth0 netns {host.netns}",
+                    f"set {host.veth} master {self.bridge} up",
+                )
+            ],
+            netns=self.netns,
+        )
+        for host in hosts:
+            ip_batch(
+                [
+                    "link set lo up",
+                    f"addr add {host.address}/{self.prefix_len} dev eth0",
+                    "link set eth0 up",
+                ],
+                netns=host.netns,
+            )
+
+    def split(self, groups: Sequence[Sequence[str]]) -> None:
+        """Put each group of veths on a bridge of its own; the first stays on the main one."""
+        commands = []
+        for index, veths in enumerate(groups):
+            bridge = make_name(self.tag, "b", index)
+            if bridge not in self._bridges:
+                commands += [f"link add {bridge} type bridge", f"link set {bridge} up"]
+                self._bridges.append(bridge)
+            commands += [f"link set {veth} master {bridge}" for veth in veths]
+        ip_batch(commands, netns=self.netns)
+
+    def join(self, veths: Iterable[str]) -> None:
+        """Every veth back on the main bridge; the other bridges go."""
+        commands = [f"link set {veth} master {self.bridge}" for veth in veths]
+        commands += [f"link delete {b}" for b in self._bridges if b != self.bridge]
+        ip_batch(commands, netns=self.netns)
+        self._bridges = [self.bridge]

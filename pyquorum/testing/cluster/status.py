@@ -34,7 +34,16 @@ class QuorumStatus:
     quorum: int | None = None
     flags: frozenset[str] = frozenset()
     votes: Mapping[int, int] = field(default_factory=dict)
+    qdevice_votes: int | None = None  # the "Qdevice" row's votes, None without one
+    #: Each member's quorum device state as this node sees it: the Qdevice
+    #: column's flags, e.g. {"A", "V", "NMW"} (alive, casting its vote, no master wins).
+    qdevice_states: Mapping[int, frozenset[str]] = field(default_factory=dict)
     raw: str = field(default="", repr=False, compare=False)
+
+    @property
+    def qdevice_alive(self) -> bool:
+        """Whether this node's own quorum device daemon is alive (its ``A`` flag)."""
+        return "A" in self.qdevice_states.get(self.nodeid, frozenset())
 
     def summary(self) -> str:
         """One line for logs and failure messages."""
@@ -53,15 +62,22 @@ def parse_quorumtool(text: str) -> QuorumStatus:
     fields: dict[str, str] = {}
     members: set[int] = set()
     votes: dict[int, int] = {}
-    in_members = False
+    qdevice_votes: int | None = None
+    qdevice_states: dict[int, frozenset[str]] = {}
+    in_members = qdevice_column = False
     for line in text.splitlines():
         if line.strip().startswith("Nodeid"):
             in_members = True
+            qdevice_column = "Qdevice" in line.split()
             continue
         if in_members:
             words = line.split()
-            if len(words) >= 2 and words[0].isdigit() and words[1].isdigit():
+            if len(words) >= 3 and words[0] == "0" and words[1].isdigit() and "Qdevice" in words:
+                qdevice_votes = int(words[1])  # the device's row: node id 0, name Qdevice
+            elif len(words) >= 2 and words[0].isdigit() and words[1].isdigit():
                 members.add(int(words[0]))
+                if qdevice_column and len(words) >= 3:
+                    qdevice_states[int(words[0])] = frozenset(words[2].split(","))
                 votes[int(words[0])] = int(words[1])
             continue
         m = _FIELD_RE.match(line)
@@ -91,6 +107,8 @@ def parse_quorumtool(text: str) -> QuorumStatus:
         quorum=number("Quorum"),
         flags=frozenset(fields.get("Flags", "").split()),
         votes=votes,
+        qdevice_votes=qdevice_votes,
+        qdevice_states=qdevice_states,
         raw=text,
     )
 

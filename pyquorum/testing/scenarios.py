@@ -1,7 +1,10 @@
 """The scenario walk: a 3-node cluster taken through every membership scenario.
 
 Shared by the live tests (tests/scenarios/test_scenarios.py) and by
-scripts/record-fixtures, which keeps fixtures/captures/ real.
+scripts/record-fixtures, which keeps fixtures/captures/ real.  It lives in
+the package, not under tests/, because it is a tool both use; it needs the
+C libquorum oracle's binary (built from tests/c/quorum_oracle.c) as an
+argument and imports nothing from the tests.
 
 One cluster per transport, the steps in order (see :data:`STEPS`):
 a node leaves, rejoins, crashes, rejoins; quorum is lost (two nodes crash
@@ -64,7 +67,7 @@ from pyquorum.messages.types import (
 from pyquorum.session import QuorumSession
 from pyquorum.testing.cluster import Cluster, Node
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout holding this pyquorum
 #: Longest a step may take to bring its events (they come in about 1-5 s).
 STEP_TIMEOUT = 30.0
 #: After the last step, how long every session must stay quiet.
@@ -352,7 +355,7 @@ class PyWatcher:
                 model=model, corosync_version=versions[0],
                 libqb_version=versions[1], max_msg_size=connection.max_msg_size,
                 description=f"node {node.nodeid} of a 3-node cluster, {model.name} session, "
-                "through the scenario walk of tests/scenarios/walk.py",
+                "through the scenario walk of pyquorum/testing/scenarios.py",
             )
             self.writer = CaptureWriter(self._buffer, header)
             self.session = QuorumSession(
@@ -393,7 +396,7 @@ class PyWatcher:
 
     def metadata(self, transport: str) -> dict[str, Any]:
         return {
-            "scenario": "tests/scenarios/walk.py",
+            "scenario": "pyquorum/testing/scenarios.py",
             "node": self.node.nodeid,
             "cluster": {"nodes": 3, "transport": transport, "token_ms": self.node.cluster.token_ms},
             "steps": [

@@ -19,6 +19,8 @@ from pyquorum.testing.cluster import (
     Cluster,
     ClusterError,
     ClusterUnavailable,
+    QdeviceConfig,
+    VotequorumOptions,
     sweep_stale,
 )
 
@@ -37,6 +39,13 @@ def _up(args: argparse.Namespace) -> int:
         quorum=not args.no_quorum,
         token_ms=args.token_ms,
         uidgid=args.uid,
+        votequorum=VotequorumOptions(
+            two_node=args.two_node or None,
+            wait_for_all=args.wait_for_all or None,
+            last_man_standing=args.last_man_standing or None,
+            auto_tie_breaker=args.auto_tie_breaker or None,
+        ),
+        qdevice=None if args.qdevice is None else QdeviceConfig(args.qdevice, tls=not args.no_tls),
         persistent=True,
     )
     cluster.start()
@@ -49,6 +58,11 @@ def _up(args: argparse.Namespace) -> int:
         print(
             f"  node {node.nodeid}  netns {node.netns}  {node.address}  pid {node.pid}\n"
             f"          config {node.config_path}\n          log    {node.log_path}"
+        )
+    if cluster.qnetd is not None:
+        print(
+            f"  qnetd   netns {cluster.qnetd.netns}  {cluster.qnetd.address}  "
+            f"pid {cluster.qnetd.daemon.pid}\n          log    {cluster.qnetd.daemon.log_path}"
         )
     first = cluster.nodes[0]
     me = "python -m pyquorum.testing.cluster"
@@ -117,6 +131,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--no-quorum", action="store_true", help="no quorum provider (type FREE)")
     up.add_argument("--token-ms", type=int, default=1000)
     up.add_argument("--uid", type=int, action="append", default=[], help="allow this uid (repeat)")
+    for option in ("two-node", "wait-for-all", "last-man-standing", "auto-tie-breaker"):
+        key = option.replace("-", "_")
+        up.add_argument(f"--{option}", action="store_true", help=f"quorum {{ {key}: 1 }}")
+    up.add_argument(
+        "--qdevice",
+        choices=("ffsplit", "lms"),
+        default=None,
+        help="add a quorum device (corosync-qnetd and corosync-qdevice) with this algorithm",
+    )
+    up.add_argument("--no-tls", action="store_true", help="the quorum device without TLS")
     up.set_defaults(func=_up)
     for name, func, text in (
         ("status", _status, "show the clusters started with 'up'"),

@@ -1,6 +1,6 @@
 """Re-record fixtures/captures/ from live clusters (run by scripts/record-fixtures).
 
-Walks a 3-node cluster per transport (tests/scenarios/walk.py), checks
+Walks a 3-node cluster per transport (pyquorum/testing/scenarios.py), checks
 everything the scenario tests check (pyquorum's events exact, equal to the
 C libquorum's on the same node, captures replaying to them), and only then
 replaces the fixtures: per transport, node (1 watches everything, 3 is the
@@ -24,9 +24,10 @@ from typing import Literal
 
 from pyquorum.capture import write_capture
 from pyquorum.formatting import event_to_json
+from pyquorum.testing.scenarios import verify, walked_cluster
 from tests.oracle import build_oracle
-from tests.scenarios.walk import ROOT, verify, walked_cluster
 
+ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "fixtures" / "captures"
 DEMO_SOURCE = "shm-node1-v1.pqcap"
 DEMO_COPY = ROOT / "pyquorum" / "fake" / "data" / "demo-3node.pqcap"
