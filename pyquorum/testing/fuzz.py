@@ -131,7 +131,8 @@ class RingHarness:
     Input layout (all little-endian u32 unless said): word_size selector
     (u8), header word_size (hostile when the selector's top bit is set),
     write_pt, read_pt, semaphore count, ref_count, user_data, max_msg_size,
-    an operation list (u8 count, then u8 op + u16 argument each), then the
+    an operation list (u8 count, then u8 op + u16 argument each: peek and
+    reclaim, write, free_bytes, spin_until_written, read, attach), then the
     data area's words (the chunks).  The header lives in an anonymous
     mapping (glibc's sem_t wants 8-byte alignment) reused across inputs.
     """
@@ -151,7 +152,7 @@ class RingHarness:
         if not 1 <= max_msg <= ws * 8:
             max_msg = ws * 4
         nops = r.u8() % 8
-        ops = [(r.u8() % 5, int.from_bytes(r.take(2), "little")) for _ in range(nops)]
+        ops = [(r.u8() % 6, int.from_bytes(r.take(2), "little")) for _ in range(nops)]
         body = r.rest()
         hdr = self._header
         hdr[:] = bytes(HEADER_FILE_SIZE)
@@ -178,8 +179,10 @@ class RingHarness:
                         ring.free_bytes()
                     elif op == 3:
                         ring.spin_until_written(0)
-                    else:
+                    elif op == 4:
                         ring.read(0)
+                    else:
+                        ring.attach()  # what the client does once, right after mapping
             finally:
                 ring.release()
         finally:
@@ -264,13 +267,14 @@ def ring_seeds(rng: random.Random, n: int = 64) -> list[bytes]:
         w = rng.randrange(ws)
         rd = rng.randrange(ws)
         count = rng.choice((0, 1, 2, 0x7FFFFFFF, 0x7FFFFFFE))
+        ref = rng.choice((1, 2, 2, 0x7FFFFFFF, 0x80000000))
         words = [0] * ws
         length = rng.randrange(1, 4 * ws)
         words[rd] = length
         words[(rd + 1) % ws] = rng.choice((0xA1A1A1A1, 0xA1A1A1A1, 0xA110CED0, 0))
-        ops = bytes(b for _ in range(4) for b in (rng.randrange(5), rng.randrange(256), 0))
+        ops = bytes(b for _ in range(4) for b in (rng.randrange(6), rng.randrange(256), 0))
         head = struct.pack(
-            "<BIIIIIII", ws - 4, ws, w, rd, count, 2, 0, rng.choice((1 << 20, 4 * ws, 16))
+            "<BIIIIIII", ws - 4, ws, w, rd, count, ref, 0, rng.choice((1 << 20, 4 * ws, 16))
         )
         seeds.append(head + bytes((len(ops) // 3,)) + ops + struct.pack(f"<{ws}I", *words))
     return seeds

@@ -23,6 +23,7 @@ import socket
 import struct
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -299,3 +300,100 @@ def test_emfile_on_open_through_libquorum_returns_a_code() -> None:
     with no_free_fds():
         rc, handle, _qtype = libquorum.quorum_initialize(None)
     assert handle == 0 and rc != CsErrorCode.OK
+
+
+# -- found by the audit (docs/trust-boundary.md §8.5-8.7): same class, same treatment ------
+
+
+@xfail(ValueError)
+def test_ref_count_at_int32_max_wraps_on_attach() -> None:
+    # Today: ValueError from storing 2**31 into the i32 view.  libqb's client
+    # increments atomically, so it wraps; the next send then sees != 2.
+    # (Ring lives in pyquorum.ipc.ring before and after the ipc split.)
+    from pyquorum.ipc.ring import REF_COUNT_OFFSET, Ring, RingHeader
+    from pyquorum.ipc.sem import ThreadSemaphore
+
+    header, data = bytearray(8252), bytearray(64)
+    RingHeader.initialise(header, 16, "/dev/shm/qb-x-header", "/dev/shm/qb-x-data").release()
+    _I32.pack_into(header, REF_COUNT_OFFSET, INT32_MAX)
+    ring = Ring(header, data, ThreadSemaphore(), max_msg_size=32)
+    try:
+        ring.attach()
+        assert ring.header.ref_count == INT32_MIN
+    finally:
+        ring.release()
+
+
+@contextlib.contextmanager
+def socket_response_server(
+    tmp_path: Path, *, max_msg_size: int, control: str | None = None
+) -> Iterator[str]:
+    """A raw setup socket answering with a socket-transport response, and the
+    daemon's two datagram sockets bound, so the client gets past the handshake.
+
+    The control file is a well-formed one in a ``/dev/shm/qb-…`` directory
+    unless ``control`` names another path.  Yields the service name.
+    """
+    name = f"pyquorum-hardening-{os.getpid()}"
+    shm_dir = Path(SHM_DIR) / f"qb-hardening-{os.getpid()}"
+    shm_dir.mkdir(mode=0o770)
+    base = str(shm_dir / "qb-quorum")
+    try:
+        if control is None:
+            control = str(shm_dir / "qb-control-quorum")
+            Path(control).write_bytes(bytes(24))
+        response = encode_connection_response(
+            ConnectionResponse(0, ConnectionType.SOCKET, max_msg_size, 0, control, base, "")
+        )
+        with contextlib.ExitStack() as stack:
+            for suffix in ("-request", "-event-tx"):
+                dgram = stack.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
+                dgram.bind(("\0" + base + suffix).encode().ljust(108, b"\0"))
+            listener = stack.enter_context(_listen(name))
+            thread = _serve_one_response(listener, response)
+            yield name
+            thread.join(5.0)
+    finally:
+        for p in shm_dir.iterdir() if shm_dir.exists() else ():
+            p.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            shm_dir.rmdir()
+
+
+@xfail(TypeError)
+def test_granted_max_msg_size_over_int32_is_a_protocol_error(
+    root: None, tmp_path: Path
+) -> None:
+    # Today: TypeError from setsockopt(SO_SNDBUF, 2**32 - 1) in the socket transport.
+    with (
+        FakeQuorumServer(name="unused") as server,
+        server.netns_context(),
+        socket_response_server(tmp_path, max_msg_size=0xFFFFFFFF) as name,
+        pytest.raises(RemoteProtocolError, match="max_msg_size"),
+    ):
+        QuorumSession(service=name, timeout=5.0)
+
+
+@xfail(FileNotFoundError)
+def test_a_control_path_outside_libqbs_names_is_refused_and_left_alone(
+    root: None, tmp_path: Path
+) -> None:
+    # Today: the client maps the named file read-write and its close()
+    # unlinks it and removes its directory: FileNotFoundError below.
+    victim_dir = tmp_path / "elsewhere"
+    victim_dir.mkdir()
+    victim = victim_dir / "precious"
+    content = b"not the client's to map, write or delete\n"
+    victim.write_bytes(content)
+    outcome: PyquorumError | None = None
+    with (
+        FakeQuorumServer(name="unused") as server,
+        server.netns_context(),
+        socket_response_server(tmp_path, max_msg_size=1 << 20, control=str(victim)) as name,
+    ):
+        try:
+            QuorumSession(service=name, timeout=5.0).finalize()
+        except PyquorumError as exc:
+            outcome = exc
+    assert victim.read_bytes() == content
+    assert isinstance(outcome, RemoteProtocolError) and outcome.field == "request"
