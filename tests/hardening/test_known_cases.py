@@ -397,3 +397,41 @@ def test_a_control_path_outside_libqbs_names_is_refused_and_left_alone(
             outcome = exc
     assert victim.read_bytes() == content
     assert isinstance(outcome, RemoteProtocolError) and outcome.field == "request"
+
+
+@xfail(AssertionError)
+def test_ring_paths_outside_libqbs_names_are_refused_and_left_alone(
+    root: None, tmp_path: Path
+) -> None:
+    # Today: the client maps the three named header files (and the data files
+    # their headers name) read-write and writes ref_count into each header.
+    from pyquorum.ipc.ring import Ring
+    from pyquorum.ipc.sem import PosixSemaphore
+
+    bases = [str(tmp_path / f"qb-{ring}-quorum") for ring in ("request", "response", "event")]
+    for base in bases:
+        header, data = bytearray(8252), bytearray(64 * 4)
+        Ring.initialise(
+            header, data, word_size=64, hdr_path=base + "-header", data_path=base + "-data"
+        )
+        PosixSemaphore.init(header, SEM_OFFSET).release()
+        Path(base + "-header").write_bytes(header)
+        Path(base + "-data").write_bytes(data)
+    before = {b: Path(b + "-header").read_bytes() for b in bases}
+    response = encode_connection_response(
+        ConnectionResponse(0, ConnectionType.SHM, 1 << 20, 0, *bases)
+    )
+    outcome: PyquorumError | None = None
+    with (
+        FakeQuorumServer(name="unused") as server,
+        server.netns_context(),
+        _listen(f"pyquorum-hardening-{os.getpid()}") as listener,
+    ):
+        thread = _serve_one_response(listener, response)
+        try:
+            QuorumSession(service=f"pyquorum-hardening-{os.getpid()}", timeout=5.0).finalize()
+        except PyquorumError as exc:
+            outcome = exc
+        thread.join(5.0)
+    assert {b: Path(b + "-header").read_bytes() for b in bases} == before, "header written"
+    assert isinstance(outcome, RemoteProtocolError) and outcome.field == "request"
