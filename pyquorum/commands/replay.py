@@ -1,7 +1,7 @@
 """``pyquorum replay FILE``: print a capture's events as ``watch`` printed them live.
 
 The capture is played back to a real :class:`~pyquorum.session.QuorumSession`
-(:class:`~pyquorum.capture.PlaybackConnection`): the same initialisation
+(:class:`~pyquorum.capture.PlaybackConnection`): the same initialization
 (the header's model), the recorded TRACKSTART, and the recorded events
 through the same decoding and printing as ``pyquorum watch``, so the output
 is the live output, line for line (``--json`` as ``watch --json``).

@@ -2,7 +2,7 @@
 
 The C headers put every integer of a header (and most body fields) in an
 8-byte slot (``__attribute__((aligned(8)))``): the value in the low 4 bytes,
-then 4 bytes that the server never initialises (protocol.md §6.1, trap 3).
+then 4 bytes that the server never initializes (protocol.md §6.1, trap 3).
 ``Padding(4)`` skips those bytes on parse without reading them and writes
 zeros on build, which is exactly the rule we want: ignore the peer's
 garbage, send zeros.
@@ -265,7 +265,7 @@ VALUE_RESPONSE = Schema(
 #   ring_seq              32     8   u64
 #   view_list_entries     40     4   u32 n
 #   view_list             44    4n   u32[n], over the struct's tail padding
-#   (tail)            44+4n     4   belongs to no field; uninitialised
+#   (tail)            44+4n     4   belongs to no field; uninitialized
 _V0_HEAD = (
     *_RESPONSE_HEADER,
     "quorate" / Int32sl,
@@ -291,7 +291,7 @@ QUORUM_NOTIFICATION_V0 = Schema(
 #   ring_id.seq           40     8   u64
 #   view_list_entries     48     4   u32 n
 #   view_list             52    4n   u32[n]
-#   (tail)            52+4n     4   belongs to no field; uninitialised
+#   (tail)            52+4n     4   belongs to no field; uninitialized
 _V1_QUORUM_HEAD = (
     *_RESPONSE_HEADER,
     "quorate" / Int32sl,

@@ -10,7 +10,7 @@ docs/votequorum.md §2.  The rules that live here:
   be matched to its request;
 * notifications (ids 3, 4, 5) carry the ``context`` given to TRACKSTART;
   an unknown notification id decodes to :class:`UnknownNotification`;
-* a GETINFO answer with an error carries uninitialised fields (the daemon
+* a GETINFO answer with an error carries uninitialized fields (the daemon
   fills them only on success, docs/votequorum.md §3.1): they are decoded as
   they are and must not be trusted;
 * the qdevice registration calls (request ids 5-9) are not modelled: they
@@ -278,7 +278,7 @@ def _encode_name(value: object) -> bytes:
 def _decode_name(raw: bytes) -> str:
     """Up to the first NUL (the daemon copies a C string into a zeroed field).
 
-    A field without a NUL (uninitialised bytes of an error reply) is cut at 254 bytes,
+    A field without a NUL (uninitialized bytes of an error reply) is cut at 254 bytes,
     so that every decoded name can be encoded again.
     """
     end = raw.find(b"\0")

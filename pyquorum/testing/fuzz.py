@@ -53,9 +53,10 @@ from pyquorum._deadline import Deadline
 from pyquorum.errors import PyquorumError
 
 # -- the ipc surface under test: the one place to repoint when pyquorum.ipc moves -------
-from pyquorum.ipc.handshake import _check_response as check_connection_response
-from pyquorum.ipc.handshake import _recv_response as receive_connection_response
-from pyquorum.ipc.ring import HEADER_FILE_SIZE, SEM_OFFSET, Ring
+from pyquorum.ipc.client.handshake import _check_response as check_connection_response
+from pyquorum.ipc.client.handshake import _recv_response as receive_connection_response
+from pyquorum.ipc.ring import Ring
+from pyquorum.ipc.ring_header import HEADER_FILE_SIZE, SEM_OFFSET
 from pyquorum.ipc.sem import PosixSemaphore
 
 # ----------------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ def ring_harness() -> Callable[[bytes], None]:
 def handshake_harness(data: bytes) -> None:
     """The connection response ``data`` as the daemon would send it, then hang up.
 
-    Runs what :func:`pyquorum.ipc.handshake.connect` runs after sending its
+    Runs what :func:`pyquorum.ipc.client.handshake.connect` runs after sending its
     request: receive (short and long inputs included), decode, check.
     """
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -135,7 +135,7 @@ static int parse_callbacks(const char *spec, votequorum_callbacks_t *cb)
 static void do_getinfo(unsigned int nodeid)
 {
 	/*
-	 * On an error reply corosync leaves the reply's fields uninitialised and
+	 * On an error reply corosync leaves the reply's fields uninitialized and
 	 * libvotequorum still copies them, strcpy'ing qdevice_name: the spare
 	 * room after info absorbs an unterminated name, and nothing but rc is
 	 * printed then.

@@ -309,12 +309,12 @@ def test_emfile_on_open_through_libquorum_returns_a_code() -> None:
 def test_ref_count_at_int32_max_wraps_on_attach() -> None:
     # Today: ValueError from storing 2**31 into the i32 view.  libqb's client
     # increments atomically, so it wraps; the next send then sees != 2.
-    # (Ring lives in pyquorum.ipc.ring before and after the ipc split.)
-    from pyquorum.ipc.ring import REF_COUNT_OFFSET, Ring, RingHeader
+    from pyquorum.ipc.ring import Ring
+    from pyquorum.ipc.ring_header import REF_COUNT_OFFSET, RingHeader
     from pyquorum.ipc.sem import ThreadSemaphore
 
     header, data = bytearray(8252), bytearray(64)
-    RingHeader.initialise(header, 16, "/dev/shm/qb-x-header", "/dev/shm/qb-x-data").release()
+    RingHeader.initialize(header, 16, "/dev/shm/qb-x-header", "/dev/shm/qb-x-data").release()
     _I32.pack_into(header, REF_COUNT_OFFSET, INT32_MAX)
     ring = Ring(header, data, ThreadSemaphore(), max_msg_size=32)
     try:
@@ -411,7 +411,7 @@ def test_ring_paths_outside_libqbs_names_are_refused_and_left_alone(
     bases = [str(tmp_path / f"qb-{ring}-quorum") for ring in ("request", "response", "event")]
     for base in bases:
         header, data = bytearray(8252), bytearray(64 * 4)
-        Ring.initialise(
+        Ring.initialize(
             header, data, word_size=64, hdr_path=base + "-header", data_path=base + "-data"
         )
         PosixSemaphore.init(header, SEM_OFFSET).release()

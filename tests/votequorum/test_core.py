@@ -144,7 +144,7 @@ def test_bad_arguments_and_closed() -> None:
 
 def test_requests_match_libvotequorum() -> None:
     """The core sends what libvotequorum sends (recorded with strace), but for the
-    padding libvotequorum leaves uninitialised (docs/votequorum.md §2.1)."""
+    padding libvotequorum leaves uninitialized (docs/votequorum.md §2.1)."""
     core = VotequorumCore()
     ops: list[tuple[Operation[Any], str]] = [
         (core.getinfo(1), "request_get_info_libvotequorum"),
