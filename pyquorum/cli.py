@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 
-from pyquorum import __version__, commands
+from pyquorum import QuorumSession, __version__, commands
 from pyquorum.errors import (
     AccessError,
     ConnectionLost,
@@ -39,9 +39,9 @@ from pyquorum.formatting import (
     status_to_json,
     status_to_text,
 )
+from pyquorum.frontend.blocking import Connection
 from pyquorum.messages.constants import Model, Track
 from pyquorum.messages.types import QuorumNotification
-from pyquorum.session import Connection, QuorumSession
 
 __all__ = ["add_watch_options", "main", "print_events", "read_status", "run_watch"]
 

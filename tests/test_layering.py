@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1] / "pyquorum"
 
 MESSAGES_FORBIDDEN = (
     "socket", "mmap", "ctypes", "select", "selectors", "asyncio",
-    "pyquorum.ipc", "pyquorum.session", "pyquorum._core", "pyquorum.aio",
+    "pyquorum.ipc", "pyquorum.frontend", "pyquorum.services", "pyquorum.aio",
     "pyquorum.libquorum", "pyquorum.cli",
 )
-IPC_FORBIDDEN = ("pyquorum.messages.quorum", "pyquorum.session", "pyquorum._core")
+IPC_FORBIDDEN = ("pyquorum.messages.quorum", "pyquorum.frontend", "pyquorum.services")
 
 #: What ``from pyquorum.messages import X`` brings from the quorum service.
 QUORUM_NAMES = frozenset(pyquorum.messages.quorum.__all__)

@@ -1,6 +1,6 @@
 """``pyquorum replay FILE``: print a capture's events as ``watch`` printed them live.
 
-The capture is played back to a real :class:`~pyquorum.session.QuorumSession`
+The capture is played back to a real :class:`~pyquorum.QuorumSession`
 (:class:`~pyquorum.capture.PlaybackConnection`): the same initialisation
 (the header's model), the recorded TRACKSTART, and the recorded events
 through the same decoding and printing as ``pyquorum watch``, so the output
@@ -15,13 +15,13 @@ import argparse
 import json
 from typing import Any
 
+from pyquorum import QuorumSession
 from pyquorum.capture import Capture, Channel, PlaybackConnection, read_capture
 from pyquorum.cli import print_events
 from pyquorum.errors import RemoteProtocolError
 from pyquorum.messages.constants import Track
 from pyquorum.messages.quorum import decode_request
 from pyquorum.messages.types import TrackStartRequest
-from pyquorum.session import QuorumSession
 
 __all__ = ["recorded_flags", "register"]
 

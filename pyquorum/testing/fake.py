@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pyquorum import QuorumSession
 from pyquorum.fake.hostile import Hostility
 from pyquorum.fake.script import Change, Script, Step
 from pyquorum.fake.server import Stall, TransportName, example_script, make_server
@@ -53,7 +54,6 @@ from pyquorum.fake.service import QuorumService
 from pyquorum.ipc.server import AccessPolicy, IpcServer
 from pyquorum.ipc.server_conn import SHM_DIR
 from pyquorum.messages.constants import Model
-from pyquorum.session import QuorumSession
 
 __all__ = ["FakeQuorumServer", "fake_quorum"]
 
