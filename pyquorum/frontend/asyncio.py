@@ -216,7 +216,8 @@ class AsyncSession(FrontendBase[E], Generic[E]):
                 abandon.set()
             raise
         except Exception as exc:
-            raise self._closed_during(op.name, exc) from exc
+            self._raise_if_closed(op.name, exc)
+            raise
         finally:
             if abandon is not None:
                 self._in_flight.discard(abandon)

@@ -58,11 +58,9 @@ class FrontendBase(Generic[E]):
         """The deadline of one call (its ``timeout=``, DEFAULT: the session's)."""
         return Deadline(resolve(timeout, self._timeout))
 
-    def _closed_during(self, what: str, exc: BaseException) -> BaseException:
-        """What an exchange's failure ``exc`` becomes: BadHandleError once
-        the session is closed (the connection was torn down under it), else itself."""
+    def _raise_if_closed(self, what: str, exc: BaseException) -> None:
+        """An exchange failed with ``exc``: once the session is closed (the
+        connection was torn down under it) that is BadHandleError; else the
+        caller re-raises ``exc`` as it is."""
         if self._core.closed:
-            error = BadHandleError(f"{what}: the session was finalized during the call")
-            error.__cause__ = exc
-            return error
-        return exc
+            raise BadHandleError(f"{what}: the session was finalized during the call") from exc

@@ -123,7 +123,8 @@ class BlockingSession(FrontendBase[E], Generic[E]):
             try:
                 response = self._conn.request(op.request, deadline.remaining())
             except Exception as exc:
-                raise self._closed_during(op.name, exc) from exc
+                self._raise_if_closed(op.name, exc)
+                raise
             op.feed(response)
         return op.result
 
