@@ -143,7 +143,8 @@ class Operation(Generic[T]):
     the response and either finishes (``done``, ``result``) or replaces
     ``request`` with a follow-up.  An exception from ``feed`` ends the
     operation.  Internally a generator that yields requests and is sent
-    responses, which keeps multi-step calls linear.
+    responses, which keeps multi-step calls linear; one that yields nothing
+    is done at once (a front end then sends nothing).
     """
 
     __slots__ = ("_result", "_steps", "done", "name", "request")
@@ -151,9 +152,14 @@ class Operation(Generic[T]):
     def __init__(self, name: str, steps: Generator[bytes, bytes, T]) -> None:
         self.name = name
         self._steps = steps
-        self.request: bytes = next(steps)
         self.done = False
         self._result: T | None = None
+        try:
+            self.request: bytes = next(steps)
+        except StopIteration as stop:  # nothing to ask (an initialize without exchange)
+            self.request = b""
+            self.done = True
+            self._result = stop.value
 
     def feed(self, response: bytes) -> None:
         """Hand over the response to ``request``; raises the daemon's error, if any."""
