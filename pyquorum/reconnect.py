@@ -42,10 +42,10 @@ supervisors here only perform its steps.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from pyquorum._deadline import Deadline
 from pyquorum.errors import ConnectionLost
@@ -54,9 +54,15 @@ from pyquorum.frontend.blocking import Connection
 from pyquorum.frontend.reconnect import RETRYABLE, Backoff, Connect, ReconnectPolicy
 from pyquorum.messages.constants import Model, Track
 from pyquorum.netns import NetNamespace
-from pyquorum.services.quorum.aio import AsyncQuorumSession
 from pyquorum.services.quorum.session import QuorumSession
 from pyquorum.timeouts import DEFAULT, Timeout
+
+if TYPE_CHECKING:
+    # The asyncio side is imported when first used, so a blocking supervisor
+    # (``pyquorum watch --reconnect``) never loads asyncio.
+    import asyncio
+
+    from pyquorum.services.quorum.aio import AsyncQuorumSession
 
 __all__ = ["AsyncReconnectingSession", "Backoff", "ReconnectingSession", "StreamItem"]
 
@@ -255,6 +261,8 @@ class AsyncReconnectingSession:
 
     async def _open(self) -> AsyncQuorumSession:
         """A new session, initialized and tracking (what the policy re-issues)."""
+        from pyquorum.services.quorum.aio import AsyncQuorumSession
+
         policy, where = self._policy, self._where
         session = AsyncQuorumSession(
             policy.model,
@@ -290,6 +298,8 @@ class AsyncReconnectingSession:
 
     async def connect(self) -> AsyncReconnectingSession:
         """The first connection (errors raised as usual)."""
+        import asyncio
+
         self._wake = asyncio.Event()
         try:
             session = await self._open()
@@ -329,6 +339,8 @@ class AsyncReconnectingSession:
 
     async def _reconnect(self, deadline: Deadline) -> Reconnected | None:
         """Perform the policy's steps until connected (Reconnected), or None."""
+        import asyncio
+
         assert self._wake is not None
         steps = self._policy.reconnect(deadline)
         session: AsyncQuorumSession | None = None
