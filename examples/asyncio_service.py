@@ -4,7 +4,7 @@ Run it on a cluster node (as root, or a uid allowed in corosync.conf)::
 
     python examples/asyncio_service.py
 
-It tracks quorum with :class:`pyquorum.reconnect.AsyncReconnectingSession`:
+It tracks quorum with :class:`pyquorum.AsyncReconnectingSession`:
 when the node loses quorum the work task is cancelled at once; when quorum
 comes back it is started again.  If corosync goes away the service stops
 working too (quorum is unknown), and resumes after the reconnection's fresh
@@ -19,14 +19,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from pyquorum.events import (
+from pyquorum import (
+    AsyncReconnectingSession,
+    Backoff,
     ConnectionLostEvent,
+    Model,
     QuorumNotification,
     QuorumNotificationV0,
     Reconnected,
+    Track,
 )
-from pyquorum.messages.constants import Model, Track
-from pyquorum.reconnect import AsyncReconnectingSession, Backoff
 
 log = logging.getLogger("asyncio_service")
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyquorum._core import Event
 from pyquorum.messages.constants import Model, QuorumType
 from pyquorum.messages.types import (
     NodelistNotification,
@@ -65,6 +64,9 @@ class Reconnected:
     model: Model
     attempts: int = 1
 
+
+#: The typed events a quorum session delivers (the model decides which of them).
+Event = QuorumNotification | NodelistNotification | QuorumNotificationV0
 
 #: What a reconnecting session adds to the event stream.
 SupervisorEvent = ConnectionLostEvent | Reconnected

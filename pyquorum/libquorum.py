@@ -8,7 +8,7 @@ instead of raising, and out-parameters come back in a tuple after it::
 
 Handles are opaque ints, never reused: an unknown or finalized handle gives
 ``CS_ERR_BAD_HANDLE``, as does a second ``quorum_finalize``.  Each handle is
-a :class:`~pyquorum.session.QuorumSession`; timeouts are infinite, as in
+a :class:`~pyquorum.QuorumSession`; timeouts are infinite, as in
 libquorum (a dead daemon still surfaces as ``CS_ERR_LIBRARY``).
 
 Callbacks take the C arguments, the list lengths included::
@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeGuard
 
+from pyquorum import QuorumSession
 from pyquorum.errors import (
     CsError,
     CsErrorCode,
@@ -58,7 +59,6 @@ from pyquorum.messages.types import (
     QuorumNotificationV0,
     RingId,
 )
-from pyquorum.session import QuorumSession
 
 __all__ = [
     "CS_DISPATCH_ALL",

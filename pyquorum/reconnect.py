@@ -34,110 +34,59 @@ is called inside that namespace too).
 **Logging.**  Each failed attempt is logged on the ``pyquorum.reconnect``
 logger (WARNING), with the error and the next delay, so a supervisor that
 keeps failing (a daemon that refuses this uid, say) is not silent.
+
+The policy (when to retry, backoff, what to re-issue, what to report) is
+:mod:`pyquorum.frontend.reconnect`'s, written once without I/O; the two
+supervisors here only perform its steps.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING
 
-from pyquorum._core import Event
 from pyquorum._deadline import Deadline
-from pyquorum.aio import AsyncQuorumSession
-from pyquorum.errors import ConnectionLost, PyquorumError
-from pyquorum.events import ConnectionLostEvent, Reconnected, SupervisorEvent
+from pyquorum.errors import ConnectionLost
+from pyquorum.events import ConnectionLostEvent, Event, Reconnected, SupervisorEvent
+from pyquorum.frontend.blocking import Connection
+from pyquorum.frontend.reconnect import RETRYABLE, Backoff, Connect, ReconnectPolicy
 from pyquorum.messages.constants import Model, Track
 from pyquorum.netns import NetNamespace
-from pyquorum.session import DEFAULT, Connection, QuorumSession, _Default
+from pyquorum.services.quorum.session import QuorumSession
+from pyquorum.timeouts import DEFAULT, Timeout
+
+if TYPE_CHECKING:
+    # The asyncio side is imported when first used, so a blocking supervisor
+    # (``pyquorum watch --reconnect``) never loads asyncio.
+    import asyncio
+
+    from pyquorum.services.quorum.aio import AsyncQuorumSession
 
 __all__ = ["AsyncReconnectingSession", "Backoff", "ReconnectingSession", "StreamItem"]
-
-_Timeout = float | None | Literal[_Default.DEFAULT]
 
 #: What a reconnecting session's events() yields.
 StreamItem = Event | SupervisorEvent
 
-#: Errors that mean "not now, try again" while reconnecting.  Deliberately
-#: wide: during a restart corosync refuses (ECONNREFUSED), answers "not ready"
-#: (EAGAIN), or dies mid-handshake (lost, missing ring files); an error that
-#: persists is logged at every attempt rather than ending the stream.
-_RETRYABLE = (PyquorumError, OSError)
 
-log = logging.getLogger("pyquorum.reconnect")
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delays between reconnection attempts: ``initial``, times ``factor`` each
-    time, at most ``maximum`` seconds; ``max_attempts`` (None: unlimited)
-    bounds the attempts after a loss.  The first attempt is immediate."""
-
-    initial: float = 0.1
-    maximum: float = 5.0
-    factor: float = 2.0
-    max_attempts: int | None = None
-
-    def __post_init__(self) -> None:
-        if not 0 < self.initial <= self.maximum:
-            raise ValueError("Backoff needs 0 < initial <= maximum")
-        if self.factor < 1:
-            raise ValueError("Backoff factor must be >= 1")
-        if self.max_attempts is not None and self.max_attempts < 1:
-            raise ValueError("Backoff max_attempts must be None or >= 1")
-
-    def delays(self) -> Iterator[float]:
-        """The wait after each failed attempt (endless)."""
-        delay = self.initial
-        while True:
-            yield delay
-            delay = min(self.maximum, delay * self.factor)
-
-    def exhausted(self, attempts: int) -> bool:
-        return self.max_attempts is not None and attempts >= self.max_attempts
-
-
-class _Supervisor:
-    """What both front ends share: settings, the namespace, the closed flag."""
+class _Settings:
+    """What both supervisors keep besides the policy: where and how to connect."""
 
     def __init__(
         self,
-        model: Model | int,
-        flags: Track | int,
-        backoff: Backoff,
-        timeout: float | None,
         netns: NetNamespace | None,
         service: str,
         connection_factory: Callable[[], Connection] | None,
     ) -> None:
-        Deadline(timeout)  # validates
-        self.model = Model(model)
-        self.flags = Track(flags)
-        self.backoff = backoff
-        self.timeout = timeout
         self.service = service
         self.connection_factory = connection_factory
         self._owns_netns = netns is None
         self.netns = NetNamespace.current() if netns is None else netns
-        self.reconnects = 0  # successful reconnections so far
 
     def release_netns(self) -> None:
         if self._owns_netns:
             self.netns.close()
-
-    def failed(self, attempts: int, exc: BaseException, delay: float) -> None:
-        """Log a failed attempt; raise ``exc`` if the backoff allows no more."""
-        if self.backoff.exhausted(attempts):
-            log.error("reconnection attempt %d failed, giving up: %s", attempts, exc)
-            raise exc
-        log.warning(
-            "reconnection attempt %d failed (%s: %s); next in %.2f s",
-            attempts, type(exc).__name__, exc, delay,
-        )
 
 
 class ReconnectingSession:
@@ -158,34 +107,49 @@ class ReconnectingSession:
         service: str = "quorum",
         connection_factory: Callable[[], Connection] | None = None,
     ) -> None:
-        self._sup = _Supervisor(
-            model, flags, backoff or Backoff(), timeout, netns, service, connection_factory
-        )
-        self._closed = threading.Event()
-        self._lock = threading.Lock()
+        self._policy = ReconnectPolicy(model, flags, backoff or Backoff(), timeout)
+        self._where = _Settings(netns, service, connection_factory)
+        self._wake = threading.Event()  # set by close(): ends a backoff sleep
+        self._lock = threading.Lock()  # the session slot vs. close()
         self._session: QuorumSession | None = None
         try:
-            self._session = self._open()
+            session = self._open()
         except BaseException:
-            self._sup.release_netns()
+            self._where.release_netns()
             raise
+        self._install(session)
 
     def _open(self) -> QuorumSession:
-        sup = self._sup
-        with sup.netns.entered():
-            conn = None if sup.connection_factory is None else sup.connection_factory()
+        """A new session, initialized and tracking (what the policy re-issues)."""
+        policy, where = self._policy, self._where
+        with where.netns.entered():
+            conn = None if where.connection_factory is None else where.connection_factory()
             session = QuorumSession(
-                sup.model, timeout=sup.timeout, service=sup.service, connection=conn
+                policy.model, timeout=policy.timeout, service=where.service, connection=conn
             )
         try:
-            session.trackstart(sup.flags)
+            session.trackstart(policy.flags)
         except BaseException:
             session.close()
             raise
-        with self._lock:
-            if self._closed.is_set():
-                session.close()
         return session
+
+    def _install(self, session: QuorumSession) -> bool:
+        """Put ``session`` in the slot, or close it if the supervisor was closed meanwhile."""
+        with self._lock:
+            if self._policy.accept():
+                self._session = session
+                return True
+        session.close()
+        return False
+
+    def _drop(self, session: QuorumSession, exc: BaseException) -> ConnectionLostEvent | None:
+        """Empty the slot and close the lost session; what to report."""
+        with self._lock:
+            if self._session is session:
+                self._session = None
+        session.close()
+        return self._policy.lost(exc)
 
     @property
     def session(self) -> QuorumSession | None:
@@ -194,13 +158,13 @@ class ReconnectingSession:
 
     @property
     def reconnects(self) -> int:
-        return self._sup.reconnects
+        return self._policy.reconnects
 
     @property
     def closed(self) -> bool:
-        return self._closed.is_set()
+        return self._policy.closed
 
-    def getquorate(self, *, timeout: _Timeout = DEFAULT) -> bool:
+    def getquorate(self, *, timeout: Timeout = DEFAULT) -> bool:
         """Ask the current session (``timeout``: default the supervisor's);
         ConnectionLost while there is none."""
         session = self._session
@@ -208,38 +172,27 @@ class ReconnectingSession:
             raise ConnectionLost("getquorate: reconnecting to corosync")
         return session.getquorate(timeout=timeout)
 
-    def _drop(self, exc: BaseException) -> ConnectionLostEvent:
-        with self._lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session.close()
-        return ConnectionLostEvent(reason=str(exc))
-
     def _reconnect(self, deadline: Deadline) -> Reconnected | None:
-        """Retry until connected (Reconnected), or None on close or deadline."""
-        delays = self._sup.backoff.delays()
-        attempts = 0
-        while not self._closed.is_set():
-            attempts += 1
-            try:
-                session = self._open()
-            except _RETRYABLE as exc:
-                delay = next(delays)
-                self._sup.failed(attempts, exc, delay)
-                left = deadline.remaining()
-                if self._closed.wait(delay if left is None else min(delay, left)):
-                    return None
-                if deadline.expired():
-                    return None
-                continue
-            with self._lock:
-                if self._closed.is_set():
-                    session.close()
-                    return None
-                self._session = session
-            self._sup.reconnects += 1
-            return Reconnected(session.quorum_type, session.model, attempts)
-        return None
+        """Perform the policy's steps until connected (Reconnected), or None."""
+        steps = self._policy.reconnect(deadline)
+        session: QuorumSession | None = None
+        reply: BaseException | None = None
+        try:
+            while True:
+                step = steps.send(reply)
+                reply = None
+                if isinstance(step, Connect):
+                    try:
+                        session = self._open()
+                    except RETRYABLE as exc:
+                        reply = exc
+                else:
+                    self._wake.wait(step.seconds)
+        except StopIteration as done:
+            attempts: int | None = done.value
+        if attempts is None or session is None or not self._install(session):
+            return None
+        return self._policy.reconnected(session.quorum_type, session.model, attempts)
 
     def events(self, timeout: float | None = None) -> Iterator[StreamItem]:
         """Notifications, ConnectionLostEvent and Reconnected, as they come.
@@ -249,7 +202,7 @@ class ReconnectingSession:
         notification...) propagate as from a plain session.
         """
         Deadline(timeout)
-        while not self._closed.is_set():
+        while not self._policy.closed:
             session = self._session
             if session is None:
                 event = self._reconnect(Deadline(timeout))
@@ -261,20 +214,21 @@ class ReconnectingSession:
                 yield from session.events(timeout)
                 return  # no event for ``timeout`` s, or closed
             except ConnectionLost as exc:
-                if self._closed.is_set():
+                lost = self._drop(session, exc)
+                if lost is None:
                     return
-                yield self._drop(exc)
+                yield lost
 
     def close(self) -> None:
         """Stop: wakes a waiting :meth:`events` (which ends); a second call does nothing."""
         with self._lock:
-            if self._closed.is_set():
+            if not self._policy.close():
                 return
-            self._closed.set()
             session, self._session = self._session, None
+        self._wake.set()
         if session is not None:
             session.close()
-        self._sup.release_netns()
+        self._where.release_netns()
 
     def __enter__(self) -> ReconnectingSession:
         return self
@@ -285,8 +239,9 @@ class ReconnectingSession:
 
 class AsyncReconnectingSession:
     """The asyncio counterpart: ``async with AsyncReconnectingSession(...) as rs:
-    async for item in rs.events(): ...``.  Same behaviour as :class:`ReconnectingSession`;
-    backoff waits are ``asyncio`` waits, connecting runs in the executor."""
+    async for item in rs.events(): ...``.  Same behaviour as :class:`ReconnectingSession`
+    (the same policy drives both); backoff waits are ``asyncio`` waits, connecting
+    runs in the executor."""
 
     def __init__(
         self,
@@ -299,43 +254,64 @@ class AsyncReconnectingSession:
         service: str = "quorum",
         connection_factory: Callable[[], Connection] | None = None,
     ) -> None:
-        self._sup = _Supervisor(
-            model, flags, backoff or Backoff(), timeout, netns, service, connection_factory
-        )
+        self._policy = ReconnectPolicy(model, flags, backoff or Backoff(), timeout)
+        self._where = _Settings(netns, service, connection_factory)
+        self._wake: asyncio.Event | None = None  # set by close(): ends a backoff sleep
         self._session: AsyncQuorumSession | None = None
-        self._closed = False
-        self._wake: asyncio.Event | None = None
 
     async def _open(self) -> AsyncQuorumSession:
-        sup = self._sup
+        """A new session, initialized and tracking (what the policy re-issues)."""
+        from pyquorum.services.quorum.aio import AsyncQuorumSession
+
+        policy, where = self._policy, self._where
         session = AsyncQuorumSession(
-            sup.model,
-            timeout=sup.timeout,
-            service=sup.service,
-            netns=sup.netns,
-            connection_factory=sup.connection_factory,
+            policy.model,
+            timeout=policy.timeout,
+            service=where.service,
+            netns=where.netns,
+            connection_factory=where.connection_factory,
         )
         try:
             await session.connect()
-            await session.trackstart(sup.flags)
+            await session.trackstart(policy.flags)
         except BaseException:
             await session.close()
             raise
         return session
 
+    async def _install(self, session: AsyncQuorumSession) -> bool:
+        """Put ``session`` in the slot, or close it if the supervisor was closed meanwhile."""
+        if self._policy.accept():  # no await between the check and the swap
+            self._session = session
+            return True
+        await session.close()
+        return False
+
+    async def _drop(
+        self, session: AsyncQuorumSession, exc: BaseException
+    ) -> ConnectionLostEvent | None:
+        """Empty the slot and close the lost session; what to report."""
+        if self._session is session:
+            self._session = None
+        await session.close()
+        return self._policy.lost(exc)
+
     async def connect(self) -> AsyncReconnectingSession:
         """The first connection (errors raised as usual)."""
+        import asyncio
+
         self._wake = asyncio.Event()
         try:
-            self._session = await self._open()
+            session = await self._open()
         except BaseException:
-            self._closed = True
-            self._sup.release_netns()
+            self._policy.close()
+            self._where.release_netns()
             raise
+        await self._install(session)
         return self
 
     async def __aenter__(self) -> AsyncReconnectingSession:
-        if self._session is None and not self._closed:
+        if self._session is None and not self._policy.closed:
             await self.connect()
         return self
 
@@ -348,13 +324,13 @@ class AsyncReconnectingSession:
 
     @property
     def reconnects(self) -> int:
-        return self._sup.reconnects
+        return self._policy.reconnects
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._policy.closed
 
-    async def getquorate(self, *, timeout: _Timeout = DEFAULT) -> bool:
+    async def getquorate(self, *, timeout: Timeout = DEFAULT) -> bool:
         """As :meth:`ReconnectingSession.getquorate`."""
         session = self._session
         if session is None:
@@ -362,36 +338,35 @@ class AsyncReconnectingSession:
         return await session.getquorate(timeout=timeout)
 
     async def _reconnect(self, deadline: Deadline) -> Reconnected | None:
+        """Perform the policy's steps until connected (Reconnected), or None."""
+        import asyncio
+
         assert self._wake is not None
-        delays = self._sup.backoff.delays()
-        attempts = 0
-        while not self._closed:
-            attempts += 1
-            try:
-                session = await self._open()
-            except _RETRYABLE as exc:
-                delay = next(delays)
-                self._sup.failed(attempts, exc, delay)
-                left = deadline.remaining()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._wake.wait(), delay if left is None else min(delay, left)
-                    )
-                if self._closed or deadline.expired():
-                    return None
-                continue
-            if self._closed:
-                await session.close()
-                return None
-            self._session = session
-            self._sup.reconnects += 1
-            return Reconnected(session.quorum_type, session.model, attempts)
-        return None
+        steps = self._policy.reconnect(deadline)
+        session: AsyncQuorumSession | None = None
+        reply: BaseException | None = None
+        try:
+            while True:
+                step = steps.send(reply)
+                reply = None
+                if isinstance(step, Connect):
+                    try:
+                        session = await self._open()
+                    except RETRYABLE as exc:
+                        reply = exc
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), step.seconds)
+        except StopIteration as done:
+            attempts: int | None = done.value
+        if attempts is None or session is None or not await self._install(session):
+            return None
+        return self._policy.reconnected(session.quorum_type, session.model, attempts)
 
     async def events(self, timeout: float | None = None) -> AsyncIterator[StreamItem]:
         """As :meth:`ReconnectingSession.events`."""
         Deadline(timeout)
-        while not self._closed:
+        while not self._policy.closed:
             session = self._session
             if session is None:
                 event = await self._reconnect(Deadline(timeout))
@@ -402,24 +377,22 @@ class AsyncReconnectingSession:
             try:
                 item = await session.next_event(timeout)
             except ConnectionLost as exc:
-                if self._closed:
+                lost = await self._drop(session, exc)
+                if lost is None:
                     return
-                self._session = None
-                await session.close()
-                yield ConnectionLostEvent(reason=str(exc))
+                yield lost
                 continue
             if item is None:
-                return  # timeout, or closed
+                return  # no event for ``timeout`` s, or closed
             yield item
 
     async def close(self) -> None:
-        if self._closed:
+        """As :meth:`ReconnectingSession.close`."""
+        if not self._policy.close():
             return
-        self._closed = True
+        session, self._session = self._session, None
         if self._wake is not None:
             self._wake.set()
-        session, self._session = self._session, None
         if session is not None:
             await session.close()
-        self._sup.release_netns()
-
+        self._where.release_netns()

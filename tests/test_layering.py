@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1] / "pyquorum"
 
 MESSAGES_FORBIDDEN = (
     "socket", "mmap", "ctypes", "select", "selectors", "asyncio",
-    "pyquorum.ipc", "pyquorum.session", "pyquorum._core", "pyquorum.aio",
+    "pyquorum.ipc", "pyquorum.frontend", "pyquorum.services", "pyquorum.aio",
     "pyquorum.libquorum", "pyquorum.cli",
 )
-IPC_FORBIDDEN = ("pyquorum.messages.quorum", "pyquorum.session", "pyquorum._core")
+IPC_FORBIDDEN = ("pyquorum.messages.quorum", "pyquorum.frontend", "pyquorum.services")
 
 #: What ``from pyquorum.messages import X`` brings from the quorum service.
 QUORUM_NAMES = frozenset(pyquorum.messages.quorum.__all__)
@@ -73,6 +73,33 @@ def test_messages_imports_no_io_and_no_higher_layer() -> None:
 
 def test_ipc_imports_nothing_of_the_quorum_service() -> None:
     assert violations("ipc", IPC_FORBIDDEN) == []
+
+
+#: The service-independent front end knows no service, nor the IPC client's insides
+#: (frontend/blocking.py's connect_ipc is the one place that opens an IPC connection).
+FRONTEND_FORBIDDEN = (
+    "pyquorum.services", "pyquorum.messages.quorum", "pyquorum.cli", "pyquorum.commands",
+    "pyquorum.fake", "pyquorum.capture", "pyquorum.testing",
+)
+
+
+def test_frontend_imports_no_service() -> None:
+    assert violations("frontend", FRONTEND_FORBIDDEN) == []
+
+
+def test_services_do_not_import_each_other() -> None:
+    found = []
+    for service in sorted(p for p in (ROOT / "services").iterdir() if p.is_dir()):
+        if service.name.startswith("__"):
+            continue
+        others = tuple(
+            f"pyquorum.services.{p.name}"
+            for p in (ROOT / "services").iterdir()
+            if p.is_dir() and p != service and not p.name.startswith("__")
+        )
+        if others:
+            found += violations(f"services/{service.name}", others)
+    assert found == []
 
 
 def test_ipc_takes_no_quorum_names_from_the_messages_package() -> None:

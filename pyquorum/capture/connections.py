@@ -26,7 +26,7 @@ class _Connection(Protocol):
 class RecordingConnection:
     """A connection that records every message passing through it.
 
-    Wraps any connection a :class:`~pyquorum.session.QuorumSession` takes
+    Wraps any connection a :class:`~pyquorum.QuorumSession` takes
     (``connection=``) and writes each request (when sent), response and
     event (when received) to ``writer`` with :meth:`CaptureWriter.record`.
     A request that fails is recorded without a response.  Closing closes

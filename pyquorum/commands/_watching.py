@@ -17,7 +17,7 @@ from pyquorum.errors import InvalidParamError
 from pyquorum.formatting import PrintableEvent, event_to_json, event_to_text
 
 if TYPE_CHECKING:
-    from pyquorum.session import Connection
+    from pyquorum.frontend.blocking import Connection
 
 __all__ = ["MODELS", "open_session", "print_events", "run_watch"]
 

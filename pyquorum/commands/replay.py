@@ -1,6 +1,6 @@
 """``pyquorum replay FILE``: print a capture's events as ``watch`` printed them live.
 
-The capture is played back to a real :class:`~pyquorum.session.QuorumSession`
+The capture is played back to a real :class:`~pyquorum.QuorumSession`
 (:class:`~pyquorum.capture.PlaybackConnection`): the same initialization
 (the header's model), the recorded TRACKSTART, and the recorded events
 through the same decoding and printing as ``pyquorum watch``, so the output

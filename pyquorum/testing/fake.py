@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pyquorum import QuorumSession
 from pyquorum.fake.hostile import Hostility
 from pyquorum.fake.script import Change, Script, Step
 from pyquorum.fake.server import Stall, TransportName, example_script, make_server
@@ -52,7 +53,6 @@ from pyquorum.ipc.server.listener import AccessPolicy, IpcServer
 from pyquorum.ipc.wire import SHM_DIR
 from pyquorum.messages.constants import Model
 from pyquorum.netns import NetNamespace, unshare_net
-from pyquorum.session import QuorumSession
 
 __all__ = ["FakeQuorumServer", "fake_quorum"]
 

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pyquorum import QuorumSession
 from pyquorum.capture import (
     Capture,
     CaptureHeader,
@@ -64,7 +65,6 @@ from pyquorum.messages.types import (
     QuorumNotification,
     QuorumNotificationV0,
 )
-from pyquorum.session import QuorumSession
 from pyquorum.testing.cluster import Cluster, Node
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout holding this pyquorum

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pyquorum import cli
+from pyquorum import QuorumSession, cli
 from pyquorum.commands import _watching
 from pyquorum.commands._common import Output
 from pyquorum.errors import (
@@ -35,7 +35,6 @@ from pyquorum.messages.types import (
     TrackStartRequest,
     TrackStartResponse,
 )
-from pyquorum.session import QuorumSession
 from tests.session.fakes import OK, FakeConnection, Reply, Script
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pyquorum import QuorumSession
 from pyquorum import libquorum as lq
 from pyquorum.errors import CorosyncNotRunning, CsErrorCode, TryAgainError
 from pyquorum.messages.constants import Model, QuorumType
@@ -27,7 +28,6 @@ from pyquorum.messages.types import (
     TrackStopResponse,
     UnknownNotification,
 )
-from pyquorum.session import QuorumSession
 from tests.session.fakes import OK, FakeConnection, Script
 
 RING = RingId(1, 17)

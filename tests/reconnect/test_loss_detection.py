@@ -18,10 +18,10 @@ import time
 
 import pytest
 
+from pyquorum import QuorumSession
 from pyquorum.aio import AsyncQuorumSession
 from pyquorum.errors import ConnectionLost
 from pyquorum.messages.constants import DispatchMode, Track
-from pyquorum.session import QuorumSession
 from pyquorum.testing.cluster import Node
 from pyquorum.testing.cluster.wait import wait_until
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pyquorum import QuorumSession
 from pyquorum.errors import BadHandleError, ConnectionLost, CsTimeoutError
 from pyquorum.messages.constants import QuorumType
 from pyquorum.messages.quorum import decode_request, encode_notification, encode_response
@@ -27,7 +28,6 @@ from pyquorum.messages.types import (
     Request,
     Response,
 )
-from pyquorum.session import QuorumSession
 
 OK = 1
 

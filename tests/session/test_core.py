@@ -6,15 +6,6 @@ import logging
 
 import pytest
 
-from pyquorum._core import (
-    DISPATCH_RULES,
-    Callbacks,
-    InitResult,
-    OnEmpty,
-    SessionCore,
-    SessionState,
-    dispatch_rule,
-)
 from pyquorum.errors import (
     AccessError,
     BadHandleError,
@@ -25,6 +16,7 @@ from pyquorum.errors import (
     RemoteProtocolError,
     TryAgainError,
 )
+from pyquorum.frontend.core import DISPATCH_RULES, OnEmpty, SessionState, dispatch_rule
 from pyquorum.messages.constants import DispatchMode, Model, QuorumType, Track
 from pyquorum.messages.quorum import encode_notification, encode_response
 from pyquorum.messages.types import (
@@ -41,6 +33,7 @@ from pyquorum.messages.types import (
     TrackStopResponse,
     UnknownNotification,
 )
+from pyquorum.services.quorum.core import Callbacks, InitResult, SessionCore
 
 OK = 1
 H = bytes.fromhex

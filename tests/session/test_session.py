@@ -560,16 +560,49 @@ def test_two_dispatching_threads_share_events_without_overlapping_callbacks() ->
 
 
 def test_nonblocking_dispatch_while_another_thread_dispatches_finds_nothing() -> None:
+    """A non-waiting dispatch must not wait for the dispatching thread's turn.
+
+    The other thread waits for events without limit (it holds the turn
+    until finalize), so any wait shows: the call must come back at once,
+    and never ask the connection for an event with a timeout.
+    """
     session = tracking()
-    blocked = threading.Thread(target=lambda: session.dispatch(DispatchMode.BLOCKING))
+    conn = connection_of(session)
+    calls: list[tuple[str, float | None]] = []
+    recv_event = conn.recv_event
+
+    def recording(timeout: float | None = None) -> bytes | None:
+        calls.append((threading.current_thread().name, timeout))
+        return recv_event(timeout)
+
+    conn.recv_event = recording  # type: ignore[method-assign]
+    blocked = threading.Thread(
+        target=lambda: session.dispatch(DispatchMode.BLOCKING), name="blocking"
+    )
     blocked.start()
-    time.sleep(0.05)
-    with pytest.raises(TryAgainError):
-        session.dispatch(DispatchMode.ONE_NONBLOCKING)
-    assert session.dispatch(DispatchMode.ALL) == 0
-    session.finalize()
-    blocked.join(5)
+    wait_until(lambda: ("blocking", None) in calls)
+    try:
+        for mode in (DispatchMode.ONE_NONBLOCKING, DispatchMode.ALL):
+            started = time.monotonic()
+            if mode is DispatchMode.ONE_NONBLOCKING:
+                with pytest.raises(TryAgainError):
+                    session.dispatch(mode)
+            else:
+                assert session.dispatch(mode) == 0
+            assert time.monotonic() - started < 0.2, f"{mode.name} waited"
+        me = threading.current_thread().name
+        assert all(timeout == 0 for name, timeout in calls if name == me)
+    finally:
+        session.finalize()
+        blocked.join(5)
     assert not blocked.is_alive()
+
+
+def wait_until(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
 
 
 def test_finalize_during_a_request_makes_it_bad_handle() -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from pyquorum._core import Operation
 from pyquorum.errors import (
     BadHandleError,
     ExistError,
@@ -17,6 +16,7 @@ from pyquorum.errors import (
     NotExistError,
     RemoteProtocolError,
 )
+from pyquorum.frontend.core import Operation
 from pyquorum.messages import votequorum as vq
 from pyquorum.messages.constants import NodeState, Track, VotequorumInfo
 from pyquorum.services.votequorum.core import VotequorumCallbacks, VotequorumCore

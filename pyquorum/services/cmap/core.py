@@ -30,7 +30,6 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from pyquorum._core import Operation
 from pyquorum.errors import (
     BadHandleError,
     CsError,
@@ -41,6 +40,7 @@ from pyquorum.errors import (
     RemoteProtocolError,
     raise_for_code,
 )
+from pyquorum.frontend.core import Operation
 from pyquorum.messages.cmap import (
     AdjustIntRequest,
     AdjustIntResponse,

@@ -19,7 +19,6 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from pyquorum._core import Operation
 from pyquorum.errors import (
     BadHandleError,
     LibraryError,
@@ -27,6 +26,7 @@ from pyquorum.errors import (
     RemoteProtocolError,
     raise_for_code,
 )
+from pyquorum.frontend.core import Operation
 from pyquorum.messages.constants import Track
 from pyquorum.messages.votequorum import (
     ExpectedVotesNotification,

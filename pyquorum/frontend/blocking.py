@@ -1,0 +1,256 @@
+"""The blocking front end of any service: a connection, a core, waits and turns.
+
+:class:`BlockingSession` owns the connection, runs a core's
+:class:`~pyquorum.frontend.core.Operation` over it (with the call's
+timeout), and receives events by the dispatch rules of
+:mod:`pyquorum.frontend.core`.  A service's session subclasses it, adds one
+method per request (``return self._run(self._core.getquorate(), timeout)``)
+and says what to do with an event (:meth:`BlockingSession._deliver`).
+
+**Threads.**  Any thread may make requests, call :meth:`fileno`, use
+:attr:`context` and :meth:`finalize` at any time, also while another
+thread dispatches (requests and events travel on separate channels).
+Events are handled one at a time: dispatching threads take turns per
+event, so callbacks never run concurrently and run in arrival order.  A
+non-waiting dispatch (ALL, ONE_NONBLOCKING) that finds another thread
+dispatching treats that as "nothing pending" and never waits for its turn.
+:meth:`finalize` from another thread wakes a blocked dispatch, which
+returns normally, and a request in flight, which raises BadHandleError.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Generic, Protocol, Self, TypeVar
+
+from pyquorum._deadline import Deadline
+from pyquorum.errors import BadHandleError, CsTimeoutError, TryAgainError
+from pyquorum.frontend.base import FrontendBase
+from pyquorum.frontend.core import OnEmpty, Operation, ServiceCore, dispatch_rule
+from pyquorum.messages.constants import DEFAULT_MAX_MSG_SIZE, DispatchMode
+from pyquorum.timeouts import Timeout
+
+__all__ = ["BlockingSession", "Connection"]
+
+T = TypeVar("T")
+E = TypeVar("E")
+
+
+class Connection(Protocol):
+    """What a session needs from a connection.
+
+    :class:`~pyquorum.ipc.client.connection.IpcConnection` is the real one;
+    tests and custom transports may pass their own.
+
+    ``request`` returns the one response to one request; ``recv_event``
+    returns the next event, or None if none came within ``timeout`` (0 never
+    blocks, None waits without limit); both raise ConnectionLost when the
+    daemon is gone, and may raise anything from :mod:`pyquorum.errors`.
+    """
+
+    def request(self, data: bytes, timeout: float | None) -> bytes: ...
+
+    def recv_event(self, timeout: float | None) -> bytes | None: ...
+
+    def fileno(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def connect_ipc(service: str, max_msg_size: int, timeout: float | None) -> Connection:
+    """An IPC connection to ``service`` (with None, the connection's own
+    handshake limit applies).  The one place the front ends name the IPC client."""
+    # Imported here: sessions over a given connection need no ctypes/libc.
+    from pyquorum.ipc.client.connection import DEFAULT_CONNECT_TIMEOUT, IpcConnection
+
+    return IpcConnection.connect(
+        service,
+        max_msg_size=max_msg_size,
+        timeout=DEFAULT_CONNECT_TIMEOUT if timeout is None else timeout,
+    )
+
+
+def takes_abandon(conn: Connection) -> bool:
+    """Whether ``conn.request`` accepts ``abandon=`` (IpcConnection does)."""
+    import inspect
+
+    try:
+        return "abandon" in inspect.signature(conn.request).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class BlockingSession(FrontendBase[E], Generic[E]):
+    """A connected, initialized session of one service (see the module docstring).
+
+    Construction connects (``service``, ``max_msg_size``; or takes
+    ``connection``, an already connected :class:`Connection` the session
+    then owns and closes) and runs the core's initialize, all within
+    ``timeout``; on failure the connection is closed.
+    """
+
+    def __init__(
+        self,
+        core: ServiceCore[E],
+        *,
+        context: object = None,
+        timeout: float | None = None,
+        service: str,
+        max_msg_size: int = DEFAULT_MAX_MSG_SIZE,
+        connection: Connection | None = None,
+    ) -> None:
+        super().__init__(core, timeout=timeout, context=context)
+        deadline = Deadline(timeout)
+        self._close_lock = threading.Lock()
+        # Held while one event is received and its callback runs; reentrant so a
+        # callback may dispatch again.
+        self._dispatch_lock = threading.RLock()
+        if connection is None:
+            connection = connect_ipc(service, max_msg_size, deadline.remaining())
+        self._conn: Connection = connection
+        try:
+            self._run(self._core.initialize(), deadline.remaining())
+        except BaseException:
+            self._core.close()
+            connection.close()
+            raise
+
+    # -- requests --------------------------------------------------------------
+
+    def _run(self, op: Operation[T], timeout: Timeout) -> T:
+        """Drive ``op`` to its result within ``timeout`` (DEFAULT: the session's)."""
+        deadline = self._deadline(timeout)
+        while not op.done:
+            try:
+                response = self._conn.request(op.request, deadline.remaining())
+            except Exception as exc:
+                self._raise_if_closed(op.name, exc)
+                raise
+            op.feed(response)
+        return op.result
+
+    def fileno(self) -> int:
+        """An fd to poll for readability: an event (or a hang-up) is pending,
+        so ``dispatch(DispatchMode.ALL)`` will not block."""
+        self._core.check_open("fileno")
+        return self._conn.fileno()
+
+    # -- events ------------------------------------------------------------------
+
+    def _deliver(self, event: E) -> None:
+        """Hand ``event`` to the user (the service's callbacks); nothing by default."""
+
+    def _receive(self, timeout: float | None) -> E | None:
+        """One event, decoded; None if none came in time or the session was finalized."""
+        try:
+            data = self._conn.recv_event(timeout)
+        except Exception:
+            if self._core.closed:  # finalized while waiting: a normal end
+                return None
+            raise
+        if data is None or self._core.closed:
+            return None
+        return self._core.handle_event(data)
+
+    def _acquire_turn(self, deadline: Deadline) -> bool:
+        if deadline.unlimited:
+            return self._dispatch_lock.acquire()
+        return self._dispatch_lock.acquire(timeout=deadline.remaining() or 0)
+
+    def dispatch(
+        self, mode: DispatchMode | int = DispatchMode.ALL, *, timeout: float | None = None
+    ) -> int:
+        """Deliver events to the callbacks; returns how many events were handled.
+
+        The C libraries' modes: ``ONE`` waits for one event and handles it;
+        ``ALL`` handles everything pending and returns (never waits);
+        ``BLOCKING`` handles events until the session is finalized;
+        ``ONE_NONBLOCKING`` handles one pending event, or raises TryAgainError
+        if there is none.  An event without a callback still counts.
+
+        ``timeout`` bounds each wait for an event (ONE, BLOCKING): ONE raises
+        CsTimeoutError when it passes, BLOCKING returns.  A notification the
+        session does not know raises LibraryError (CS_ERR_LIBRARY in C) after
+        consuming it.  Finalizing the session (from a callback or another
+        thread) ends any dispatch normally.
+        """
+        rule = dispatch_rule(mode)
+        self._core.check_open("dispatch")
+        wait = timeout if rule.wait else 0.0
+        Deadline(wait)  # validates timeout
+        handled = 0
+        while True:
+            deadline = Deadline(wait)
+            event: E | None = None
+            if self._acquire_turn(deadline):
+                try:
+                    event = self._receive(deadline.remaining())
+                    if event is not None and not self._core.closed:
+                        self._deliver(event)
+                finally:
+                    self._dispatch_lock.release()
+            if event is not None:
+                handled += 1
+            if self._core.closed:
+                return handled
+            if event is None:
+                if rule.wait and not deadline.expired():
+                    continue  # nothing yet, and time is left
+                if rule.on_empty is OnEmpty.TRY_AGAIN:
+                    raise TryAgainError("dispatch: no event pending")
+                if rule.on_empty is OnEmpty.TIMEOUT:
+                    raise CsTimeoutError(f"dispatch: no event within {timeout} s")
+                return handled
+            if rule.one:
+                return handled
+
+    def events(self, timeout: float | None = None) -> Iterator[E]:
+        """The events as they come, as an iterator of the service's frozen event dataclasses.
+
+        Ends when ``timeout`` seconds pass with no new event (None: never),
+        or when the session is finalized.  Callbacks are not called for
+        events taken this way.  A notification the session does not know
+        raises LibraryError (the event is consumed; call events() again to
+        go on); ConnectionLost ends it when the daemon goes away.
+        """
+        self._core.check_open("events")
+        Deadline(timeout)  # validates timeout
+        return self._iter_events(timeout)
+
+    def _iter_events(self, timeout: float | None) -> Iterator[E]:
+        while True:
+            deadline = Deadline(timeout)
+            event: E | None = None
+            while event is None:
+                if self._core.closed or not self._acquire_turn(deadline):
+                    return
+                try:
+                    event = self._receive(deadline.remaining())
+                finally:
+                    self._dispatch_lock.release()
+                if event is None and (self._core.closed or deadline.expired()):
+                    return
+            yield event  # outside the lock: the consumer may take its time
+
+    # -- closing ------------------------------------------------------------------
+
+    def finalize(self) -> None:
+        """Close the session (``*_finalize`` in C); BadHandleError if it already was."""
+        with self._close_lock:
+            if not self._core.close():
+                raise BadHandleError("finalize: the session is already finalized")
+        self._conn.close()
+
+    def close(self) -> None:
+        """Close the session; unlike :meth:`finalize`, a second call does nothing."""
+        with self._close_lock:
+            if not self._core.close():
+                return
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

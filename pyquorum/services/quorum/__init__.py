@@ -1,0 +1,1 @@
+"""corosync's quorum service (libquorum): is this node quorate, who are the members."""
