@@ -12,7 +12,7 @@ client initializes normally and meets the bad bytes at a known call:
 A correct client answers each with a ProtocolError or a lost connection
 (an unknown *notification* id is libquorum's CS_ERR_LIBRARY): no crash, no
 hang, no read outside the message.  Offsets patched below are those of
-protocol.md §6.4 (``member_list_entries`` / ``view_list_entries`` at 40).
+docs/protocol.md §6.4 (``member_list_entries`` / ``view_list_entries`` at 40).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A :class:`Script` is an initial :class:`State` plus timed :class:`Step`\\ s.
 A step either changes the **membership** (``members`` given: a new ring,
 so V1 clients get NODELIST then QUORUM and V0 clients one id 3) or only
 the **quorum** (``quorate`` alone: QUORUM only, same ring id), exactly
-the two kinds of change corosync reports (protocol.md §6.6).
+the two kinds of change corosync reports (docs/protocol.md §6.6).
 
 File format (``.jsonl``): JSON lines; blank lines and lines starting with
 ``#`` are ignored.  The first object is the header, the second the

@@ -1,6 +1,6 @@
 """corosync's quorum service, as a libqb service handler for an :class:`IpcServer`.
 
-It follows corosync 3.1.7's ``exec/quorum.c`` (protocol.md §6):
+It follows corosync 3.1.7's ``exec/quorum.c`` (docs/protocol.md §6):
 
 * a connection starts with model V0; MODEL_GETTYPE(0|1) switches it and
   answers id 5 with the quorum type; another model gets error 7 and changes

@@ -236,7 +236,7 @@ class DispatchRule:
 
 
 #: corosync's dispatch loop (lib/quorum.c, lib/votequorum.c, lib/cmap.c),
-#: as a table (protocol.md §6.5).
+#: as a table (docs/protocol.md §6.5).
 DISPATCH_RULES: dict[DispatchMode, DispatchRule] = {
     DispatchMode.ONE: DispatchRule(wait=True, one=True, on_empty=OnEmpty.TIMEOUT),
     DispatchMode.ALL: DispatchRule(wait=False, one=False, on_empty=OnEmpty.RETURN),

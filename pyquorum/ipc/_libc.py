@@ -4,7 +4,7 @@ Only glibc's POSIX semaphore calls live here (``sem_clockwait`` only where
 glibc has it, 2.30 on).  They are the reason ctypes is
 used at all: the rings' semaphores are shared with corosync, and waiting on
 or decrementing them needs an atomic read-modify-write plus a futex call,
-which pure Python cannot do (protocol.md §3.8).
+which pure Python cannot do (docs/protocol.md §3.8).
 
 Every function is bound with ``use_errno=True`` so a failure's errno is read
 with :func:`ctypes.get_errno` right after the call, immune to anything the
@@ -34,7 +34,7 @@ __all__ = [
     "sem_trywait",
 ]
 
-#: sizeof(sem_t) on every 64-bit glibc ABI (layout-offsets.txt).
+#: sizeof(sem_t) on every 64-bit glibc ABI (docs/protocol.md §12).
 SEM_T_SIZE: Final = 32
 
 

@@ -5,7 +5,7 @@ this module holds the chunks and :class:`Ring`.
 
 Theory of operation
 -------------------
-A ring is two regions (protocol.md §3.1-3.4):
+A ring is two regions (docs/protocol.md §3.1-3.4):
 
 * a **header**, ``struct qb_ringbuffer_shared_s`` (8248 bytes; the server's
   file is 8252), holding the two pointers, the data area's size, the two
@@ -22,7 +22,7 @@ may straddle the end.  The writer owns ``write_pt``, the reader owns
 libqb maps the data file twice back to back so that a straddling chunk is
 contiguous.  Here the data area is one buffer (a single ``mmap`` or a
 ``bytearray``) and every copy that crosses the end is split in two, which
-was proven against corosync (protocol.md §3.3, traps-live.txt §5).
+was proven against corosync (docs/protocol.md §3.3, §13.5).
 
 The writer and reader follow libqb's order of stores exactly
 (``qb_rb_chunk_alloc``/``qb_rb_chunk_commit`` and ``_rb_chunk_reclaim`` in
@@ -278,7 +278,7 @@ class Ring:
         """Whether a chunk was peeked and not reclaimed yet."""
         return self._peek_r != _NO_CHUNK
 
-    # -- attach count (protocol.md §3.10) ---------------------------------------
+    # -- attach count (docs/protocol.md §3.10) ---------------------------------------
 
     def attach(self) -> None:
         """Count ourselves in ``ref_count`` (1 → 2), as libqb's client does after mapping.

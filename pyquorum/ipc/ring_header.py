@@ -220,7 +220,8 @@ class RingHeader:
 
     @property
     def user_data(self) -> int:
-        """``user_data`` (offset 8240, i32): the request ring's flow-control word (§3.9)."""
+        """``user_data`` (offset 8240, i32): the request ring's flow-control word
+        (docs/protocol.md §3.9)."""
         return self._i32[W_USER_DATA]
 
     @user_data.setter

@@ -5,7 +5,7 @@ Each libqb ring header carries a process-shared glibc ``sem_t`` at offset
 committed chunk and the reader waits on it once per chunk it consumes; the
 count is also part of libqb's free-space rule (an empty-looking ring with a
 positive count is treated as *full*), so every chunk we consume must be
-matched by exactly one successful wait (protocol.md §3.4, §3.8, trap 8).
+matched by exactly one successful wait (docs/protocol.md §3.4, §3.8, trap 8).
 
 Decrementing that count is an atomic compare-and-swap on memory the daemon
 also updates, followed by a futex wait when it is zero.  Pure Python has no
@@ -20,7 +20,7 @@ a :class:`threading.Condition`, so ring logic can be exercised on a plain
 
 Timeouts are relative seconds (floats).  ``0`` never blocks.  There is no
 "wait forever": callers wait in slices and check the peer's liveness in
-between (protocol.md §3.6), so an unbounded wait is never what they want.
+between (docs/protocol.md §3.6), so an unbounded wait is never what they want.
 """
 
 from __future__ import annotations

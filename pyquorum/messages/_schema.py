@@ -2,7 +2,7 @@
 
 The C headers put every integer of a header (and most body fields) in an
 8-byte slot (``__attribute__((aligned(8)))``): the value in the low 4 bytes,
-then 4 bytes that the server never initializes (protocol.md §6.1, trap 3).
+then 4 bytes that the server never initializes (docs/protocol.md §6.1, trap 3).
 ``Padding(4)`` skips those bytes on parse without reading them and writes
 zeros on build, which is exactly the rule we want: ignore the peer's
 garbage, send zeros.

@@ -132,7 +132,7 @@ def _check_header_size(size: object, minimum: int, what: str) -> int:
 
 
 def encode_connection_request(max_msg_size: int) -> bytes:
-    """What a client sends first on the setup socket (protocol.md §2.3)."""
+    """What a client sends first on the setup socket (docs/protocol.md §2.3)."""
     return _connection_request(check_u32(max_msg_size, "max_msg_size"))
 
 

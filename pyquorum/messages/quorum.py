@@ -5,7 +5,7 @@ that live here:
 
 * responses are identified by ``(id, size)``, not by id alone: id 0 is both
   GETQUORATE's answer (32 bytes) and the generic error reply (24 bytes), and
-  GETTYPE/MODEL_GETTYPE are answered with ids 4/5 (protocol.md §6.3);
+  GETTYPE/MODEL_GETTYPE are answered with ids 4/5 (docs/protocol.md §6.3);
 * notifications (the event channel) live in :mod:`._notifications` and are
   re-exported from here, so this module stays the one public entry point;
 * unknown request ids (server side) and notification ids (client side)

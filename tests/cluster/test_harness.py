@@ -102,7 +102,7 @@ def test_stop_then_start_again_on_the_same_node(corosync_node: Node) -> None:
 
 
 def libqb_connect() -> socket.socket:
-    """A libqb handshake by hand (protocol.md §2.3), so corosync makes a connection dir."""
+    """A libqb handshake by hand (docs/protocol.md §2.3), so corosync makes a connection dir."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(5)
     sock.connect(QUORUM)

@@ -1,7 +1,7 @@
 """pyquorum's QuorumSession against the fake server, on both libqb transports.
 
 Each test checks one rule of corosync's quorum service as the fake serves
-it (protocol.md §6), through the real client over real IPC.
+it (docs/protocol.md §6), through the real client over real IPC.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Most tests use a ``bytearray`` ring with a :class:`ThreadSemaphore`, so
 every position, including chunks whose header words or payload straddle
 the end of the data area, can be set up directly.  Byte layouts are checked
 against chunks captured from corosync 3.1.7 / libqb 2.0.6
-(protocol-captures/shm-python-roundtrips.txt, Part B).  The last tests
+(fixtures/protocol-captures/shm-python-roundtrips.txt, Part B).  The last tests
 share a file-backed ring with another process through glibc semaphores.
 """
 
@@ -263,7 +263,7 @@ def test_ring_needs_writable_buffers() -> None:
 
 
 def test_sizes_libqb_picks_for_the_data_file() -> None:
-    # protocol.md §8 and traps-live.txt §5.
+    # docs/protocol.md §8 and §13.5.
     assert data_size_for(1048576, 4096) == 1052672
     assert data_size_for(12328, 4096) == 16384
     assert data_size_for(100, 4096) == 4096
@@ -280,7 +280,8 @@ def test_pointer_step_rounds_up_to_words_and_wraps() -> None:
 
 # --------------------------------------------------------------------------- captured bytes
 
-# Part B of shm-python-roundtrips.txt: (what, word, chunk bytes as found in the ring).
+# Part B of fixtures/protocol-captures/shm-python-roundtrips.txt: (what, word, chunk bytes as found
+# in the ring).
 CAPTURED_REQUESTS = [
     ("MODEL_GETTYPE(1)", 0, "18000000a1a1a1a1040000000000000018000000000000000100000000000000"),
     ("GETQUORATE", 8, "10000000a1a1a1a100000000000000001000000000000000"),

@@ -179,7 +179,7 @@ def encode(msg: Message) -> bytes:
 
 # ------------------------------------------------------------------ the garbage oracle
 
-# Written out by hand from protocol.md §2.3-2.4 and §6 (not from the schemas).
+# Written out by hand from docs/protocol.md §2.3-2.4 and §6 (not from the schemas).
 _REQ_HEADER_PAD = [(4, 8), (12, 16)]
 _RES_HEADER_PAD = [(4, 8), (12, 16), (20, 24)]
 _PATH_FIELDS = {"request": 40, "response": 4136, "event": 8232}

@@ -45,7 +45,7 @@ DECODERS: list[Decoder] = [
     decode_response,
     decode_notification,
 ]
-#: Offsets of the list counts, by notification class (protocol.md §6.4).
+#: Offsets of the list counts, by notification class (docs/protocol.md §6.4).
 COUNT_OFFSETS: dict[type[Notification], tuple[int, ...]] = {
     QuorumNotificationV0: (40,),
     QuorumNotification: (48,),
@@ -170,7 +170,7 @@ def test_extra_bytes_are_rejected_where_the_format_has_no_room(
         if isinstance(msg, UnknownRequest):
             assert decode(honest) == UnknownRequest(msg.id, len(honest), msg.body + bytes(extra))
         elif isinstance(msg, ErrorResponse) and extra == 8:
-            # id 0 with size 32 *is* a GETQUORATE response (protocol.md §6.3).
+            # id 0 with size 32 *is* a GETQUORATE response (docs/protocol.md §6.3).
             assert decode(honest) == GetQuorateResponse(msg.error, False)
         else:
             assert_rejected(decode, honest)

@@ -17,7 +17,7 @@ from pyquorum.messages import _schema as s
 from .fixtures import FIXTURE_DIR, fixture_names, load_hex
 
 # sizeof/offsetof as gcc computed them from the libqb 2.0.6 / corosync 3.1.7 headers
-# (protocol-captures/layout-offsets.txt).  Schema field names on the left; where
+# (docs/protocol.md §12).  Schema field names on the left; where
 # they differ from C (the flattened ring_id, the header's fields) C is in the comment.
 GCC_LAYOUT: dict[str, tuple[int, dict[str, int]]] = {
     "qb_ipc_request_header": (16, {"id": 0, "size": 8}),

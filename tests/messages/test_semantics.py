@@ -1,4 +1,4 @@
-"""The decoding rules that are easy to get wrong, one by one (protocol.md §6, §10)."""
+"""The decoding rules that are easy to get wrong, one by one (docs/protocol.md §6, §10)."""
 
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def _request_for(ident: RequestId) -> messages.Request:
 
 
 def test_encoded_requests_match_libquorum_captures() -> None:
-    """protocol.md §6.2: the bytes libquorum sends (its padding garbage aside)."""
+    """docs/protocol.md §6.2: the bytes libquorum sends (its padding garbage aside)."""
     assert encode_request(GetQuorateRequest()).hex() == "00000000000000001000000000000000"
     assert encode_request(ModelGetTypeRequest(Model.V1)).hex() == (
         "040000000000000018000000000000000100000000000000"

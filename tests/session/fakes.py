@@ -3,7 +3,7 @@
 Requests are decoded and recorded in ``sent``; each is answered by the next
 scripted reply.  A :class:`Reply` may carry events, queued *before* the
 response is returned, which is the order corosync uses for TRACKSTART's
-snapshot (protocol.md §6.6).  Events can also be pushed at any time, from
+snapshot (docs/protocol.md §6.6).  Events can also be pushed at any time, from
 any thread.  ``fileno()`` is a real pipe that is readable exactly while
 events are pending, so poll/select work on it.
 """

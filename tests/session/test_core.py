@@ -38,13 +38,14 @@ from pyquorum.services.quorum.core import Callbacks, InitResult, SessionCore
 OK = 1
 H = bytes.fromhex
 
-# Captured requests (protocol.md §6.2).
+# Captured requests (docs/protocol.md §6.2).
 MODEL_GETTYPE_V1 = H("04000000 00000000 18000000 00000000 01000000 00000000")
 GETTYPE = H("03000000 00000000 10000000 00000000")
 GETQUORATE = H("00000000 00000000 10000000 00000000")
 TRACKSTART_3 = H("01000000 00000000 18000000 00000000 03000000 00000000")
 TRACKSTOP = H("02000000 00000000 10000000 00000000")
-# The generic reply to an unknown request id: id 0, size 24, CS_ERR_INVALID_PARAM (§6.3).
+# The generic reply to an unknown request id: id 0, size 24, CS_ERR_INVALID_PARAM
+# (docs/protocol.md §6.3).
 GENERIC_INVALID_PARAM = H("00000000 00000000 18000000 00000000 07000000 00000000")
 
 RING = RingId(1, 17)

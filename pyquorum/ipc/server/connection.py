@@ -11,7 +11,7 @@ files and move the bytes; the event loop
 Nothing here is thread-safe: every method runs on the loop thread (use
 ``IpcServer.call_soon_threadsafe`` from elsewhere).
 
-The per-connection directory follows libqb >= 1.0.4 (protocol.md §2.8):
+The per-connection directory follows libqb >= 1.0.4 (docs/protocol.md §2.8):
 ``/dev/shm/qb-<server pid>-<client pid>-<setup fd>-XXXXXX``, made 0700,
 then chmod 0770 and chowned to the client; every file in it is 0600 and
 chowned to the client too.  The server pid in the name is what lets a

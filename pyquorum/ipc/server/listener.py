@@ -6,7 +6,7 @@ Theory of operation
 ``@<service>`` padded to 108 bytes, or ``/tmp/<service>`` when libqb's
 force-filesystem-sockets file exists) and runs one single-threaded event
 loop (:class:`~pyquorum.ipc.server.loop.EventLoop`) that does what libqb's
-server does for corosync (protocol.md §2.8):
+server does for corosync (docs/protocol.md §2.8):
 
 1. accept, make the socket non-blocking, turn ``SO_PASSCRED`` on;
 2. read the 24-byte connection request with the client's
@@ -103,7 +103,7 @@ _HANDSHAKE_SEND_TIMEOUT = 1.0
 
 @dataclass(frozen=True, slots=True)
 class AccessPolicy:
-    """Who may connect (protocol.md §2.2): root (uid 0 or gid 0) always, plus
+    """Who may connect (docs/protocol.md §2.2): root (uid 0 or gid 0) always, plus
     the listed uids and gids (corosync's ``uidgid`` entries)."""
 
     uids: frozenset[int] = frozenset()

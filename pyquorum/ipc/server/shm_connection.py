@@ -1,11 +1,11 @@
 """libqb's shared-memory transport, server side (connection_type 1).
 
-The server creates the three rings (protocol.md §3.1): for each of
+The server creates the three rings (docs/protocol.md §3.1): for each of
 request, response and event a header file of 8252 bytes holding a
 ``sem_init(pshared=1)`` semaphore and a data file of
 ``data_size_for(max_msg_size)`` bytes, formatted by :meth:`Ring.initialize`.
 
-Doorbells, from the server's side (§3.5, §3.7):
+Doorbells, from the server's side (docs/protocol.md §3.5, §3.7):
 
 * a client posts the request semaphore, then writes one *poke* byte on the
   setup socket.  On POLLIN the server takes min(pending, 5) chunks, answers
@@ -273,7 +273,7 @@ class ShmServerConnection(ServerConnection):
         except TryAgainError:
             return False
         except TooBigError as exc:
-            # corosync logs and drops what cannot be sent (protocol.md §2.5).
+            # corosync logs and drops what cannot be sent (docs/protocol.md §2.5).
             log.warning("dropping a %d-byte %s for pid %d: %s", len(data), channel, self.pid, exc)
         return True
 

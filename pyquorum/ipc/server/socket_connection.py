@@ -1,6 +1,6 @@
 """libqb's socket transport, server side (connection_type 0).
 
-Per connection (protocol.md §4): a 24-byte control file
+Per connection (docs/protocol.md §4): a 24-byte control file
 ``<dir>/qb-control-<service>`` (three ``{i32 sent; i32 flow_control}``
 records) and two datagram sockets bound, *before* the connection response
 goes out, to the abstract names ``B-request`` and ``B-event-tx`` where B

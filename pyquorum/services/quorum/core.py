@@ -6,12 +6,12 @@ What is quorum-specific:
 
 **Initialize.**  Model V1 sends MODEL_GETTYPE(V1), V0 sends GETTYPE.
 ``Model.AUTO`` sends MODEL_GETTYPE(V1) and, when the daemon answers with
-the generic "unknown request" reply (corosync < 3.1, protocol.md §6.3,
+the generic "unknown request" reply (corosync < 3.1, docs/protocol.md §6.3,
 §9), sends GETTYPE on the same connection: the connection is then model V0.
 
 **Events.**  :meth:`SessionCore.handle_event` decodes an event and checks
 it against the model in use: a V0 connection knows only id 3, a V1
-connection only ids 6 and 7 (§6.5).  Any other id is what libquorum
+connection only ids 6 and 7 (docs/protocol.md §6.5).  Any other id is what libquorum
 reports as ``CS_ERR_LIBRARY``: :class:`~pyquorum.errors.LibraryError` is
 raised, and the event has been consumed, so the next one can still be read.
 
@@ -188,7 +188,7 @@ class SessionCore(SessionLifecycle):
 
     def trackstart(self, flags: Track | int) -> Operation[None]:
         """TRACKSTART.  A second one raises ExistError, but corosync has
-        already queued its snapshot by then (§6.6), and those events will be
+        already queued its snapshot by then (docs/protocol.md §6.6), and those events will be
         delivered like any others."""
         self.check_ready("trackstart")
         if isinstance(flags, bool) or not isinstance(flags, int) or not 0 <= flags <= 0xFFFFFFFF:
@@ -200,7 +200,7 @@ class SessionCore(SessionLifecycle):
         _expect(data, TrackStartResponse, "TRACKSTART")
 
     def trackstop(self) -> Operation[None]:
-        """TRACKSTOP.  corosync always answers CS_OK, tracking or not (§6.3)."""
+        """TRACKSTOP.  corosync always answers CS_OK, tracking or not (docs/protocol.md §6.3)."""
         self.check_ready("trackstop")
         return Operation("trackstop", self._trackstop_steps())
 
