@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from pyquorum.errors import CsErrorCode
@@ -289,13 +287,3 @@ def test_an_unknown_input_is_a_type_error(state: ClusterState) -> None:
     with pytest.raises(TypeError, match="not an exporter input"):
         state.apply("quorate")  # type: ignore[arg-type]
 
-
-def test_the_state_does_not_import_prometheus_client() -> None:
-    import subprocess
-
-    code = ("import sys, pyquorum.exporter.state, pyquorum.exporter.runner, "
-            "pyquorum.exporter.source, pyquorum.exporter; "
-            "print('prometheus_client' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "False"
