@@ -6,13 +6,13 @@ OpenMetrics are its), ``/`` a one-line pointer to it, anything else 404.
 Each request is served on its own thread and only reads the state's last
 snapshot, so a slow client or a wedged corosync never holds up a scrape.
 
-The default port, 9665, sits next to ha_cluster_exporter's 9664 so that both
-can run on one node while dashboards move over.
+The default port (:data:`DEFAULT_PORT`) and ``--listen``'s syntax are in
+:mod:`pyquorum.exporter._listen`, which the command line reads without
+importing prometheus_client.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 from collections.abc import Callable, Iterable
@@ -24,38 +24,12 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import make_wsgi_app
 from prometheus_client.registry import CollectorRegistry
 
-__all__ = ["DEFAULT_LISTEN", "DEFAULT_PORT", "MetricsServer", "parse_listen"]
+from pyquorum.exporter._listen import DEFAULT_LISTEN, DEFAULT_PORT, parse_listen
 
-DEFAULT_PORT = 9665
-DEFAULT_LISTEN = f":{DEFAULT_PORT}"
+__all__ = ["DEFAULT_LISTEN", "DEFAULT_PORT", "MetricsServer", "parse_listen"]
 
 _StartResponse = Callable[..., Any]
 _Environ = dict[str, Any]
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT``, ``[V6]:PORT`` or ``:PORT`` (all addresses) → ``(host, port)``.
-
-    Raises ValueError with a message fit for a command line.
-    """
-    host, sep, port_text = text.rpartition(":")
-    if not sep:
-        raise ValueError(f"--listen wants HOST:PORT or :PORT, not {text!r}")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ValueError(f"not an IPv6 address in --listen: {host!r}") from None
-    elif ":" in host:
-        raise ValueError(f"write an IPv6 address in brackets: [{host}]:{port_text}")
-    try:
-        port = int(port_text, 10)
-    except ValueError:
-        raise ValueError(f"not a port number in --listen: {port_text!r}") from None
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port out of range in --listen: {port}")
-    return host, port
 
 
 class _QuietHandler(WSGIRequestHandler):

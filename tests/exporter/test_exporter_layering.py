@@ -50,7 +50,7 @@ def test_the_state_is_sans_io() -> None:
 
 def test_importing_pyquorum_and_the_cli_does_not_import_prometheus_client() -> None:
     code = ("import sys, pyquorum, pyquorum.cli, pyquorum.exporter, pyquorum.exporter.state, "
-            "pyquorum.exporter.runner, pyquorum.exporter.source; "
+            "pyquorum.exporter.runner, pyquorum.exporter.source, pyquorum.exporter.app; "
             "print(sorted(m for m in sys.modules if m.startswith('prometheus_client')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(ROOT).parent)
