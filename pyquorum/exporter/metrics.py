@@ -36,7 +36,8 @@ from pyquorum.messages.constants import NodeState
 __all__ = ["ClusterCollector", "families", "registry_for"]
 
 _P = "pyquorum_corosync_"
-_US = 1e-6
+#: knet reports latencies in microseconds; Prometheus wants seconds.
+_US_PER_S = 1e6
 
 
 def _gauge(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricFamily:
@@ -47,11 +48,12 @@ def families(snap: ClusterSnapshot) -> Iterator[Metric]:
     """Every family for ``snap``, in a stable order."""
     reachable = _gauge(_P + "reachable", "Whether corosync answers the exporter (1) or not (0).")
     reachable.add_metric([], 1.0 if snap.reachable else 0.0)
+    if snap.reachable:
+        yield from _compatible(snap)
     yield reachable
     yield from _counters(snap)
     if not snap.reachable:
         return
-    yield from _compatible(snap)
     yield from _votequorum(snap)
     yield from _nodes(snap)
     yield from _knet(snap)
@@ -206,7 +208,7 @@ def _knet(snap: ClusterSnapshot) -> Iterator[Metric]:
         for key, micros in (("ave", stats.latency_ave_us), ("min", stats.latency_min_us),
                             ("max", stats.latency_max_us)):
             if micros is not None:
-                gauges[key].add_metric(values, micros * _US)
+                gauges[key].add_metric(values, micros / _US_PER_S)
         if stats.down_count is not None:
             downs.add_metric(values, float(stats.down_count))
         if stats.up_count is not None:
