@@ -56,7 +56,7 @@ class NodeInfo:
     The cluster-wide numbers (expected and total votes, quorum, flags,
     qdevice) are taken from the local answer only; any answer gives its
     node's votes and state.  An answer whose ``error`` is not CS_OK carries
-    uninitialised fields (docs/votequorum.md §3.1) and is ignored.
+    uninitialised fields (docs/votequorum.md §3, GETINFO) and is ignored.
     """
 
     info: vq.GetInfoResponse
@@ -79,7 +79,9 @@ class CmapNodelist:
 
 @dataclass(frozen=True)
 class KnetStats:
-    """Every key under ``stats.knet.`` of cmap's stats map (docs/cmap.md §3.5), read in one go.
+    """Every key under ``stats.knet.`` of cmap's stats map, read in one go.
+
+    The stats map is the one SET_CURRENT_MAP 1 selects (docs/cmap.md §3).
 
     Per node N and link M: ``stats.knet.nodeN.linkM.{enabled, connected,
     latency_min, latency_max, latency_ave, latency_samples, down_count,

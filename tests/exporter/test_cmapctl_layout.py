@@ -1,6 +1,6 @@
 """The state reads the keys as a live corosync 3.1.7 has them.
 
-``data/`` holds ``corosync-cmapctl -m stats stats.knet.node`` and
+``tests/exporter/data/`` holds ``corosync-cmapctl -m stats stats.knet.node`` and
 ``corosync-cmapctl nodelist.node.`` from node 1 of a 3-node test cluster
 (pyquorum.testing.cluster), as printed: ``key (type) = value``.
 """
@@ -14,7 +14,7 @@ from pyquorum.exporter.state import parse_knet, parse_nodelist
 from pyquorum.messages.cmap import CmapValue
 from pyquorum.messages.constants import CmapValueType
 
-DATA = Path(__file__).with_name("data")
+REPO = Path(__file__).resolve().parents[2]
 _LINE = re.compile(r"(\S+) \((u8|u32|u64|str)\) = (.*)")
 _TYPES = {"u8": CmapValueType.UINT8, "u32": CmapValueType.UINT32,
           "u64": CmapValueType.UINT64, "str": CmapValueType.STRING}
@@ -22,7 +22,7 @@ _TYPES = {"u8": CmapValueType.UINT8, "u32": CmapValueType.UINT32,
 
 def read(name: str) -> dict[str, CmapValue]:
     values = {}
-    for line in (DATA / name).read_text().splitlines():
+    for line in (REPO / name).read_text().splitlines():
         match = _LINE.fullmatch(line)
         assert match, line
         key, kind, text = match.groups()
@@ -31,7 +31,7 @@ def read(name: str) -> dict[str, CmapValue]:
 
 
 def test_the_live_stats_map() -> None:
-    values = read("cmapctl-stats-knet.txt")
+    values = read("tests/exporter/data/cmapctl-stats-knet.txt")
     links = parse_knet(values)
     assert set(links) == {(1, 0), (2, 0), (3, 0)}
     for link in links.values():
@@ -48,7 +48,7 @@ def test_the_live_stats_map() -> None:
 
 
 def test_the_live_nodelist() -> None:
-    nodes = parse_nodelist(read("cmapctl-nodelist.txt"))
+    nodes = parse_nodelist(read("tests/exporter/data/cmapctl-nodelist.txt"))
     assert {n: (c.name, dict(c.addresses)) for n, c in nodes.items()} == {
         1: ("node1", {0: "198.18.0.1"}), 2: ("node2", {0: "198.18.0.2"}),
         3: ("node3", {0: "198.18.0.3"}),
