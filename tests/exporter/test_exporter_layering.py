@@ -11,7 +11,7 @@ from tests.test_layering import ROOT, imported_modules, module_level_imports
 #: The only modules allowed to import prometheus_client (only the exporter uses them).
 PROMETHEUS_USERS = {"exporter/metrics.py", "exporter/server.py"}
 #: The state and its inputs: no I/O, nothing of the transport or the sessions.
-SANS_IO = ("exporter/state.py", "exporter/inputs.py")
+SANS_IO = ("exporter/state.py", "exporter/inputs.py", "exporter/plan.py")
 SANS_IO_FORBIDDEN = ("socket", "select", "selectors", "asyncio", "subprocess", "mmap",
                      "ctypes", "prometheus_client", "pyquorum.ipc", "pyquorum.session",
                      "pyquorum.aio", "pyquorum.frontend", "pyquorum.services")
