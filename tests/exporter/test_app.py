@@ -113,3 +113,12 @@ def test_scrapes_stay_fast_while_corosync_is_wedged_or_stopped() -> None:
             assert values["pyquorum_corosync_reachable"] == 0.0
             assert "ha_cluster_corosync_quorate" not in values
         assert slowest < 0.5, f"a scrape took {slowest:.3f}s"
+
+
+def test_a_port_in_use_fails_before_anything_runs() -> None:
+    source = ScriptedSource(healthy_cluster())
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError):
+            app.serve(source, threading.Event(), listen=f"127.0.0.1:{port}")
+    assert source.connects == 0 and not source.open
