@@ -155,9 +155,9 @@ def _nodes(snap: ClusterSnapshot) -> Iterator[Metric]:
     count = _gauge(_P + "members", "How many nodes are in the current membership.")
     count.add_metric([], float(len(snap.members)))
     yield count
-    known = sorted(set(snap.nodes) | set(snap.members) | set(snap.node_states))
+    known = sorted(set(snap.nodes) | snap.seen | set(snap.node_states))
     member = _gauge(_P + "node_member",
-                    "Each configured or seen node: 1 when in the current membership.",
+                    "Each node configured or seen since corosync was reached: 1 when a member.",
                     labels=["node_id", "node"])
     for nodeid in known:
         member.add_metric([str(nodeid), snap.node_name(nodeid)],

@@ -124,13 +124,15 @@ class ClusterSnapshot:
 
     While corosync is not reachable, the epoch fields are empty (None or
     empty maps) and only ``reachable``, the counters and ``last_change``
-    carry values.
+    carry values.  ``seen`` is every node that was a member since corosync
+    was last reached, so a node that left is still listed (as not a member).
     """
 
     reachable: bool = False
     quorate: bool | None = None
     ring_id: RingId | None = None
     members: tuple[int, ...] | None = None
+    seen: frozenset[int] = frozenset()
     local_nodeid: int | None = None
     votequorum: Votequorum | None = None
     node_votes: Mapping[int, int] = field(default_factory=dict)
@@ -334,7 +336,7 @@ class ClusterState:
             last_change = now
         self._last_members = current
         return _replace(
-            snap, members=tuple(sorted(current)), ring_id=ring_id,
+            snap, members=tuple(sorted(current)), seen=snap.seen | current, ring_id=ring_id,
             membership_changes=changes, last_change=last_change,
         )
 

@@ -103,6 +103,20 @@ def test_a_member_left_drops_its_votes_and_shows_it_not_member(state: ClusterSta
     assert one(samples, "pyquorum_corosync_node_member", node_id="1", node="node1") == 1.0
 
 
+def test_a_node_that_left_stays_listed_without_cmap(state: ClusterState) -> None:
+    bare = ClusterState()
+    bare.apply(Reachable())
+    bare.apply(quorum(True, (1, 2, 3)))
+    bare.apply(quorum(True, (1, 2), seq=10))
+    samples = scrape(bare)
+    assert one(samples, "pyquorum_corosync_node_member", node_id="3", node="3") == 0.0
+    bare.apply(Unreachable())
+    bare.apply(Reachable())
+    bare.apply(quorum(True, (1, 2), seq=11))
+    keys = scrape(bare)["pyquorum_corosync_node_member"]
+    assert {dict(k)["node_id"] for k in keys} == {"1", "2"}
+
+
 def test_each_votequorum_flag(state: ClusterState) -> None:
     flags = VotequorumInfo.TWONODE | VotequorumInfo.QUORATE | VotequorumInfo.WAIT_FOR_ALL
     state.apply(info(1, local=True, flags=flags))
