@@ -65,6 +65,7 @@ def test_membership_quorum_and_a_corosync_restart_under_prometheus(
     def open_on_node1(timeout: float) -> QuorumSession:
         return node1.call(QuorumSession, Model.V1, timeout=timeout)
 
+    fds_before = set(os.listdir("/proc/self/fd"))
     state = ClusterState()
     exporter = Exporter(QuorumServiceSource(open_on_node1), state, timeout=2,
                         backoff_initial=0.1, backoff_max=0.5, poll_slice=0.1)
@@ -112,3 +113,11 @@ def test_membership_quorum_and_a_corosync_restart_under_prometheus(
         print(f"\nslowest of {timer.count} scrapes across the restart: "
               f"{timer.slowest * 1000:.1f} ms")
         assert timer.slowest < 0.5
+        corosync_pid = node1.pid
+    # the exporter's sessions are gone: no fd of ours, no IPC files with node 1's corosync
+    ours = f"qb-{corosync_pid}-{os.getpid()}-"
+    deadline = time.monotonic() + 5
+    while any(n.startswith(ours) for n in os.listdir("/dev/shm")):
+        assert time.monotonic() < deadline, sorted(os.listdir("/dev/shm"))
+        time.sleep(0.05)
+    assert set(os.listdir("/proc/self/fd")) - fds_before == set()
