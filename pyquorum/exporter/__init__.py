@@ -1,10 +1,10 @@
 """``pyquorum exporter``: corosync's quorum and membership as Prometheus metrics.
 
-Importing this package imports nothing heavy: :mod:`pyquorum.exporter.state`,
-:mod:`~pyquorum.exporter.inputs`, :mod:`~pyquorum.exporter.source` and
-:mod:`~pyquorum.exporter.runner` need only pyquorum; :mod:`~pyquorum.exporter.metrics`
-and :mod:`~pyquorum.exporter.server` need ``prometheus_client``
-(``pip install pyquorum[exporter]``) and are imported only when used.
+Importing this package imports nothing heavy.  Only
+:mod:`~pyquorum.exporter.metrics` and :mod:`~pyquorum.exporter.server` need
+``prometheus_client`` (``pip install 'pyquorum[exporter]'``), and they are
+imported only when used; the state, inputs, sources, planner, runner and
+:mod:`~pyquorum.exporter.app` need pyquorum alone.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyquorum.exporter.metrics import ClusterCollector
+    from pyquorum.exporter.plan import ReadPlanner
+    from pyquorum.exporter.quorum_source import QuorumServiceSource
     from pyquorum.exporter.runner import Exporter
     from pyquorum.exporter.server import MetricsServer
     from pyquorum.exporter.source import ScriptedSource, Source
@@ -25,6 +27,8 @@ __all__ = [
     "ClusterState",
     "Exporter",
     "MetricsServer",
+    "QuorumServiceSource",
+    "ReadPlanner",
     "ScriptedSource",
     "Source",
 ]
@@ -35,6 +39,8 @@ _WHERE = {
     "ClusterState": "state",
     "Exporter": "runner",
     "MetricsServer": "server",
+    "QuorumServiceSource": "quorum_source",
+    "ReadPlanner": "plan",
     "ScriptedSource": "source",
     "Source": "source",
 }

@@ -55,3 +55,10 @@ def test_importing_pyquorum_and_the_cli_does_not_import_prometheus_client() -> N
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(ROOT).parent)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_lazy_name_resolves() -> None:
+    import pyquorum.exporter as exporter
+
+    for name in exporter.__all__:
+        assert getattr(exporter, name).__name__ == name
