@@ -22,7 +22,7 @@ from pyquorum.errors import ConnectionLost, CsTimeoutError
 from pyquorum.exporter.inputs import Input
 from pyquorum.messages.constants import Model, Track
 from pyquorum.messages.types import NodelistNotification, QuorumNotification
-from pyquorum.session import QuorumSession
+from pyquorum.services.quorum.session import QuorumSession
 
 __all__ = ["QuorumServiceSource"]
 

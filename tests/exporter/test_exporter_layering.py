@@ -13,7 +13,7 @@ PROMETHEUS_USERS = {"exporter/metrics.py", "exporter/server.py"}
 #: The state and its inputs: no I/O, nothing of the transport or the sessions.
 SANS_IO = ("exporter/state.py", "exporter/inputs.py", "exporter/plan.py")
 SANS_IO_FORBIDDEN = ("socket", "select", "selectors", "asyncio", "subprocess", "mmap",
-                     "ctypes", "prometheus_client", "pyquorum.ipc", "pyquorum.session",
+                     "ctypes", "prometheus_client", "pyquorum.ipc",
                      "pyquorum.aio", "pyquorum.frontend", "pyquorum.services")
 
 

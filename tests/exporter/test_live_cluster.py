@@ -22,7 +22,7 @@ from pyquorum.exporter.runner import Exporter
 from pyquorum.exporter.server import MetricsServer
 from pyquorum.exporter.state import ClusterState
 from pyquorum.messages.constants import Model
-from pyquorum.session import QuorumSession
+from pyquorum.services.quorum.session import QuorumSession
 from pyquorum.testing.cluster import Cluster
 from pyquorum.testing.prometheus import PROMETHEUS, PrometheusServer
 from tests.conftest import require_live

@@ -16,7 +16,7 @@ from pyquorum.exporter.source import Source
 from pyquorum.exporter.state import ClusterSnapshot, ClusterState
 from pyquorum.fake.script import Script, Step
 from pyquorum.fake.server import TransportName
-from pyquorum.session import QuorumSession
+from pyquorum.services.quorum.session import QuorumSession
 from pyquorum.testing.fake import FakeQuorumServer
 from tests.conftest import require_live
 from tests.exporter.source_contract import ALL_CHECKS
