@@ -6,6 +6,12 @@ corosync) they skip, unless ``PYQUORUM_REQUIRE_COROSYNC=1`` (CI), where a
 live test that cannot run is a failure.  Every test that uses one of them
 gets the ``corosync`` marker, so ``-m "not corosync"`` deselects them.
 
+Naming rule: a module holding any test marked ``corosync`` (by these fixtures or
+explicitly) is named ``test_live_*.py``, and collection fails otherwise; such a
+module may also hold a few tests of the same subject that run without corosync
+(they share its helpers), and the marker, not the name, selects what runs.
+Shared helpers live in tests/support; this file keeps fixtures and hooks.
+
 Speed: a node costs ~0.4 s to start and ~1 s to stop cleanly, so the single
 nodes behind ``corosync_node`` and ``corosync_node_any`` live for the whole
 session and are reset (resumed, restarted if a test stopped or killed them)
@@ -35,10 +41,22 @@ from tests.support.live import ClusterFactory, NodePool, require_live
 LIVE_FIXTURES = frozenset({"corosync_node", "corosync_node_any", "cluster3"})
 
 
+#: Where a test that needs corosync lives: a module named ``test_live_*.py``.
+LIVE_PREFIX = "test_live_"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    misnamed: set[str] = set()
     for item in items:
         if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.corosync)
+        if item.get_closest_marker("corosync") and not item.path.name.startswith(LIVE_PREFIX):
+            misnamed.add(item.nodeid.partition("::")[0])
+    if misnamed:
+        raise pytest.UsageError(
+            f"tests that need corosync (marked corosync) belong in {LIVE_PREFIX}*.py modules; "
+            f"rename: {', '.join(sorted(misnamed))}"
+        )
 
 
 # --------------------------------------------------------------------------- leak check
