@@ -6,6 +6,12 @@ corosync) they skip, unless ``PYQUORUM_REQUIRE_COROSYNC=1`` (CI), where a
 live test that cannot run is a failure.  Every test that uses one of them
 gets the ``corosync`` marker, so ``-m "not corosync"`` deselects them.
 
+Naming rule: a module holding any test marked ``corosync`` (by these fixtures or
+explicitly) is named ``test_live_*.py``, and collection fails otherwise; such a
+module may also hold a few tests of the same subject that run without corosync
+(they share its helpers), and the marker, not the name, selects what runs.
+Shared helpers live in tests/support; this file keeps fixtures and hooks.
+
 Speed: a node costs ~0.4 s to start and ~1 s to stop cleanly, so the single
 nodes behind ``corosync_node`` and ``corosync_node_any`` live for the whole
 session and are reset (resumed, restarted if a test stopped or killed them)
@@ -15,9 +21,8 @@ because such tests change the membership on purpose.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from typing import Any, NoReturn
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -26,45 +31,32 @@ from pyquorum.testing.cluster import (
     ClusterUnavailable,
     Node,
     Transport,
-    check_available,
     close_all,
     leftovers,
     sweep_stale,
 )
-
-REQUIRE_ENV = "PYQUORUM_REQUIRE_COROSYNC"
+from tests.support.live import ClusterFactory, NodePool, require_live
 
 #: Fixtures that start corosync; tests using them are marked ``corosync``.
 LIVE_FIXTURES = frozenset({"corosync_node", "corosync_node_any", "cluster3"})
 
-ClusterFactory = Callable[..., Cluster]
 
-
-def live_required() -> bool:
-    """True when live tests must run (CI sets PYQUORUM_REQUIRE_COROSYNC=1)."""
-    return os.environ.get(REQUIRE_ENV) == "1"
-
-
-def require_live(reason: str | BaseException) -> NoReturn:
-    """Skip a test that cannot run live here, or fail it when live tests are required."""
-    message = f"live test cannot run: {reason}"
-    if live_required():
-        pytest.fail(f"{message} ({REQUIRE_ENV}=1)", pytrace=False)
-    pytest.skip(message)
-
-
-def require_corosync() -> None:
-    """Skip (or fail, see :func:`require_live`) unless live clusters can run here."""
-    try:
-        check_available()
-    except ClusterUnavailable as exc:
-        require_live(exc)
+#: Where a test that needs corosync lives: a module named ``test_live_*.py``.
+LIVE_PREFIX = "test_live_"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    misnamed: set[str] = set()
     for item in items:
         if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.corosync)
+        if item.get_closest_marker("corosync") and not item.path.name.startswith(LIVE_PREFIX):
+            misnamed.add(item.nodeid.partition("::")[0])
+    if misnamed:
+        raise pytest.UsageError(
+            f"tests that need corosync (marked corosync) belong in {LIVE_PREFIX}*.py modules; "
+            f"rename: {', '.join(sorted(misnamed))}"
+        )
 
 
 # --------------------------------------------------------------------------- leak check
@@ -95,61 +87,14 @@ def _harness_leaves_nothing_behind() -> Iterator[None]:
 # --------------------------------------------------------------------------- single nodes
 
 
-class _NodePool:
-    """One single-node cluster per transport, shared by the session, started on first use."""
-
-    def __init__(self) -> None:
-        self._clusters: dict[str, Cluster] = {}
-        self._failures: dict[str, BaseException] = {}
-
-    def node(self, transport: Transport) -> Node:
-        if transport in self._failures:  # do not pay a start-up timeout per test
-            raise self._failures[transport]
-        cluster = self._clusters.get(transport)
-        if cluster is None:
-            try:
-                cluster = Cluster(1, transport=transport).start()
-            except BaseException as exc:
-                self._failures[transport] = exc
-                raise
-            self._clusters[transport] = cluster
-        node = cluster[1]
-        _reset(node)
-        return node
-
-    def close(self) -> None:
-        errors = []
-        for cluster in self._clusters.values():
-            try:
-                cluster.close(graceful=False)
-            except Exception as exc:
-                errors.append(exc)
-        self._clusters.clear()
-        if errors:
-            raise errors[0]
-
-
-def _reset(node: Node) -> None:
-    """Put a shared node back as a fresh one: running, not paused, ready, quorate alone."""
-    if node.is_paused:
-        node.resume()
-    if not node.is_running:
-        node.start()
-        return
-    node.wait_ready(10)
-    status = node.quorum_status()
-    if not status.quorate or status.expected_votes != 1 or status.members != {1}:
-        node.restart()
-
-
 @pytest.fixture(scope="session")
-def _node_pool(_harness_leaves_nothing_behind: None) -> Iterator[_NodePool]:
-    pool = _NodePool()
+def _node_pool(_harness_leaves_nothing_behind: None) -> Iterator[NodePool]:
+    pool = NodePool()
     yield pool
     pool.close()
 
 
-def _live_node(pool: _NodePool, transport: Transport) -> Node:
+def _live_node(pool: NodePool, transport: Transport) -> Node:
     try:
         return pool.node(transport)
     except ClusterUnavailable as exc:
@@ -157,7 +102,7 @@ def _live_node(pool: _NodePool, transport: Transport) -> Node:
 
 
 @pytest.fixture
-def corosync_node(_node_pool: _NodePool) -> Node:
+def corosync_node(_node_pool: NodePool) -> Node:
     """A running single-node corosync (SHM transport), ready and quorate.
 
     Shared across the session and reset before each test, so a test may
@@ -168,7 +113,7 @@ def corosync_node(_node_pool: _NodePool) -> Node:
 
 
 @pytest.fixture(params=["shm", "socket"], ids=["shm", "socket"])
-def corosync_node_any(request: pytest.FixtureRequest, _node_pool: _NodePool) -> Node:
+def corosync_node_any(request: pytest.FixtureRequest, _node_pool: NodePool) -> Node:
     """Like ``corosync_node``, once per libqb transport (``node.cluster.transport``)."""
     transport: Transport = request.param
     return _live_node(_node_pool, transport)

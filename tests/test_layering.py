@@ -11,6 +11,7 @@ are caught like the plain forms.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -278,3 +279,60 @@ def test_the_module_level_scanner(
     monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", root)
     found = {name for _, name in module_level_imports(path)}
     assert {n for n in found if n.startswith("pyquorum.commands.")} == expected
+
+
+# -- the tests: shared helpers in tests/support, never a conftest or a test module --------
+
+#: An import inside a string, such as the script of a child process: ``from tests.x import y``.
+_EMBEDDED_IMPORT = re.compile(r"^\s*(?:from|import)\s+((?:tests|conftest|test_\w+)[\w.]*)",
+                              re.MULTILINE)
+
+
+def _names_a_test_module_or_a_conftest(name: str) -> bool:
+    return any(part == "conftest" or part.startswith("test_") for part in name.split("."))
+
+
+def imports_of_tests_or_conftests() -> list[str]:
+    """What each module under tests/ imports from a conftest or a ``test_*`` module.
+
+    Shared helpers live in tests/support (see its docstring); a conftest keeps
+    fixtures and hooks, which pytest finds without an import.  Both real
+    imports and imports written in strings (scripts run by child processes)
+    are read.
+    """
+    tests = ROOT.parent / "tests"
+    found = []
+    for path in sorted(tests.rglob("*.py")):
+        names = list(imported_modules(path))
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names += [(node.lineno, m.group(1))
+                          for m in _EMBEDDED_IMPORT.finditer(node.value)]
+        found += [f"{path.relative_to(ROOT.parent)}:{line}: imports {name}"
+                  for line, name in names if _names_a_test_module_or_a_conftest(name)]
+    return found
+
+
+def test_no_test_imports_a_conftest_or_another_test_module() -> None:
+    assert imports_of_tests_or_conftests() == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from TESTS.fake.conftest import Factory",
+        "from .conftest import Factory",
+        "import TESTS.libquorum.test_live_differential",
+        "from TESTS.cli import test_cli",
+        "CHILD = \"\"\"\n    import sys\n    from TESTS.ipc.test_ring import message\n\"\"\"",
+    ],
+)
+def test_the_tests_rule_sees_every_form(
+    tmp_path: Path, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tests" / "fake" / "test_x.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(source.replace("TESTS", "tests") + "\n")  # not a match itself
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path / "pyquorum")
+    found = imports_of_tests_or_conftests()
+    assert found and all(v.startswith("tests/fake/test_x.py:1: imports ") for v in found)

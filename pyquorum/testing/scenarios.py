@@ -1,6 +1,6 @@
 """The scenario walk: a 3-node cluster taken through every membership scenario.
 
-Shared by the live tests (tests/scenarios/test_scenarios.py) and by
+Shared by the live tests (tests/scenarios/test_live_scenarios.py) and by
 scripts/record-fixtures, which keeps fixtures/captures/ real.  It lives in
 the package, not under tests/, because it is a tool both use; it needs the
 C libquorum oracle's binary (built from tests/c/quorum_oracle.c) as an

@@ -25,8 +25,8 @@ from pyquorum.messages.types import (
     TrackStartRequest,
     TrackStartResponse,
 )
-from tests.capture.helpers import OK, V1_CAPTURE, V1_EVENTS, to_bytes
-from tests.session.fakes import FakeConnection, Reply
+from tests.support.capture import OK, V1_CAPTURE, V1_EVENTS, to_bytes
+from tests.support.session_fakes import FakeConnection, Reply
 
 V0_EVENTS = (QuorumNotificationV0(True, 12, (1, 2, 3)), QuorumNotificationV0(False, 16, (1,)))
 

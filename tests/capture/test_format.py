@@ -27,7 +27,7 @@ from pyquorum.capture import (
 )
 from pyquorum.errors import PyquorumError
 from pyquorum.messages.constants import Model
-from tests.capture.helpers import (
+from tests.support.capture import (
     HEADER,
     PREAMBLE,
     V1_CAPTURE,

@@ -18,7 +18,7 @@ from pyquorum.capture import (
     iter_capture,
 )
 from pyquorum.messages.constants import Model
-from tests.capture.helpers import V1_CAPTURE, to_bytes
+from tests.support.capture import V1_CAPTURE, to_bytes
 
 json_leaf = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20) \
     | st.floats(allow_nan=False, allow_infinity=False)

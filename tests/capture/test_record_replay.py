@@ -33,8 +33,8 @@ from pyquorum.messages.types import (
     TrackStartRequest,
     TrackStartResponse,
 )
-from tests.capture.helpers import HEADER, OK, V1_CAPTURE, V1_EVENTS, record
-from tests.session.fakes import HANG, FakeConnection, Reply, v1_init
+from tests.support.capture import HEADER, OK, V1_CAPTURE, V1_EVENTS, record
+from tests.support.session_fakes import HANG, FakeConnection, Reply, v1_init
 
 
 def recorded(fake: FakeConnection, model: Model = Model.V1) -> tuple[QuorumSession, io.BytesIO,

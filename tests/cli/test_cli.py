@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pyquorum import QuorumSession, cli
+from pyquorum import cli
 from pyquorum.commands import _watching
 from pyquorum.commands._common import Output
 from pyquorum.errors import (
@@ -23,19 +23,15 @@ from pyquorum.errors import (
     RemoteProtocolError,
     TryAgainError,
 )
-from pyquorum.messages.constants import Model, QuorumType, Track
+from pyquorum.messages.constants import Model, Track
 from pyquorum.messages.types import (
-    ErrorResponse,
-    GetTypeResponse,
-    ModelGetTypeResponse,
     NodelistNotification,
     QuorumNotification,
     QuorumNotificationV0,
     RingId,
     TrackStartRequest,
-    TrackStartResponse,
 )
-from tests.session.fakes import OK, FakeConnection, Reply, Script
+from tests.support.cli import Daemon, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 RING = RingId(1, 17)
@@ -44,43 +40,12 @@ QUORATE = QuorumNotification(True, RING, (1, 2))
 INQUORATE = QuorumNotification(False, RING, (1,))
 
 
-class Daemon:
-    """Replaces QuorumSession in the CLI; each session gets a scripted FakeConnection."""
-
-    def __init__(self, *replies: Script, old: bool = False,
-                 refuse: BaseException | None = None) -> None:
-        self.replies = replies
-        self.old = old
-        self.refuse = refuse
-        self.connections: list[FakeConnection] = []
-        self.models: list[Model] = []
-
-    def __call__(self, model: Model, **kw: Any) -> QuorumSession:
-        if self.refuse is not None:
-            raise self.refuse
-        self.models.append(model)
-        init: list[Script]
-        if model is Model.V0:
-            init = [GetTypeResponse(OK, QuorumType.SET)]
-        elif self.old:
-            init = [ErrorResponse(7), GetTypeResponse(OK, QuorumType.SET)]
-        else:
-            init = [ModelGetTypeResponse(OK, QuorumType.SET)]
-        fake = FakeConnection(*init, *self.replies)
-        self.connections.append(fake)
-        return QuorumSession(model, connection=fake, **kw)
-
-
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], daemon: Any,
         *argv: str) -> tuple[int, str, str]:
     monkeypatch.setattr(_watching, "QuorumSession", daemon)
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def snapshot(*events: object) -> Reply:
-    return Reply(TrackStartResponse(OK), tuple(events))  # type: ignore[arg-type]
 
 
 # -- status ---------------------------------------------------------------------------
@@ -317,7 +282,7 @@ def test_reader_going_away_ends_the_process_quietly() -> None:
         from pyquorum import cli
         from pyquorum.commands import _watching
         from pyquorum.messages.types import QuorumNotification, RingId
-        from tests.cli.test_cli import Daemon, snapshot
+        from tests.support.cli import Daemon, snapshot
         events = [QuorumNotification(True, RingId(1, n), (1,)) for n in range(20000)]
         sys.exit(cli.main(["watch", "--json", "--timeout", "2"]) if _watching.__setattr__(
             "QuorumSession", Daemon(snapshot(*events))) is None else 99)

@@ -18,7 +18,7 @@ import pytest
 
 from pyquorum.netns import NETNS_DIR, NetNamespace, netns_context, unshare_net
 from pyquorum.testing.cluster.network import find_binary
-from tests.conftest import require_live
+from tests.support.live import require_live
 
 T = TypeVar("T")
 

@@ -14,7 +14,7 @@ from pyquorum.errors import (
 from pyquorum.messages import cmap as cm
 from pyquorum.messages.constants import CmapMap, CmapTrack, CmapValueType
 from pyquorum.services.cmap.core import CmapCallbacks, CmapChange, CmapCore, IterEntry
-from tests.messages.service_fixtures import load
+from tests.support.service_fixtures import load
 
 PREFIX = "testing.pyquorum."
 

@@ -20,7 +20,7 @@ from pyquorum.cli import main
 from pyquorum.fake import Script
 from pyquorum.fake.server import DEMO_CAPTURE
 from pyquorum.formatting import event_to_dict
-from tests.fake.conftest import STORY, Factory, expected_events_v1
+from tests.support.fake import STORY, Factory, expected_events_v1
 
 ROOT = Path(__file__).resolve().parents[2]
 

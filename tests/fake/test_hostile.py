@@ -17,7 +17,7 @@ from pyquorum import ConnectionLost, LibraryError, Model, RemoteProtocolError, T
 from pyquorum.fake import Hostility, Script
 from pyquorum.messages.constants import ConnectionType
 from pyquorum.messages.types import RingId
-from tests.fake.conftest import Factory
+from tests.support.fake import Factory
 
 SCRIPT = Script.build([1, 2, 3], ring_id=RingId(1, 8))
 

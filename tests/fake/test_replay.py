@@ -30,8 +30,8 @@ from pyquorum.messages.types import (
     TrackStartRequest,
     TrackStartResponse,
 )
-from tests.capture.helpers import record
-from tests.fake.conftest import Factory
+from tests.support.capture import record
+from tests.support.fake import Factory
 
 OK = CsErrorCode.OK
 

@@ -26,8 +26,8 @@ from pyquorum.cli import main
 from pyquorum.commands.replay import recorded_flags
 from pyquorum.fake import script_from_capture
 from pyquorum.formatting import event_to_dict
-from tests.fake.conftest import Factory
 from tests.oracle import parse_lines
+from tests.support.fake import Factory
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT / "fixtures" / "captures"

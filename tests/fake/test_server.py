@@ -22,7 +22,7 @@ from pyquorum.messages.types import (
     RingId,
     TrackStartRequest,
 )
-from tests.fake.conftest import Factory, server_dirs, wait_until
+from tests.support.fake import Factory, server_dirs, wait_until
 
 SCRIPT = Script.build([1, 2, 3], ring_id=RingId(1, 8))
 ROOT = Path(__file__).resolve().parents[2]

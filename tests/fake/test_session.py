@@ -40,7 +40,7 @@ from pyquorum.messages.types import (
     TrackStartResponse,
     UnknownRequest,
 )
-from tests.fake.conftest import STORY, Factory, expected_events_v0, expected_events_v1
+from tests.support.fake import STORY, Factory, expected_events_v0, expected_events_v1
 
 STILL = Script.build([1, 2, 3], ring_id=RingId(1, 8))
 

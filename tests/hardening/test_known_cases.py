@@ -33,7 +33,7 @@ from pyquorum.messages.constants import CONNECTION_REQUEST_SIZE, ConnectionType
 from pyquorum.messages.libqb import encode_connection_response
 from pyquorum.messages.types import ConnectionResponse
 from pyquorum.testing.fake import FakeQuorumServer
-from tests.conftest import require_live
+from tests.support.live import require_live
 
 
 def xfail(raises: type[BaseException]) -> pytest.MarkDecorator:

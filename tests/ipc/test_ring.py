@@ -52,6 +52,7 @@ from pyquorum.ipc.ring_header import (
     RingHeader,
 )
 from pyquorum.ipc.sem import SEM_SIZE, PosixSemaphore, ThreadSemaphore
+from tests.support.ring import N_MESSAGES, message, pattern
 
 HDR_PATH = "/dev/shm/qb-1-2-3-abcdef/qb-request-test-header"
 DATA_PATH = "/dev/shm/qb-1-2-3-abcdef/qb-request-test-data"
@@ -104,10 +105,6 @@ def make_rig(word_size: int = 64, max_msg_size: int | None = None) -> Rig:
     sem = ThreadSemaphore()
     ring = Ring(header, data, sem, max_msg_size=max_msg_size or word_size * 4)
     return Rig(ring, header, data, sem)
-
-
-def pattern(n: int, seed: int = 0) -> bytes:
-    return bytes((seed * 31 + i * 7 + 1) & 0xFF for i in range(n))
 
 
 # --------------------------------------------------------------------------- header
@@ -772,14 +769,6 @@ def test_release_lets_the_mappings_close(ring_files: tuple[Path, Path, int]) -> 
     data.close()
 
 
-N_MESSAGES = 3000
-
-
-def message(i: int) -> bytes:
-    """Message ``i`` of the cross-process stream: index, then a length-varying pattern."""
-    return i.to_bytes(4, "little") + pattern(i * 37 % 300, seed=i)
-
-
 _WRITER_CHILD = textwrap.dedent(
     """
     import mmap, os, sys, time
@@ -787,7 +776,7 @@ _WRITER_CHILD = textwrap.dedent(
     from pyquorum.ipc.ring import Ring
     from pyquorum.ipc.ring_header import SEM_OFFSET, RingHeader
     from pyquorum.ipc.sem import PosixSemaphore
-    from tests.ipc.test_ring import N_MESSAGES, message
+    from tests.support.ring import N_MESSAGES, message
 
     with open(sys.argv[1], "r+b") as hf:
         hdr = mmap.mmap(hf.fileno(), 0)

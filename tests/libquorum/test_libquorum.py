@@ -28,7 +28,7 @@ from pyquorum.messages.types import (
     TrackStopResponse,
     UnknownNotification,
 )
-from tests.session.fakes import OK, FakeConnection, Script
+from tests.support.session_fakes import OK, FakeConnection, Script
 
 RING = RingId(1, 17)
 NODELIST = NodelistNotification(RING, (1, 2), (2,), (3,))

@@ -1,6 +1,6 @@
 """Differential tests: the same script through C libquorum and pyquorum.libquorum.
 
-The oracle (tests/c/quorum_oracle.c) and tests/libquorum/script.py print the
+The oracle (tests/c/quorum_oracle.c) and tests/support/libquorum_script.py print the
 same JSON lines; against the same corosync node they must print the same
 lines, return codes, callbacks, arguments and context included.
 """
@@ -13,73 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.libquorum.script import run_script
 from tests.oracle import OracleUnavailable, build_oracle, parse_lines
+from tests.support.libquorum_script import SCRIPTS, run_script
 
 Node = Any  # pyquorum.testing.cluster.Node
-
-SCRIPTS = {
-    "v1_calls_and_snapshot": """
-        init v1
-        getquorate
-        fd
-        context_get
-        context_set 5
-        context_get
-        trackstart 3
-        wait 1000
-        dispatch 2
-        trackstart 1
-        dispatch 1
-        dispatch 1
-        dispatch 4
-        trackstop
-        trackstop
-        dispatch 9
-        finalize
-        finalize
-        getquorate
-        trackstart 1
-        dispatch 2
-        fd
-        context_get
-    """,
-    "v0_via_quorum_initialize": """
-        init0
-        getquorate
-        trackstart 1
-        wait 1000
-        dispatch 4
-        dispatch 4
-        trackstart 2
-        dispatch 2
-        trackstart 4
-        finalize
-    """,
-    "v0_model_with_context": """
-        context_set 77
-        init v0
-        context_get
-        trackstart 4
-        dispatch 4
-        trackstart 1
-        dispatch 1
-        finalize
-    """,
-    "reinitialize": """
-        init v1
-        finalize
-        init v0
-        getquorate
-        finalize
-        init v1
-        trackstart 2
-        dispatch 1
-        dispatch 1
-        finalize
-    """,
-}
-
 
 def oracle(node: Node, script: str) -> list[dict[str, Any]]:
     try:

@@ -23,8 +23,7 @@ from pyquorum.messages import (
     TrackStopResponse,
     UnknownRequest,
 )
-
-from .fixtures import (
+from tests.support.message_fixtures import (
     FIXTURE_DIR,
     decoder_for,
     encode,

@@ -31,8 +31,7 @@ from pyquorum.messages import (
     decode_response,
     decode_response_header,
 )
-
-from .fixtures import decoder_for, fixture_names, load
+from tests.support.message_fixtures import decoder_for, fixture_names, load
 
 Decoder = Callable[[bytes], object]
 

@@ -22,8 +22,7 @@ from pyquorum.messages import (
     encode_response_header,
 )
 from pyquorum.testing import strategies as qs
-
-from .fixtures import decoder_for, encode, garbage_ranges
+from tests.support.message_fixtures import decoder_for, encode, garbage_ranges
 
 PER_CLASS: list[Callable[[], st.SearchStrategy[Any]]] = [
     qs.connection_requests,

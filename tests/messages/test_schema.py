@@ -13,8 +13,7 @@ from pyquorum.messages import (
     RESPONSE_HEADER_SIZE,
 )
 from pyquorum.messages import _schema as s
-
-from .fixtures import FIXTURE_DIR, fixture_names, load_hex
+from tests.support.message_fixtures import FIXTURE_DIR, fixture_names, load_hex
 
 # sizeof/offsetof as gcc computed them from the libqb 2.0.6 / corosync 3.1.7 headers
 # (docs/protocol.md §12).  Schema field names on the left; where

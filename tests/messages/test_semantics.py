@@ -45,8 +45,7 @@ from pyquorum.messages import (
     encode_response,
     request_id_of,
 )
-
-from .fixtures import load
+from tests.support.message_fixtures import load
 
 
 def response(ident: int, error: int, *body: int) -> bytes:

@@ -7,8 +7,7 @@ import pytest
 from pyquorum.errors import CsErrorCode
 from pyquorum.messages import cmap, votequorum
 from pyquorum.messages.constants import CmapValueType, NodeState
-
-from .service_fixtures import Fixture, all_fixtures, fixture_ids, load, zero_garbage
+from tests.support.service_fixtures import Fixture, all_fixtures, fixture_ids, load, zero_garbage
 
 FIXTURES = all_fixtures()
 IDS = [str(f) for f in FIXTURES]

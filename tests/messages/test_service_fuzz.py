@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from pyquorum.errors import RemoteProtocolError
 from pyquorum.messages import cmap, votequorum
-
-from .service_fixtures import Fixture, all_fixtures
+from tests.support.service_fixtures import Fixture, all_fixtures
 
 DECODERS: list[Callable[[bytes], object]] = [
     votequorum.decode_request, votequorum.decode_response, votequorum.decode_notification,

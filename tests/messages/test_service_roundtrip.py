@@ -14,8 +14,7 @@ from pyquorum.messages import cmap, votequorum
 from pyquorum.messages.constants import CmapValueType
 from pyquorum.messages.types import Message
 from pyquorum.testing import strategies_services as ss
-
-from .service_fixtures import garbage_ranges
+from tests.support.service_fixtures import garbage_ranges
 
 CODECS: list[tuple[Callable[[], st.SearchStrategy[Any]], Callable[[Any], bytes],
                    Callable[[bytes], Any]]] = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import require_live
 from tests.oracle import OracleUnavailable, build_oracle
+from tests.support.live import require_live
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ import pytest
 
 from pyquorum.testing.cluster import ClusterUnavailable, check_available
 from pyquorum.testing.scenarios import WalkResult, walked_cluster
-from tests.conftest import require_live
 from tests.oracle import OracleUnavailable, build_oracle
+from tests.support.live import require_live
 
 
 @pytest.fixture(scope="module", params=["shm", "socket"])

@@ -39,7 +39,7 @@ from pyquorum.messages.types import (
     TrackStopResponse,
     UnknownNotification,
 )
-from tests.session.fakes import HANG, OK, FakeConnection, Reply, connection_of, open_v1
+from tests.support.session_fakes import HANG, OK, FakeConnection, Reply, connection_of, open_v1
 
 RING = RingId(1, 17)
 NODELIST = NodelistNotification(RING, (1, 2), (), ())

@@ -20,7 +20,7 @@ from pyquorum.frontend.core import Operation
 from pyquorum.messages import votequorum as vq
 from pyquorum.messages.constants import NodeState, Track, VotequorumInfo
 from pyquorum.services.votequorum.core import VotequorumCallbacks, VotequorumCore
-from tests.messages.service_fixtures import load, zero_garbage
+from tests.support.service_fixtures import load, zero_garbage
 
 CONTEXT = 0x1122334455667788
 

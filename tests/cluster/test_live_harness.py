@@ -36,7 +36,7 @@ from pyquorum.testing.cluster import (
 )
 from pyquorum.testing.cluster import network as _netns
 from pyquorum.testing.cluster import procs as _procs
-from tests.conftest import ClusterFactory, require_corosync
+from tests.support.live import ClusterFactory, require_corosync
 
 QUORUM = b"\0quorum".ljust(108, b"\0")
 ROOT = Path(__file__).resolve().parents[2]

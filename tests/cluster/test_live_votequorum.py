@@ -28,7 +28,7 @@ from pyquorum.testing.cluster import (
 )
 from pyquorum.testing.cluster.config import NodeEntry, render
 from pyquorum.testing.cluster.wait import wait_until
-from tests.conftest import require_corosync, require_live
+from tests.support.live import require_corosync, require_live
 
 live = pytest.mark.corosync
 

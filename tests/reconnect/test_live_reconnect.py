@@ -27,7 +27,7 @@ from pyquorum.reconnect import (
 )
 from pyquorum.testing.cluster import Node
 from pyquorum.testing.cluster.wait import wait_until
-from tests.aio.ticker import Ticker
+from tests.support.ticker import Ticker
 
 FAST = Backoff(initial=0.05, maximum=0.5, factor=2)
 

@@ -17,7 +17,7 @@ from pyquorum.events import NodelistNotification, QuorumNotification
 from pyquorum.messages.constants import Model, Track
 from pyquorum.testing.cluster import Node
 from pyquorum.testing.cluster.wait import wait_until
-from tests.aio.ticker import Ticker
+from tests.support.ticker import Ticker
 
 
 def _fds() -> set[str]:

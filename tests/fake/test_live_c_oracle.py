@@ -19,10 +19,9 @@ import pytest
 from pyquorum.fake import Script, Step
 from pyquorum.messages.types import RingId
 from pyquorum.testing.fake import FakeQuorumServer
-from tests.fake.conftest import STORY, Factory, expected_events_v0, expected_events_v1
-from tests.libquorum.script import run_script
-from tests.libquorum.test_live_differential import SCRIPTS
 from tests.oracle import parse_lines
+from tests.support.fake import STORY, Factory, expected_events_v0, expected_events_v1
+from tests.support.libquorum_script import SCRIPTS, run_script
 
 Node = Any  # pyquorum.testing.cluster.Node
 

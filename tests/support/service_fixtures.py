@@ -21,8 +21,7 @@ from typing import Any
 from pyquorum.messages import cmap, votequorum
 from pyquorum.messages.constants import CmapValueType
 from pyquorum.messages.types import Message, RingId
-
-from .fixtures import load_hex
+from tests.support.message_fixtures import load_hex
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures"
 SERVICES: dict[str, ModuleType] = {"votequorum": votequorum, "cmap": cmap}

@@ -109,3 +109,67 @@ def run_script(lines: Iterable[str]) -> list[dict[str, Any]]:
         if line and not line.startswith("#"):
             runner.command(line)
     return runner.out
+
+
+#: Scripts that run through both libquorums, against corosync and against the fake.
+SCRIPTS = {
+    "v1_calls_and_snapshot": """
+        init v1
+        getquorate
+        fd
+        context_get
+        context_set 5
+        context_get
+        trackstart 3
+        wait 1000
+        dispatch 2
+        trackstart 1
+        dispatch 1
+        dispatch 1
+        dispatch 4
+        trackstop
+        trackstop
+        dispatch 9
+        finalize
+        finalize
+        getquorate
+        trackstart 1
+        dispatch 2
+        fd
+        context_get
+    """,
+    "v0_via_quorum_initialize": """
+        init0
+        getquorate
+        trackstart 1
+        wait 1000
+        dispatch 4
+        dispatch 4
+        trackstart 2
+        dispatch 2
+        trackstart 4
+        finalize
+    """,
+    "v0_model_with_context": """
+        context_set 77
+        init v0
+        context_get
+        trackstart 4
+        dispatch 4
+        trackstart 1
+        dispatch 1
+        finalize
+    """,
+    "reinitialize": """
+        init v1
+        finalize
+        init v0
+        getquorate
+        finalize
+        init v1
+        trackstart 2
+        dispatch 1
+        dispatch 1
+        finalize
+    """,
+}
