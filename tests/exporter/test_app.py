@@ -19,7 +19,7 @@ from pyquorum.exporter.inputs import Input
 from pyquorum.exporter.server import DEFAULT_LISTEN, MetricsServer
 from pyquorum.exporter.source import ScriptedSource
 from pyquorum.exporter.state import ClusterState
-from tests.exporter.builders import healthy_cluster
+from tests.support.exporter_builders import healthy_cluster
 
 
 def parse(*argv: str) -> argparse.Namespace:

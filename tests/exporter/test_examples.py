@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from pyquorum.exporter.server import DEFAULT_PORT, parse_listen
-from tests.conftest import require_live
+from tests.support.live import require_live
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

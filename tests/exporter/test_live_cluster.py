@@ -25,7 +25,7 @@ from pyquorum.messages.constants import Model
 from pyquorum.services.quorum.session import QuorumSession
 from pyquorum.testing.cluster import Cluster
 from pyquorum.testing.prometheus import PROMETHEUS, PrometheusServer
-from tests.conftest import require_live
+from tests.support.live import require_live
 
 pytestmark = pytest.mark.slow
 

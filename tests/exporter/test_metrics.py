@@ -12,7 +12,14 @@ from pyquorum.exporter.state import ClusterState
 from pyquorum.messages import votequorum as vq
 from pyquorum.messages.constants import NodeState, VotequorumInfo
 from pyquorum.messages.types import RingId
-from tests.exporter.builders import cmap_nodelist, healthy_cluster, info, knet, nodelist, quorum
+from tests.support.exporter_builders import (
+    cmap_nodelist,
+    healthy_cluster,
+    info,
+    knet,
+    nodelist,
+    quorum,
+)
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -207,7 +214,7 @@ def test_a_name_with_quotes_and_a_missing_name_survive_the_exposition(
 ) -> None:
     from pyquorum.exporter.inputs import CmapNodelist
     from pyquorum.messages.cmap import CmapValue
-    from tests.exporter.builders import u32
+    from tests.support.exporter_builders import u32
 
     state.apply(CmapNodelist({
         "nodelist.node.0.nodeid": u32(1),

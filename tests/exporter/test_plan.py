@@ -6,7 +6,7 @@ from pyquorum.exporter.plan import GetInfo, ReadKnetStats, ReadNodelist, ReadPla
 from pyquorum.messages import votequorum as vq
 from pyquorum.messages.constants import NodeState
 from pyquorum.messages.types import RingId
-from tests.exporter.builders import healthy_cluster, info, nodelist, quorum
+from tests.support.exporter_builders import healthy_cluster, info, nodelist, quorum
 
 LOCAL = GetInfo(0)
 

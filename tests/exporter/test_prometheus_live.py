@@ -18,8 +18,8 @@ from pyquorum.exporter.source import ScriptedSource
 from pyquorum.exporter.state import ClusterState
 from pyquorum.messages.constants import VotequorumInfo
 from pyquorum.testing.prometheus import PROMETHEUS, PrometheusError, PrometheusServer
-from tests.conftest import require_live
-from tests.exporter.builders import healthy_cluster, info, nodelist, quorum
+from tests.support.exporter_builders import healthy_cluster, info, nodelist, quorum
+from tests.support.live import require_live
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,8 @@ from pyquorum.fake.script import Script, Step
 from pyquorum.fake.server import TransportName
 from pyquorum.services.quorum.session import QuorumSession
 from pyquorum.testing.fake import FakeQuorumServer
-from tests.conftest import require_live
-from tests.exporter.source_contract import ALL_CHECKS
+from tests.support.exporter_source_contract import ALL_CHECKS
+from tests.support.live import require_live
 
 TRANSPORTS: tuple[TransportName, ...] = ("shm", "socket")
 

@@ -12,7 +12,7 @@ from pyquorum.errors import ConnectionLost, CorosyncNotRunning
 from pyquorum.exporter.runner import Exporter
 from pyquorum.exporter.source import ScriptedSource, Source
 from pyquorum.exporter.state import ClusterSnapshot, ClusterState
-from tests.exporter.builders import healthy_cluster, knet, quorum
+from tests.support.exporter_builders import healthy_cluster, knet, quorum
 
 
 def wait_for(state: ClusterState, predicate: Callable[[ClusterSnapshot], bool],

@@ -15,7 +15,7 @@ from pyquorum.exporter.inputs import Reachable
 from pyquorum.exporter.metrics import registry_for
 from pyquorum.exporter.server import MetricsServer, parse_listen
 from pyquorum.exporter.state import ClusterState
-from tests.exporter.builders import healthy_cluster
+from tests.support.exporter_builders import healthy_cluster
 
 
 def get(url: str) -> tuple[int, str, str]:
@@ -83,7 +83,7 @@ def test_a_slow_client_does_not_hold_up_a_scrape(state: ClusterState) -> None:
 
 
 def test_scrapes_in_parallel_with_updates(state: ClusterState) -> None:
-    from tests.exporter.builders import quorum
+    from tests.support.exporter_builders import quorum
 
     stop = threading.Event()
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from pyquorum.exporter.source import ScriptedSource, Source
-from tests.exporter.builders import healthy_cluster, knet
-from tests.exporter.source_contract import ALL_CHECKS
+from tests.support.exporter_builders import healthy_cluster, knet
+from tests.support.exporter_source_contract import ALL_CHECKS
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__name__)
@@ -17,7 +17,7 @@ def test_scripted_source(check: Callable[[Source], None]) -> None:
 
 
 def test_the_contract_catches_a_source_without_quorate() -> None:
-    from tests.exporter.source_contract import check_connect_gives_a_first_picture
+    from tests.support.exporter_source_contract import check_connect_gives_a_first_picture
 
     with pytest.raises(AssertionError, match="quorate"):
         check_connect_gives_a_first_picture(ScriptedSource(healthy_cluster()[2:]))

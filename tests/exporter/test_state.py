@@ -11,7 +11,7 @@ from pyquorum.messages import votequorum as vq
 from pyquorum.messages.cmap import CmapValue
 from pyquorum.messages.constants import NodeState, VotequorumInfo
 from pyquorum.messages.types import RingId
-from tests.exporter.builders import (
+from tests.support.exporter_builders import (
     cmap_nodelist,
     healthy_cluster,
     info,
