@@ -348,6 +348,7 @@ SCRIPTS = {
         delete stats.srp.orf_token_rx
         inc stats.srp.orf_token_rx
         track_add stats.srp. 15
+        track_add stats.srp. 14
         track_add stats.srp.orf_token_rx 6
         iter stats.srp.firewall_enabled_or_nic_failure
         finalize
