@@ -66,6 +66,13 @@ def test_cmapctl_changes_arrive_as_typed_notifications(corosync_node_any: Node) 
         deadline = time.monotonic() + 5
         while len(got) < 3 and time.monotonic() < deadline:
             s.dispatch(DispatchMode.ONE, timeout=5)
+        cmapctl(node, "-s", key, "i64", "9000000000")  # taken by events(), not the callback
+        try:
+            taken = next(s.events(timeout=5))
+        finally:
+            s.delete(key)
+    assert (taken.event, taken.new, taken.old) == (
+        CmapTrack.ADD, CmapValue(CmapValueType.INT64, 9_000_000_000), None)
     assert [(c.event, c.key, c.old, c.new) for c in got] == [
         (CmapTrack.ADD, key, None, CmapValue(U32, 7)),
         (CmapTrack.MODIFY, key, CmapValue(U32, 7), CmapValue(U32, 8)),
