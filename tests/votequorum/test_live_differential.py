@@ -22,7 +22,7 @@ from pyquorum.messages.votequorum import (
     NodelistNotification,
     QuorumNotification,
 )
-from tests.oracle import OracleUnavailable, build_oracle, run_votequorum_oracle
+from tests.oracle import OracleUnavailable, build_oracle, run_votequorum_oracle, watch_oracle
 
 Node = Any  # pyquorum.testing.cluster.Node
 OK = 1
@@ -257,3 +257,31 @@ def test_three_nodes_and_a_dead_one_match_libvotequorum(cluster3: Any, transport
     expected, got = both(node, script)
     assert got == expected
     assert got[3]["node_state"] == 2 and got[1]["total_votes"] == 2
+
+
+@pytest.mark.parametrize("transport", ["shm", "socket"])
+def test_membership_change_notifications_match_libvotequorum(cluster3: Any, transport: str) -> None:
+    """A node dies while both track changes: the same events, in the same order."""
+    cluster = cluster3(transport=transport)
+    node = cluster[1]
+    try:
+        build_oracle("votequorum")
+    except OracleUnavailable as exc:
+        pytest.skip(str(exc))
+    runner = Runner()
+    with watch_oracle("votequorum", node, 5, 4, 20, 4000) as watcher:
+        assert [watcher.next()["rc"], watcher.next()["rc"]] == [OK, OK]  # init, trackstart
+        with node.netns_context():
+            runner.command("init")
+            runner.command("trackstart 5 4")
+        cluster[3].crash()
+        cluster.wait_members(1, {1, 2})
+        expected = watcher.finish()
+    assert runner.session is not None
+    for _ in expected:
+        runner.command("dispatch 1")
+    runner.session.close()
+    got = [line for line in runner.out if "type" in line]
+    assert got == expected
+    assert [line["type"] for line in got][:2] == ["votequorum_nodelist", "votequorum_quorum"]
+    assert got[0]["members"] == [1, 2]
