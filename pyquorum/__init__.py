@@ -33,9 +33,28 @@ _LAZY: dict[str, str] = {
     "AsyncQuorumSession": "pyquorum.aio",
     "ReconnectingSession": "pyquorum.reconnect",
     "AsyncReconnectingSession": "pyquorum.reconnect",
+    "VotequorumSession": "pyquorum.services.votequorum.session",
+    "AsyncVotequorumSession": "pyquorum.aio",
+    "CmapSession": "pyquorum.services.cmap.session",
+    "AsyncCmapSession": "pyquorum.aio",
+    # votequorum and cmap values and events
+    "VotequorumNodeInfo": "pyquorum.services.votequorum.session",
+    "VotequorumQuorumNotification": "pyquorum.services.votequorum.session",
+    "VotequorumNodelistNotification": "pyquorum.services.votequorum.session",
+    "ExpectedVotesNotification": "pyquorum.services.votequorum.session",
+    "NodeStatus": "pyquorum.services.votequorum.session",
+    "CmapValue": "pyquorum.messages.cmap",
+    "CmapChange": "pyquorum.services.cmap.core",
+    "CmapTracker": "pyquorum.services.cmap.core",
+    "CmapKey": "pyquorum.services.cmap.core",
     # options
     "Backoff": "pyquorum.frontend.reconnect",
     "DispatchMode": "pyquorum.messages.constants",
+    "CmapMap": "pyquorum.messages.constants",
+    "CmapTrack": "pyquorum.messages.constants",
+    "CmapValueType": "pyquorum.messages.constants",
+    "NodeState": "pyquorum.messages.constants",
+    "VotequorumInfo": "pyquorum.messages.constants",
     "Model": "pyquorum.messages.constants",
     "QuorumType": "pyquorum.messages.constants",
     "Track": "pyquorum.messages.constants",
@@ -58,13 +77,23 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "DEFAULT",
     "AccessError",
+    "AsyncCmapSession",
     "AsyncQuorumSession",
     "AsyncReconnectingSession",
+    "AsyncVotequorumSession",
     "Backoff",
     "BadFlagsError",
     "BadHandleError",
     "BadOperationError",
     "BusyError",
+    "CmapChange",
+    "CmapKey",
+    "CmapMap",
+    "CmapSession",
+    "CmapTrack",
+    "CmapTracker",
+    "CmapValue",
+    "CmapValueType",
     "ConnectionLost",
     "ConnectionLostEvent",
     "ContextNotFoundError",
@@ -75,6 +104,7 @@ __all__ = [
     "DispatchMode",
     "Event",
     "ExistError",
+    "ExpectedVotesNotification",
     "FailedOperationError",
     "InitError",
     "InterruptError",
@@ -89,6 +119,8 @@ __all__ = [
     "NoResourcesError",
     "NoSectionsError",
     "NoSpaceError",
+    "NodeState",
+    "NodeStatus",
     "NodelistNotification",
     "NotExistError",
     "NotSupportedError",
@@ -113,11 +145,16 @@ __all__ = [
     "TryAgainError",
     "UnknownNotification",
     "VersionError",
+    "VotequorumInfo",
+    "VotequorumNodeInfo",
+    "VotequorumNodelistNotification",
+    "VotequorumQuorumNotification",
+    "VotequorumSession",
     "__version__",
 ]
 
 if TYPE_CHECKING:
-    from pyquorum.aio import AsyncQuorumSession
+    from pyquorum.aio import AsyncCmapSession, AsyncQuorumSession, AsyncVotequorumSession
     from pyquorum.errors import (
         AccessError,
         BadFlagsError,
@@ -169,9 +206,30 @@ if TYPE_CHECKING:
         UnknownNotification,
     )
     from pyquorum.frontend.reconnect import Backoff
-    from pyquorum.messages.constants import DispatchMode, Model, QuorumType, Track
+    from pyquorum.messages.cmap import CmapValue
+    from pyquorum.messages.constants import (
+        CmapMap,
+        CmapTrack,
+        CmapValueType,
+        DispatchMode,
+        Model,
+        NodeState,
+        QuorumType,
+        Track,
+        VotequorumInfo,
+    )
     from pyquorum.reconnect import AsyncReconnectingSession, ReconnectingSession
+    from pyquorum.services.cmap.core import CmapChange, CmapKey, CmapTracker
+    from pyquorum.services.cmap.session import CmapSession
     from pyquorum.services.quorum.session import QuorumSession
+    from pyquorum.services.votequorum.session import (
+        ExpectedVotesNotification,
+        NodeStatus,
+        VotequorumNodeInfo,
+        VotequorumNodelistNotification,
+        VotequorumQuorumNotification,
+        VotequorumSession,
+    )
     from pyquorum.timeouts import DEFAULT, Timeout
 
 

@@ -37,6 +37,7 @@ def test_the_blocking_sessions_need_no_asyncio_either() -> None:
         "import json, sys\n"
         "from pyquorum import QuorumSession, Model, Track, Backoff, ConnectionLost, Event\n"
         "from pyquorum import ReconnectingSession, Reconnected\n"
+        "from pyquorum import VotequorumSession, CmapSession, CmapValue, CmapMap\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
     assert json.loads(out) == []
@@ -57,6 +58,11 @@ def test_the_surface_has_what_it_promises() -> None:
         "Model", "Track", "DispatchMode", "Backoff", "QuorumType",
         "Event", "UnknownNotification", "RingId", "ConnectionLostEvent", "Reconnected",
         "NodelistNotification", "QuorumNotification", "QuorumNotificationV0",
+        "VotequorumSession", "AsyncVotequorumSession", "CmapSession", "AsyncCmapSession",
+        "VotequorumNodeInfo", "VotequorumInfo", "NodeState", "NodeStatus",
+        "VotequorumQuorumNotification", "VotequorumNodelistNotification",
+        "ExpectedVotesNotification", "CmapValue", "CmapValueType", "CmapMap", "CmapTrack",
+        "CmapChange", "CmapTracker", "CmapKey",
     }
     assert promised <= set(pyquorum.__all__)
     errors = {
@@ -112,3 +118,11 @@ def _parts(tp: object) -> list[object]:
     return [tp if typing.get_origin(tp) is None else typing.get_origin(tp)] + [
         p for a in args for p in _parts(a)
     ]
+
+
+def test_the_async_sessions_are_at_pyquorum_aio() -> None:
+    import pyquorum.aio
+
+    for name in ("AsyncQuorumSession", "AsyncVotequorumSession", "AsyncCmapSession"):
+        assert getattr(pyquorum.aio, name) is getattr(pyquorum, name)
+        assert name in pyquorum.aio.__all__

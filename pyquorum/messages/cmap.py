@@ -71,6 +71,9 @@ from pyquorum.messages.constants import CmapRequestId as RequestId
 from pyquorum.messages.constants import CmapResponseId as ResponseId
 from pyquorum.messages.types import Message
 
+# CmapValue is public here; its home module is an implementation detail.
+CmapValue.__module__ = __name__
+
 __all__ = [
     "AdjustIntRequest",
     "AdjustIntResponse",

@@ -31,16 +31,16 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pyquorum.errors import (
-    BadHandleError,
     CsError,
     InvalidParamError,
     LibraryError,
+    LocalProtocolError,
     NoSectionsError,
     NotExistError,
     RemoteProtocolError,
     raise_for_code,
 )
-from pyquorum.frontend.core import Operation
+from pyquorum.frontend.core import Operation, SessionLifecycle
 from pyquorum.messages.cmap import (
     AdjustIntRequest,
     AdjustIntResponse,
@@ -72,7 +72,18 @@ from pyquorum.messages.cmap import (
 )
 from pyquorum.messages.constants import CmapMap, CmapTrack, CmapValueType
 
-__all__ = ["GET_ATTEMPTS", "CmapCallbacks", "CmapChange", "CmapCore", "IterEntry", "Tracker"]
+__all__ = [
+    "GET_ATTEMPTS",
+    "CmapCallbacks",
+    "CmapChange",
+    "CmapCore",
+    "CmapKey",
+    "CmapTracker",
+    "IterEntry",
+    "Tracker",
+    "check_type",
+    "make_value",
+]
 
 S = TypeVar("S")
 R = TypeVar("R", bound=Response)
@@ -100,6 +111,11 @@ class Tracker:
     user: object
 
 
+#: Public names: a key as iteration lists it, and a tracker handle.
+CmapKey = IterEntry
+CmapTracker = Tracker
+
+
 @dataclass(frozen=True, slots=True)
 class CmapChange:
     """A tracked key changed: ``event`` is ADD, DELETE or MODIFY; ``new``/``old``
@@ -123,23 +139,41 @@ def _expect(data: bytes, cls: type[R], what: str) -> R:
     )
 
 
-class CmapCore:
-    """One cmap session's state: open or closed, which map, and its trackers."""
+class CmapCore(SessionLifecycle):
+    """One cmap session's state: new, ready or closed, which map, and its trackers.
 
-    def __init__(self) -> None:
-        self.closed = False
+    ``dropped`` counts notifications :meth:`handle_event` consumed without a
+    change to report (a deleted tracker's leftovers), so a front end can
+    tell "nothing came" from "something came and was dropped".
+    """
+
+    def __init__(self, map: CmapMap | int = CmapMap.DEFAULT) -> None:
+        super().__init__()
         self.map: CmapMap | int = CmapMap.DEFAULT
+        self.requested_map = map
+        self.dropped = 0
         self._trackers: dict[int, Tracker] = {}  # by track_inst_handle
         self._inst_handles = itertools.count(1)
 
-    def check_open(self, what: str) -> None:
-        if self.closed:
-            raise BadHandleError(f"{what}: the session is finalized")
+    def initialize(self) -> Operation[None]:
+        """READY; for a map other than the default, SET_CURRENT_MAP first
+        (NotExistError for an unknown map, docs/cmap.md §3.5).  The default map
+        needs no exchange: a fresh connection reads it (docs/cmap.md §1.1)."""
+        self.check_new("initialize")
+        wanted = self.requested_map
+        if isinstance(wanted, bool) or not isinstance(wanted, int):
+            raise LocalProtocolError(f"initialize: map must be a CmapMap, not {wanted!r}")
+
+        def steps() -> Generator[bytes, bytes, None]:
+            if wanted != CmapMap.DEFAULT:
+                yield from self._set_current_map(wanted)
+            self.mark_ready()
+
+        return Operation("initialize", steps())
 
     def close(self) -> bool:
-        if self.closed:
+        if not super().close():
             return False
-        self.closed = True
         self._trackers.clear()
         return True
 
@@ -214,13 +248,12 @@ class CmapCore:
         """SET_CURRENT_MAP: BusyError while iterators or trackers are open,
         NotExistError for an unknown map (docs/cmap.md §3.5)."""
         self.check_open("set_current_map")
+        return Operation("set_current_map", self._set_current_map(map))
+
+    def _set_current_map(self, map: CmapMap | int) -> Generator[bytes, bytes, None]:
         request = encode_request(SetCurrentMapRequest(map))
-
-        def steps() -> Generator[bytes, bytes, None]:
-            _expect((yield request), SetCurrentMapResponse, "SET_CURRENT_MAP")
-            self.map = CmapMap(map) if map in set(CmapMap) else map
-
-        return Operation("set_current_map", steps())
+        _expect((yield request), SetCurrentMapResponse, "SET_CURRENT_MAP")
+        self.map = CmapMap(map) if map in set(CmapMap) else map
 
     def _one(self, name: str, request: bytes, cls: type[Response], what: str) -> Operation[None]:
         def steps() -> Generator[bytes, bytes, None]:
@@ -289,6 +322,28 @@ class CmapCore:
         _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
         return out
 
+    def entries(self, prefix: str = "") -> Operation[list[IterEntry]]:
+        """Every key under ``prefix`` with its type and length, no values (one
+        ITER_NEXT per key, finalized also after an error)."""
+        self.check_open("entries")
+        return Operation("entries", self._entries(prefix))
+
+    def _entries(self, prefix: str) -> Generator[bytes, bytes, list[IterEntry]]:
+        handle = _expect(
+            (yield encode_request(IterInitRequest(prefix))), IterInitResponse, "ITER_INIT"
+        ).iter_handle
+        finalize = encode_request(IterFinalizeRequest(handle))
+        out: list[IterEntry] = []
+        try:
+            while (entry := _iter_entry((yield encode_request(IterNextRequest(handle))))):
+                out.append(entry)
+        except CsError:
+            with contextlib.suppress(CsError):
+                _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
+            raise
+        _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
+        return out
+
     # -- tracking --------------------------------------------------------------
 
     def track_add(
@@ -336,6 +391,7 @@ class CmapCore:
         assert isinstance(note, NotifyCallback)
         tracker = self._trackers.get(note.track_inst_handle)
         if tracker is None:
+            self.dropped += 1
             return None
         return CmapChange(tracker, note.key, note.event, note.new_value, note.old_value)
 
@@ -365,3 +421,37 @@ class CmapCallbacks(Generic[S]):
         self.notify(session, change)
         return True
 
+
+
+def make_value(value: CmapValue | int | float | str | bytes,
+               value_type: CmapValueType | int | None) -> CmapValue:
+    """The CmapValue a ``set`` call means: ``value`` as it is, or a plain Python
+    value with its type (a str is STRING and bytes BINARY without one; a number
+    needs its type, since cmap has eight integer widths and two float ones)."""
+    if isinstance(value, CmapValue):
+        if value_type is not None and value_type != value.type:
+            raise InvalidParamError(
+                f"set: a {value.type!r} CmapValue given with value_type {value_type!r}"
+            )
+        return value
+    if value_type is None:
+        if isinstance(value, str):
+            return CmapValue.string(value)
+        if isinstance(value, bytes | bytearray | memoryview):
+            return CmapValue.binary(bytes(value))
+        raise InvalidParamError(
+            f"set: {value!r} needs a value_type (CmapValueType.UINT32, DOUBLE, ...)"
+        )
+    try:
+        kind: CmapValueType | int = CmapValueType(value_type)
+    except ValueError:
+        kind = value_type
+    return CmapValue(kind, value)
+
+
+def check_type(value: CmapValue, value_type: CmapValueType | int | None, key: str) -> CmapValue:
+    """``value`` if it has ``value_type`` (or none was asked); else InvalidParamError,
+    as libcmap's typed getters answer (CS_ERR_INVALID_PARAM)."""
+    if value_type is not None and value.type != value_type:
+        raise InvalidParamError(f"get {key}: the value is {value.type!r}, not {value_type!r}")
+    return value

@@ -3,9 +3,10 @@
 Each call is an :class:`Operation` (one exchange each here): the front end
 sends ``op.request``, feeds the response to ``op.feed()``, and reads
 ``op.result``; a cs_error_t other than CS_OK is raised as its
-:mod:`pyquorum.errors` class.  libvotequorum's initialize only connects, so a
-core is ready as soon as it exists; ``close()`` makes every later call raise
-BadHandleError.
+:mod:`pyquorum.errors` class.  libvotequorum's initialize only connects, so
+:meth:`VotequorumCore.initialize` exchanges nothing (its operation is done at
+once) and calls may be made on a NEW core too; ``close()`` makes every later
+call raise BadHandleError.
 
 Events are decoded by :meth:`VotequorumCore.handle_event` and handed to the
 user's callbacks by :class:`VotequorumCallbacks`, as libvotequorum's
@@ -20,13 +21,12 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pyquorum.errors import (
-    BadHandleError,
     LibraryError,
     LocalProtocolError,
     RemoteProtocolError,
     raise_for_code,
 )
-from pyquorum.frontend.core import Operation
+from pyquorum.frontend.core import Operation, SessionLifecycle
 from pyquorum.messages.constants import Track
 from pyquorum.messages.votequorum import (
     ExpectedVotesNotification,
@@ -71,23 +71,23 @@ def _expect(data: bytes, cls: type[R], what: str) -> R:
     )
 
 
-class VotequorumCore:
-    """One votequorum session's state: open or closed, and the tracking context."""
+class VotequorumCore(SessionLifecycle):
+    """One votequorum session's state: new, ready or closed, and the tracking context."""
 
     def __init__(self) -> None:
-        self.closed = False
+        super().__init__()
         self.context: int | None = None  # TRACKSTART's context while tracking
 
-    def check_open(self, what: str) -> None:
-        if self.closed:
-            raise BadHandleError(f"{what}: the session is finalized")
+    def initialize(self) -> Operation[None]:
+        """Nothing to exchange (docs/votequorum.md §1.2): READY at once."""
+        self.check_new("initialize")
 
-    def close(self) -> bool:
-        """Mark the session closed; False if it already was."""
-        if self.closed:
-            return False
-        self.closed = True
-        return True
+        def steps() -> Generator[bytes, bytes, None]:
+            self.mark_ready()
+            return
+            yield  # a generator that yields nothing: the operation is done at once
+
+        return Operation("initialize", steps())
 
     # -- requests ------------------------------------------------------------
 
