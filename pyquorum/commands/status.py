@@ -112,19 +112,20 @@ def read_facts(cmap: CmapSession) -> ClusterFacts:
             fields.setdefault(int(m[1]), {})[m[2]] = value.value
     names: dict[int, str] = {}
     ids: dict[int, int] = {}
-    for pos, entry in fields.items():
+    for position, entry in fields.items():
         nodeid = entry.get("nodeid")
         if not isinstance(nodeid, int):
             continue
-        ids[pos] = nodeid
+        ids[position] = nodeid
         name = entry.get("name", entry.get("ring0_addr"))
         if isinstance(name, str):
             names[nodeid] = name
-    if not isinstance(this_node, int):
+    node_id = this_node if isinstance(this_node, int) else None
+    if node_id is None:
         # No votequorum: this node is the nodelist entry at nodelist.local_node_pos.
-        pos = get("nodelist.local_node_pos")
-        this_node = ids.get(pos) if isinstance(pos, int) else None
-    return ClusterFacts(provider if isinstance(provider, str) else None, this_node, names)
+        local_pos = get("nodelist.local_node_pos")
+        node_id = ids.get(local_pos) if isinstance(local_pos, int) else None
+    return ClusterFacts(provider if isinstance(provider, str) else None, node_id, names)
 
 
 def _quorum_snapshot(session: QuorumSession, timeout: float | None) -> QuorumNotification:
@@ -178,6 +179,9 @@ def read_status(
         q = _quorum_snapshot(quorum, timeout)
         node_id = facts.node_id if facts is not None else None
         nodes = tuple(NodeStatus(n, None, names.get(n), n == node_id) for n in q.members)
+        if facts is not None and facts.provider is None and not q.members:
+            notes += ("without a quorum provider the quorum service names no members "
+                      "(corosync-cmapctl -b runtime.members lists them)",)
         return Status(quorum.quorum_type, provider, bool(q.quorate), node_id, q.ring_id,
                       q.members, None, nodes, notes)
     why = ""

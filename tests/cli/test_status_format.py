@@ -20,12 +20,13 @@ from pyquorum.status import (
 )
 
 Q = VotequorumInfo.QUORATE
+RING = RingId(1, 9)
 QD = (VotequorumInfo.QDEVICE_REGISTERED | VotequorumInfo.QDEVICE_ALIVE
       | VotequorumInfo.QDEVICE_CAST_VOTE)
 
 
 def three_nodes(vq: VotequorumStatus, quorate: bool = True, node_flags: VotequorumInfo = Q,
-                ring: RingId = RingId(1, 9)) -> Status:
+                ring: RingId = RING) -> Status:
     nodes = tuple(NodeStatus(n, 1, f"node{n}", n == 1, node_flags) for n in (1, 2, 3))
     return Status(QuorumType.SET, "corosync_votequorum", quorate, 1, ring, (1, 2, 3), vq, nodes)
 
@@ -79,7 +80,8 @@ def test_without_provider_or_cmap_the_unknowns_are_null() -> None:
         "quorum_type"] == "5"
 
 
-#: corosync-quorumtool -s on node 1 of a healthy 3-node test cluster (Date line dropped).
+#: corosync-quorumtool -s on node 1 of a healthy 3-node test cluster (its Date line and
+#: trailing spaces dropped).
 QUORUMTOOL_HEALTHY = """\
 Quorum information
 ------------------
@@ -94,8 +96,8 @@ Votequorum information
 Expected votes:   3
 Highest expected: 3
 Total votes:      3
-Quorum:           2  
-Flags:            Quorate 
+Quorum:           2
+Flags:            Quorate
 
 Membership information
 ----------------------
@@ -120,8 +122,8 @@ Votequorum information
 Expected votes:   4
 Highest expected: 4
 Total votes:      4
-Quorum:           3  
-Flags:            Quorate Qdevice 
+Quorum:           3
+Flags:            Quorate Qdevice
 
 Membership information
 ----------------------
