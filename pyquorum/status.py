@@ -66,7 +66,9 @@ QDEVICE_NODEID = 0
 
 @dataclass(frozen=True, slots=True)
 class QdeviceStatus:
-    """The registered quorum device, as this node's votequorum sees it."""
+    """The quorum device registered on this node or another member: its name and
+    configured votes, and whether it is alive, casts its vote and has master_wins
+    here (False on a node whose corosync-qdevice is not running)."""
 
     name: str
     votes: int

@@ -258,11 +258,16 @@ def _build(
     local = infos[0]
     node_id = facts.node_id if facts is not None and facts.node_id is not None else local.nodeid
     flags = Info(local.flags)
+    # A device registered on any member is shown, as corosync-quorumtool shows it
+    # (its name and votes from a member where it is registered); alive, cast_vote
+    # and master_wins are this node's view of it.
+    registered = [infos[n] for n in (0, *q.members) if infos[n].flags & Info.QDEVICE_REGISTERED]
     qdevice = None
-    if flags & Info.QDEVICE_REGISTERED:
+    if registered:
         qdevice = QdeviceStatus(
-            local.qdevice_name, local.qdevice_votes, bool(flags & Info.QDEVICE_ALIVE),
-            bool(flags & Info.QDEVICE_CAST_VOTE), bool(flags & Info.QDEVICE_MASTER_WINS),
+            registered[0].qdevice_name, registered[0].qdevice_votes,
+            bool(flags & Info.QDEVICE_ALIVE), bool(flags & Info.QDEVICE_CAST_VOTE),
+            bool(flags & Info.QDEVICE_MASTER_WINS),
         )
     vq = VotequorumStatus(local.expected_votes, local.highest_expected, local.total_votes,
                           local.quorum, flags, qdevice)
