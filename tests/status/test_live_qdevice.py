@@ -34,8 +34,8 @@ def test_a_qdevice_stopped_on_this_node(start_cluster: Callable[..., Cluster]) -
     def unregistered_here() -> str | None:
         text = node.run(["corosync-quorumtool", "-s"]).stdout
         status = parse_quorumtool(text)
-        return text if status.qdevice_states.get(1) == {"NR"} and status.qdevice_votes == 0 \
-            else None
+        gone = status.qdevice_states.get(1) == frozenset({"NR"}) and status.qdevice_votes == 0
+        return text if gone else None
 
     theirs = wait_until(unregistered_here, 20, "node 1 to show its quorum device unregistered")
     got = json.loads(node.run([*PYQUORUM, "status", "--json"]).stdout)

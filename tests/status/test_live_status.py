@@ -13,6 +13,7 @@ text form line by line with ``corosync-quorumtool -s``.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -132,7 +133,7 @@ def running(live: Live) -> list[Node]:
 
 def test_json_field_by_field_against_quorumtool(live: Live) -> None:
     for node in running(live):
-        (code, got), tool, raw_i, raw_named = settled(node, lambda node=node: status_json(node))
+        (code, got), tool, raw_i, raw_named = settled(node, functools.partial(status_json, node))
         assert code == (0 if tool.quorate else 2)
         assert got["quorum_type"] == "set"
         assert got["provider"] == tool.provider == "corosync_votequorum"
