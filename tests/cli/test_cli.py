@@ -374,6 +374,9 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("pyquorum.command
         (["status", "--help"], ["status"], "--timeout S"),
         (["watch", "--help"], ["watch"], "--reconnect"),
         (["serve", "--help"], ["serve"], "--hostile CASE"),
+        (["cmap", "track", "--help"], ["cmap"], "--key"),
+        (["expected", "--help"], ["expected"], "corosync-quorumtool -e"),
+        (["votes", "--help"], ["votes"], "0 is this node"),
     ],
 )
 def test_only_the_command_that_runs_is_imported(argv: list[str], loaded: list[str],
