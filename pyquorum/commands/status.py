@@ -184,15 +184,18 @@ def read_status(
                       "(corosync-cmapctl -b runtime.members lists them)",)
         return Status(quorum.quorum_type, provider, bool(q.quorate), node_id, q.ring_id,
                       q.members, None, nodes, notes)
+    from pyquorum._deadline import Deadline
+
+    deadline = Deadline(timeout)  # the whole read, retries included, within --timeout
     why = ""
     for attempt in range(ATTEMPTS):
         if attempt:
-            time.sleep(RETRY_PAUSE)
-        q = _quorum_snapshot(quorum, timeout)
-        nodelist, vq_quorate = _votequorum_snapshot(votequorum, timeout)
-        infos = _member_infos(votequorum, q.members, timeout)
-        q_after = _quorum_snapshot(quorum, timeout)
-        nodelist_after, _ = _votequorum_snapshot(votequorum, timeout)
+            time.sleep(deadline.slice(RETRY_PAUSE))
+        q = _quorum_snapshot(quorum, deadline.remaining())
+        nodelist, vq_quorate = _votequorum_snapshot(votequorum, deadline.remaining())
+        infos = _member_infos(votequorum, q.members, deadline.remaining())
+        q_after = _quorum_snapshot(quorum, deadline.remaining())
+        nodelist_after, _ = _votequorum_snapshot(votequorum, deadline.remaining())
         why = _incoherence(q, q_after, nodelist, nodelist_after, vq_quorate, infos)
         if not why:
             assert infos is not None
