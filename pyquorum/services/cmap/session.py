@@ -48,8 +48,9 @@ class CmapSession(BlockingSession[CmapChange]):
 
     ``map`` is the map the session reads: :attr:`CmapMap.DEFAULT
     <pyquorum.messages.constants.CmapMap>` (configuration and runtime keys)
-    or ``CmapMap.STATS`` (``stats.*``: read-only, no tracking; corosync
-    answers writes AccessError and TRACK_ADD NotSupportedError there).
+    or ``CmapMap.STATS`` (``stats.*``, read-only: corosync answers writes
+    AccessError there, and some trackers NotSupportedError; corosync 3.1.7
+    was seen refusing those without ``CmapTrack.DELETE``).
     An unknown map is NotExistError from the constructor.
 
     Values are :class:`~pyquorum.messages.cmap.CmapValue` (``type`` and a
@@ -191,7 +192,7 @@ class CmapSession(BlockingSession[CmapChange]):
         """Watch ``key``, or every key under it with ``CmapTrack.PREFIX`` ("" with
         PREFIX: all keys).  Changes go to ``callback`` (else the session's
         ``notify``) and carry ``user``.  Returns the tracker for
-        :meth:`track_delete`.  NotSupportedError in the stats map."""
+        :meth:`track_delete`.  NotSupportedError for a tracker the stats map refuses."""
         tracker = self._run(self._cmap.track_add(key, track_type, user), timeout)
         if callback is not None:
             self._track_callbacks[tracker.track_handle] = callback
