@@ -3,8 +3,10 @@
 Text is ``corosync-cmapctl``'s: ``key (type) = value`` with its type names
 (i8 … u64, flt, dbl, str, bin), floats with six decimals, binary values
 shown as ``-b`` shows them (printable ASCII as is, ``\\\\`` for a backslash,
-``\\xHH`` otherwise); a change is ``create>``, ``modify>`` or ``delete>``
-and the key with its new value (the old one for a delete).  ``--json``
+``\\xHH`` otherwise; corosync-cmapctl sign-extends bytes from 0x80,
+``\\xFFFFFFC3``, where this prints ``\\xC3``); a change is ``create>``,
+``modify>`` or ``delete>`` and the key with its new value (the old one for
+a delete).  ``--json``
 prints one object per line::
 
     {"key": "totem.token", "type": "u32", "value": 1000}

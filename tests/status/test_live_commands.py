@@ -96,6 +96,29 @@ def test_cmap_list_prints_what_cmapctl_prints(cluster: Cluster, prefix: str) -> 
         == theirs.stdout.splitlines()
 
 
+def test_cmap_values_of_every_type_as_cmapctl_shows_them(cluster: Cluster) -> None:
+    node = cluster[2]
+    for kind, value in (("i8", "-5"), ("u16", "65535"), ("i64", "-9000000000"),
+                        ("flt", "0.5"), ("dbl", "2.25"), ("str", "node")):
+        # (-- so that getopt takes "-5" as a value)
+        assert run(node, "corosync-cmapctl", "-s", "--", f"pqtypes.{kind}", kind,
+                   value).returncode == 0
+    node.run(["corosync-cmapctl", "-s", "pqtypes.bin", "bin", "-"], input="a\\b\x01\x7f\u00ff",
+             check=True)
+    theirs = run(node, "corosync-cmapctl", "-b", "pqtypes.").stdout
+    ours = run(node, *PYQUORUM, "cmap", "list", "pqtypes.").stdout
+    # One difference, on purpose: corosync-cmapctl sign-extends bytes >= 0x80 (\xFFFFFFC3);
+    # pyquorum prints the byte (\xC3).
+    assert ours == theirs.replace("\\xFFFFFF", "\\x")
+    assert "pqtypes.bin (bin) = a\\\\b\\x01\\x7F\\xC3\\xBF\n" in ours
+    assert "pqtypes.flt (flt) = 0.500000\n" in ours and "pqtypes.i64 (i64) = -9000000000\n" in ours
+    values = {e["key"]: e["value"] for e in map(json.loads, run(
+        node, *PYQUORUM, "cmap", "list", "pqtypes.", "--json").stdout.splitlines())}
+    assert values == {"pqtypes.bin": "615c62017fc3bf", "pqtypes.dbl": 2.25, "pqtypes.flt": 0.5,
+                      "pqtypes.i64": -9000000000, "pqtypes.i8": -5, "pqtypes.str": "node",
+                      "pqtypes.u16": 65535}
+
+
 def test_cmap_get_as_cmapctl_and_unknown_keys(cluster: Cluster) -> None:
     node = cluster[2]
     for key in ("totem.token", "nodelist.node.1.name", "runtime.votequorum.this_node_id"):
