@@ -23,7 +23,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
+from typing import Any, Protocol
 
 from pyquorum import __version__
 from pyquorum.commands._common import (
@@ -33,6 +33,7 @@ from pyquorum.commands._common import (
     EXIT_OK,
     Failure,
     Output,
+    Parser,
 )
 from pyquorum.errors import (
     AccessError,
@@ -93,6 +94,24 @@ def _watch() -> CommandModule:
     return watch
 
 
+def _cmap() -> CommandModule:
+    from pyquorum.commands import cmap
+
+    return cmap
+
+
+def _expected() -> CommandModule:
+    from pyquorum.commands import expected
+
+    return expected
+
+
+def _votes() -> CommandModule:
+    from pyquorum.commands import votes
+
+    return votes
+
+
 def _demo() -> CommandModule:
     from pyquorum.commands import demo
 
@@ -121,10 +140,18 @@ def _serve() -> CommandModule:
 COMMANDS: tuple[Command, ...] = (
     Command(
         "status",
-        "quorum type, quorate, ring id and members (exit 0 quorate, 2 not quorate)",
+        "what corosync-quorumtool -s shows: provider, ring id, quorate, votes, quorum, "
+        "flags, qdevice, members with votes and names (exit 0 quorate, 2 not quorate)",
         _status,
     ),
-    Command("watch", "print quorum and node list events as they come", _watch),
+    Command(
+        "watch",
+        "print quorum and node list events as they come (--votequorum: votequorum's too)",
+        _watch,
+    ),
+    Command("cmap", "get, list or track corosync's cmap keys (as corosync-cmapctl)", _cmap),
+    Command("expected", "set the cluster's expected votes (corosync-quorumtool -e)", _expected),
+    Command("votes", "set a node's votes (corosync-quorumtool -v -n)", _votes),
     Command(
         "demo",
         "watch a recorded real 3-node cluster, served by pyquorum's fake corosync "
@@ -151,12 +178,8 @@ COMMANDS: tuple[Command, ...] = (
 _BY_NAME = {command.name: command for command in COMMANDS}
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors exit 1: exit 2 means "not quorate" here."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+#: The top-level parser's class (usage errors exit 1; kept under its old name).
+_Parser = Parser
 
 
 class _CommandParser(_Parser):
@@ -187,7 +210,8 @@ class _CommandParser(_Parser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="pyquorum", description="Query and watch corosync's quorum service."
+        prog="pyquorum",
+        description="Query and watch corosync's quorum, votequorum and cmap services.",
     )
     parser.add_argument("--version", action="version", version=f"pyquorum {__version__}")
     parser.add_argument(

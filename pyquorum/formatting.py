@@ -15,14 +15,22 @@ the C oracle has no counterpart for::
     {"type": "connection_lost", "reason": "the daemon hung up"}
     {"type": "reconnected", "quorum_type": "set"}
 
+``pyquorum watch --votequorum`` adds votequorum's three (``state`` is
+``member``, ``dead`` or ``leaving``; node id 0 is the quorum device)::
+
+    {"type": "votequorum_quorum", "quorate": true,
+     "nodes": [{"nodeid": 1, "state": "member"}, {"nodeid": 3, "state": "dead"}]}
+    {"type": "votequorum_nodelist", "ring_id": {"nodeid": 1, "seq": 17}, "members": [1, 2]}
+    {"type": "expected_votes", "expected_votes": 3}
+
 Text shows ring ids as corosync-quorumtool does (``nodeid.seq`` in hex).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, TypeAlias, TypedDict
+import sys
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 from pyquorum.events import ConnectionLostEvent, Reconnected, SupervisorEvent
 from pyquorum.messages.constants import QuorumType
@@ -35,50 +43,27 @@ from pyquorum.messages.types import (
     UnknownNotification,
 )
 
+if TYPE_CHECKING:
+    from pyquorum.messages import votequorum
+
 __all__ = [
     "PrintableEvent",
     "RingIdDict",
-    "Status",
-    "StatusDict",
     "event_to_dict",
     "event_to_json",
     "event_to_text",
-    "status_to_dict",
-    "status_to_json",
-    "status_to_text",
 ]
 
 
 #: Whatever ``pyquorum watch`` prints: a notification, or what a reconnecting session adds.
-PrintableEvent: TypeAlias = Notification | SupervisorEvent
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    """What ``pyquorum status`` reports: one consistent snapshot.
-
-    A new field goes here, into :class:`StatusDict` (the ``--json`` shape,
-    keys in printed order) and into :func:`status_to_text`, together.
-    """
-
-    quorum_type: QuorumType | int
-    quorate: bool
-    ring_id: RingId
-    members: tuple[int, ...]
+#: votequorum's notifications are printable too (``watch --votequorum``); that
+#: module is imported only by the commands that receive them.
+PrintableEvent: TypeAlias = "Notification | SupervisorEvent | votequorum.Notification"
 
 
 class RingIdDict(TypedDict):
     nodeid: int
     seq: int
-
-
-class StatusDict(TypedDict):
-    """``pyquorum status --json``: one object, keys in this order."""
-
-    quorum_type: str
-    quorate: bool
-    ring_id: RingIdDict
-    members: list[int]
 
 
 def _ring(ring_id: RingId) -> RingIdDict:
@@ -115,6 +100,21 @@ def event_to_dict(event: PrintableEvent) -> dict[str, Any]:
         }
     if isinstance(event, UnknownNotification):
         return {"type": "unknown", "id": event.id, "error": event.error, "data": event.data.hex()}
+    vq = _votequorum_module()
+    if vq is not None and isinstance(event, vq.QuorumNotification):
+        return {
+            "type": "votequorum_quorum",
+            "quorate": bool(event.quorate),
+            "nodes": [{"nodeid": n.nodeid, "state": _state(n.state)} for n in event.nodes],
+        }
+    if vq is not None and isinstance(event, vq.NodelistNotification):
+        return {
+            "type": "votequorum_nodelist",
+            "ring_id": _ring(event.ring_id),
+            "members": list(event.members),
+        }
+    if vq is not None and isinstance(event, vq.ExpectedVotesNotification):
+        return {"type": "expected_votes", "expected_votes": event.expected_votes}
     raise TypeError(f"not a notification: {event!r}")
 
 
@@ -154,6 +154,14 @@ def event_to_text(event: PrintableEvent) -> str:
         )
     if isinstance(event, UnknownNotification):
         return f"unknown    id {event.id}  error {event.error}  {len(event.data)} bytes"
+    vq = _votequorum_module()
+    if vq is not None and isinstance(event, vq.QuorumNotification):
+        nodes = " ".join(f"{n.nodeid}:{_state(n.state)}" for n in event.nodes) or "-"
+        return f"vq_quorum  quorate {_yes(event.quorate)}  nodes {nodes}"
+    if vq is not None and isinstance(event, vq.NodelistNotification):
+        return f"vq_nodelist ring {event.ring_id}  members {_ids(event.members)}"
+    if vq is not None and isinstance(event, vq.ExpectedVotesNotification):
+        return f"expected   votes {event.expected_votes}"
     raise TypeError(f"not a notification: {event!r}")
 
 
@@ -161,36 +169,17 @@ def _type_name(quorum_type: QuorumType | int) -> str:
     return quorum_type.name.lower() if isinstance(quorum_type, QuorumType) else str(quorum_type)
 
 
-_PROVIDER: dict[int, str] = {
-    QuorumType.SET: "set (a quorum provider decides)",
-    QuorumType.FREE: "free (no quorum provider: always quorate)",
-}
+def _votequorum_module() -> Any:
+    """pyquorum.messages.votequorum if something imported it (else no event can be one of
+    its notifications, and watch without --votequorum never pays for importing it)."""
+    return sys.modules.get("pyquorum.messages.votequorum")
 
 
-def status_to_dict(status: Status) -> StatusDict:
-    """The JSON-ready form of a status (key order is the printed order)."""
-    return {
-        "quorum_type": _type_name(status.quorum_type),
-        "quorate": status.quorate,
-        "ring_id": _ring(status.ring_id),
-        "members": list(status.members),
-    }
+def _state(state: int) -> str | int:
+    """A votequorum node state's name (member, dead, leaving), or the number if unknown."""
+    from pyquorum.messages.constants import NodeState
 
-
-def status_to_json(status: Status) -> str:
-    """One line of JSON (no newline)."""
-    return json.dumps(status_to_dict(status))
-
-
-def status_to_text(status: Status) -> str:
-    """Lines in the spirit of ``corosync-quorumtool -s`` (no final newline)."""
-    provider = _PROVIDER.get(int(status.quorum_type), str(int(status.quorum_type)))
-    return "\n".join(
-        [
-            f"Quorum type:  {provider}",
-            f"Quorate:      {'Yes' if status.quorate else 'No'}",
-            f"Ring ID:      {status.ring_id}",
-            f"Nodes:        {len(status.members)}",
-            f"Members:      {_ids(status.members)}",
-        ]
-    )
+    try:
+        return NodeState(state).name.lower()
+    except ValueError:
+        return int(state)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import NoReturn
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -22,6 +23,7 @@ __all__ = [
     "MODEL_NAMES",
     "Failure",
     "Output",
+    "Parser",
     "add_watch_options",
     "positive_float",
     "positive_int",
@@ -37,6 +39,17 @@ EXIT_INTERRUPTED = 130
 
 #: ``--model`` values (the names of :class:`pyquorum.Model`, lower-cased).
 MODEL_NAMES = ("auto", "v0", "v1")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit 1: exit 2 means "not quorate" here.
+
+    Commands with actions of their own (``pyquorum cmap get``) pass it as
+    ``parser_class`` to ``add_subparsers``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
 
 
 class Failure(Exception):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyquorum import Model, QuorumSession, Track
 from pyquorum.commands._common import DEFAULT_TIMEOUT, EXIT_OK, Failure, Output
@@ -19,7 +19,7 @@ from pyquorum.formatting import PrintableEvent, event_to_json, event_to_text
 if TYPE_CHECKING:
     from pyquorum.frontend.blocking import Connection
 
-__all__ = ["MODELS", "open_session", "print_events", "run_watch"]
+__all__ = ["MODELS", "merge_events", "open_session", "print_events", "run_watch"]
 
 #: ``--model`` choices (:data:`pyquorum.commands._common.MODEL_NAMES`) as models.
 MODELS = {"v1": Model.V1, "v0": Model.V0, "auto": Model.AUTO}
@@ -74,14 +74,56 @@ def run_watch(args: argparse.Namespace, out: Output, connection: Connection | No
     model = MODELS[args.model]
     request_timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     flags = Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
+    votequorum = getattr(args, "votequorum", False)
     if getattr(args, "reconnect", False):
+        if votequorum:
+            raise Failure("--votequorum does not combine with --reconnect (yet); "
+                          "leave one of them out")
         return _watch_reconnecting(args, out, model, flags, request_timeout)
     with open_session(model, request_timeout, "use --model auto or --model v0",
                       connection) as session:
         _say_if_fell_back(model, session.model)
         session.trackstart(flags)
-        return print_events(session.events(timeout=args.timeout), out, as_json=args.json,
-                            count=args.count, timeout=args.timeout)
+        if not votequorum:
+            return print_events(session.events(timeout=args.timeout), out, as_json=args.json,
+                                count=args.count, timeout=args.timeout)
+        from pyquorum.commands._voting import open_votequorum
+
+        with open_votequorum(request_timeout) as vq_session:
+            vq_session.trackstart(flags)
+            merged = merge_events([session, vq_session], args.timeout)
+            return print_events(merged, out, as_json=args.json, count=args.count,
+                                timeout=args.timeout)
+
+
+class _EventSource(Protocol):
+    def fileno(self) -> int: ...
+
+    def events(self, timeout: float | None = None) -> Iterator[Any]: ...
+
+
+def merge_events(sources: Sequence[_EventSource], timeout: float | None) -> Iterator[Any]:
+    """The events of several sessions as one stream, in the order they are received:
+    each session's pending events are taken (without waiting) whenever its fd is
+    readable.  Ends after ``timeout`` seconds without an event from any (None: never)."""
+    import select
+    import time
+
+    fds = [source.fileno() for source in sources]
+    while True:
+        got = False
+        for source in sources:
+            for event in source.events(timeout=0):
+                got = True
+                yield event
+        if got:
+            continue
+        ready, _, _ = select.select(fds, [], [], timeout)
+        if not ready:
+            return
+        # A readable fd whose session had nothing yet (a wake-up racing the event):
+        # look again shortly rather than spin.
+        time.sleep(0.001)
 
 
 def _say_if_fell_back(requested: Model, got: Model) -> None:

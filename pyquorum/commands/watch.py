@@ -1,5 +1,8 @@
 """``pyquorum watch``: print quorum and node list events as they come.
 
+``--votequorum`` watches votequorum too, with the same tracking flags, and
+prints its events in the same stream, in the order they are received.
+
 Exit 0 when ``--count`` events were printed, the stream went quiet for
 ``--timeout`` seconds or stdout's reader went away; 1 on failure.
 """
@@ -15,6 +18,11 @@ __all__ = ["configure", "run"]
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_watch_options(parser)
+    parser.add_argument(
+        "--votequorum", action="store_true",
+        help="add votequorum's events: votequorum_quorum (node states), votequorum_nodelist "
+        "and expected_votes (not with --reconnect)",
+    )
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

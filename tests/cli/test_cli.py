@@ -14,6 +14,7 @@ import pytest
 
 from pyquorum import cli
 from pyquorum.commands import _watching
+from pyquorum.commands import status as status_command
 from pyquorum.commands._common import Output
 from pyquorum.errors import (
     AccessError,
@@ -40,9 +41,16 @@ QUORATE = QuorumNotification(True, RING, (1, 2))
 INQUORATE = QuorumNotification(False, RING, (1,))
 
 
+def no_cmap(timeout: float) -> tuple[None, tuple[str, ...]]:
+    return None, ("no cmap in these tests",)
+
+
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], daemon: Any,
         *argv: str) -> tuple[int, str, str]:
+    """``pyquorum ARGV`` with QuorumSession faked by ``daemon`` and no cmap (so status
+    asks only the quorum service; tests/cli/test_status_read.py covers the rest)."""
     monkeypatch.setattr(_watching, "QuorumSession", daemon)
+    monkeypatch.setattr(status_command, "open_cmap", no_cmap)
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
@@ -56,7 +64,8 @@ def test_status_quorate_exits_0(monkeypatch: pytest.MonkeyPatch,
     daemon = Daemon(snapshot(NODELIST, QUORATE))
     code, out, err = run(monkeypatch, capsys, daemon, "status")
     assert code == 0 and err == ""
-    assert "Quorate:      Yes" in out and "Ring ID:      1.11" in out
+    assert "Quorate:          Yes\n" in out and "Ring ID:          1.11\n" in out
+    assert out.endswith("Note: no cmap in these tests\n")
     assert daemon.models == [Model.V1]
     assert daemon.connections[0].sent[1] == TrackStartRequest(Track.CURRENT)
     assert daemon.connections[0].closed
@@ -68,8 +77,9 @@ def test_status_not_quorate_exits_2_with_json(monkeypatch: pytest.MonkeyPatch,
                        "status", "--json")
     assert code == 2
     assert json.loads(out) == {
-        "quorum_type": "set", "quorate": False, "ring_id": {"nodeid": 1, "seq": 17},
-        "members": [1],
+        "quorum_type": "set", "provider": None, "quorate": False, "node_id": None,
+        "ring_id": {"nodeid": 1, "seq": 17}, "members": [1], "votequorum": None,
+        "nodes": [{"nodeid": 1, "votes": None, "name": None, "local": False}],
     }
 
 
@@ -254,6 +264,7 @@ def test_broken_pipe_ends_watch_quietly(monkeypatch: pytest.MonkeyPatch,
 def test_broken_pipe_keeps_the_status_exit_code(monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(_watching, "QuorumSession", Daemon(snapshot(NODELIST, INQUORATE)))
+    monkeypatch.setattr(status_command, "open_cmap", no_cmap)
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
     assert cli.main(["status"]) == 2
     assert capsys.readouterr().err == ""
@@ -328,6 +339,9 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("pyquorum.command
         (["status", "--help"], ["status"], "--timeout S"),
         (["watch", "--help"], ["watch"], "--reconnect"),
         (["serve", "--help"], ["serve"], "--hostile CASE"),
+        (["cmap", "track", "--help"], ["cmap"], "--key"),
+        (["expected", "--help"], ["expected"], "corosync-quorumtool -e"),
+        (["votes", "--help"], ["votes"], "0 is this node"),
     ],
 )
 def test_only_the_command_that_runs_is_imported(argv: list[str], loaded: list[str],

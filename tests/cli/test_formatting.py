@@ -6,16 +6,9 @@ import json
 
 import pytest
 
-from pyquorum.formatting import (
-    Status,
-    event_to_dict,
-    event_to_json,
-    event_to_text,
-    status_to_dict,
-    status_to_json,
-    status_to_text,
-)
-from pyquorum.messages.constants import QuorumType
+from pyquorum.formatting import event_to_dict, event_to_json, event_to_text
+from pyquorum.messages import votequorum as vq
+from pyquorum.messages.constants import NodeState
 from pyquorum.messages.types import (
     NodelistNotification,
     QuorumNotification,
@@ -77,19 +70,20 @@ def test_non_events_are_refused() -> None:
         event_to_text(RING)  # type: ignore[arg-type]
 
 
-def test_status_forms() -> None:
-    status = Status(QuorumType.SET, True, RingId(1, 35), (1, 2))
-    assert status_to_dict(status) == {
-        "quorum_type": "set", "quorate": True, "ring_id": {"nodeid": 1, "seq": 35},
-        "members": [1, 2],
-    }
-    assert json.loads(status_to_json(status)) == status_to_dict(status)
-    text = status_to_text(status)
-    assert "Quorate:      Yes" in text
-    assert "Ring ID:      1.23" in text
-    assert "Members:      1 2" in text
-    assert "set" in text
-    free = Status(QuorumType.FREE, True, RING, ())
-    assert "free" in status_to_text(free)
-    assert status_to_dict(Status(5, False, RING, ()))["quorum_type"] == "5"
-    assert "Quorum type:  5" in status_to_text(Status(5, False, RING, ()))
+def test_votequorum_events_json_and_text() -> None:
+    quorum = vq.QuorumNotification(True, 7, (vq.NodeStatus(1, NodeState.MEMBER),
+                                             vq.NodeStatus(3, NodeState.DEAD),
+                                             vq.NodeStatus(4, 9)))
+    assert event_to_json(quorum) == (
+        '{"type": "votequorum_quorum", "quorate": true, "nodes": [{"nodeid": 1, "state": '
+        '"member"}, {"nodeid": 3, "state": "dead"}, {"nodeid": 4, "state": 9}]}'
+    )
+    assert event_to_text(quorum) == "vq_quorum  quorate yes  nodes 1:member 3:dead 4:9"
+    nodelist = vq.NodelistNotification(7, RING, (1, 2))
+    assert event_to_json(nodelist) == (
+        '{"type": "votequorum_nodelist", "ring_id": {"nodeid": 1, "seq": 17}, "members": [1, 2]}'
+    )
+    assert event_to_text(nodelist) == "vq_nodelist ring 1.11  members 1 2"
+    expected = vq.ExpectedVotesNotification(7, 5)
+    assert event_to_json(expected) == '{"type": "expected_votes", "expected_votes": 5}'
+    assert event_to_text(expected) == "expected   votes 5"

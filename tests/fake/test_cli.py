@@ -167,8 +167,16 @@ STILL = Script.build([1, 2, 3], quorate=True, ring_id=RingId(1, 8), name="still"
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["status"], "Quorum type:  set (a quorum provider decides)\nQuorate:      Yes\n"
-                     "Ring ID:      1.8\nNodes:        3\nMembers:      1 2 3\n"),
+        # The fake serves only the quorum service: status says what that knows, and why
+        # the rest is unknown (no error).
+        (["status"], "Quorum information\n------------------\nQuorum type:      set\n"
+                     "Quorum provider:  unknown\nNodes:            3\n"
+                     "Node ID:          unknown\nRing ID:          1.8\n"
+                     "Quorate:          Yes\n\nMembership information\n"
+                     "----------------------\n    Nodeid Name\n         1 \n"
+                     "         2 \n         3 \n\nNote: this daemon serves the quorum "
+                     "service but not cmap (pyquorum's fake does that), so the provider, "
+                     "node id, names and votes are unknown\n"),
         (["watch", "--json", "--count", "1", "--timeout", "10"],
          '{"type": "nodelist", "ring_id": {"nodeid": 1, "seq": 8}, "members": [1, 2, 3], '
          '"joined": [], "left": []}\n'),
