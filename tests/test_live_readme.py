@@ -99,6 +99,20 @@ def check_capture(lines: list[str], node: Any) -> None:
     assert times == sorted(times)
 
 
+def check_services(lines: list[str], node: Any) -> None:
+    # votequorum's view of a healthy one-node cluster, cmap's nodelist for it, and
+    # one tracked change with its old (absent) and new value.
+    n = node.nodeid
+    assert lines[0] == f"node {n}: votes 1, expected 1, total 1, quorum 1, flags QUORATE"
+    assert lines[1] == "provider: corosync_votequorum"
+    assert lines[2:-1] == [
+        f"nodelist.node.0.name (string) node{n}",
+        f"nodelist.node.0.nodeid (uint32) {n}",
+        f"nodelist.node.0.ring0_addr (string) 198.18.0.{n}",
+    ]
+    assert lines[-1] == "ADD pyquorum.example (string) hello was None"
+
+
 #: Each example is recognised by a line only it has.
 CHECKS: dict[str, Callable[[list[str], Any], None]] = {
     'print("quorum type:"': check_session,
@@ -107,6 +121,7 @@ CHECKS: dict[str, Callable[[list[str], Any], None]] = {
     "ReconnectingSession(Model.V1": check_quorate_then_snapshot,
     "FakeQuorumServer(story)": check_fake_story,
     "CaptureWriter(path": check_capture,
+    "VotequorumSession(timeout=5)": check_services,
 }
 
 
