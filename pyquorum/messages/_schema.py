@@ -26,11 +26,14 @@ from typing import Any
 from construct import (
     Array,
     Bytes,
+    FormatField,
     Int32sl,
     Int32ul,
     Int64sl,
     Int64ul,
+    Padded,
     Padding,
+    Pass,
     SizeofError,
     Struct,
     this,
@@ -123,6 +126,21 @@ class Schema:
 
     def build(self, values: Mapping[str, object]) -> bytes:
         return bytes(self.compiled.build(values))
+
+    def struct_format(self) -> str:
+        """This fixed-size struct as a :mod:`struct` format (``<``, one code per
+        integer, ``Nx`` per padding), so a hand-written fast path can be checked
+        against the schema it shortcuts."""
+        codes = ["<"]
+        for sub in self.struct.subcons:
+            inner = getattr(sub, "subcon", sub)
+            if isinstance(inner, FormatField):
+                codes.append(inner.fmtstr.lstrip("<"))
+            elif isinstance(sub, Padded) and isinstance(inner, Pass.__class__):
+                codes.append(f"{sub.length}x")
+            else:
+                raise TypeError(f"{self.name}: {sub!r} has no fixed struct format")
+        return "".join(codes).replace("l", "i").replace("L", "I")
 
     def first_field_beyond(self, length: int) -> tuple[str | None, int]:
         """The first field that does not fit in ``length`` bytes, and its offset."""
