@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 import struct
+from typing import TYPE_CHECKING
 
 from pyquorum.errors import CsErrorCode
 from pyquorum.messages._codec import (
     U64_MAX,
     Buffer,
+    LazyModule,
     as_bytes,
     check_body,
     check_bool,
@@ -30,17 +32,6 @@ from pyquorum.messages._codec import (
     truncated,
     wrong_type,
 )
-from pyquorum.messages._schema import (
-    NODELIST_NOTIFICATION,
-    NODELIST_NOTIFICATION_HEAD,
-    QUORUM_NOTIFICATION,
-    QUORUM_NOTIFICATION_HEAD,
-    QUORUM_NOTIFICATION_V0,
-    QUORUM_NOTIFICATION_V0_HEAD,
-    RESPONSE_HEADER,
-    Parsed,
-    Schema,
-)
 from pyquorum.messages.constants import RESPONSE_HEADER_SIZE, ResponseId
 from pyquorum.messages.types import (
     NodelistNotification,
@@ -50,6 +41,12 @@ from pyquorum.messages.types import (
     RingId,
     UnknownNotification,
 )
+
+if TYPE_CHECKING:
+    from pyquorum.messages import _schema
+    from pyquorum.messages._schema import Parsed, Schema
+else:
+    _schema = LazyModule("pyquorum.messages._schema")
 
 __all__ = ["decode_notification", "decode_notification_by_schema", "encode_notification"]
 
@@ -74,10 +71,10 @@ def encode_notification(n: Notification) -> bytes:
             check_node_list(n.left, "left"),
         ]
         nodeid, seq = _check_ring_id(n.ring_id)
-        return NODELIST_NOTIFICATION.build(
+        return _schema.NODELIST_NOTIFICATION.build(
             {
                 "id": int(ResponseId.V1_NODELIST_NOTIFICATION),
-                "size": _list_message_size(NODELIST_NOTIFICATION, *lists),
+                "size": _list_message_size(_schema.NODELIST_NOTIFICATION, *lists),
                 "error": _OK,
                 "ring_nodeid": nodeid,
                 "ring_seq": seq,
@@ -92,10 +89,10 @@ def encode_notification(n: Notification) -> bytes:
     if isinstance(n, QuorumNotification):
         view = check_node_list(n.members, "members")
         nodeid, seq = _check_ring_id(n.ring_id)
-        return QUORUM_NOTIFICATION.build(
+        return _schema.QUORUM_NOTIFICATION.build(
             {
                 "id": int(ResponseId.V1_QUORUM_NOTIFICATION),
-                "size": _list_message_size(QUORUM_NOTIFICATION, view),
+                "size": _list_message_size(_schema.QUORUM_NOTIFICATION, view),
                 "error": _OK,
                 "quorate": check_bool(n.quorate, "quorate"),
                 "ring_nodeid": nodeid,
@@ -106,10 +103,10 @@ def encode_notification(n: Notification) -> bytes:
         )
     if isinstance(n, QuorumNotificationV0):
         view = check_node_list(n.members, "members")
-        return QUORUM_NOTIFICATION_V0.build(
+        return _schema.QUORUM_NOTIFICATION_V0.build(
             {
                 "id": int(ResponseId.NOTIFICATION),
-                "size": _list_message_size(QUORUM_NOTIFICATION_V0, view),
+                "size": _list_message_size(_schema.QUORUM_NOTIFICATION_V0, view),
                 "error": _OK,
                 "quorate": check_bool(n.quorate, "quorate"),
                 "ring_seq": check_int(n.ring_seq, "ring_seq", 0, U64_MAX),
@@ -128,7 +125,7 @@ def _encode_unknown_notification(n: UnknownNotification) -> bytes:
         raise wrong_type(n, f"the notification class for id {ident}")
     body = check_body(n.data, "notification data")
     size = check_size(RESPONSE_HEADER_SIZE + len(body), "notification")
-    header = RESPONSE_HEADER.build(
+    header = _schema.RESPONSE_HEADER.build(
         {"id": ident, "size": size, "error": check_i32(n.error, "error")}
     )
     return header + body
@@ -248,13 +245,14 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
     the definition the fast path is held to, and the path every message the
     fast path does not take (unknown ids, malformed bytes) goes through."""
     if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("notification", raw, RESPONSE_HEADER)
-    hdr = parse("notification", RESPONSE_HEADER, raw)
+        raise truncated("notification", raw, _schema.RESPONSE_HEADER)
+    hdr = parse("notification", _schema.RESPONSE_HEADER, raw)
     ident = hdr.num("id")
     check_size_field("notification", raw, hdr.num("size"))
     if ident == ResponseId.V1_NODELIST_NOTIFICATION:
         msg = _parse_lists(
-            "V1 nodelist notification", raw, NODELIST_NOTIFICATION_HEAD, NODELIST_NOTIFICATION,
+            "V1 nodelist notification", raw,
+            _schema.NODELIST_NOTIFICATION_HEAD, _schema.NODELIST_NOTIFICATION,
             ("member_list_entries", "joined_list_entries", "left_list_entries"),
         )
         return NodelistNotification(
@@ -265,7 +263,8 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
         )
     if ident == ResponseId.V1_QUORUM_NOTIFICATION:
         msg = _parse_lists(
-            "V1 quorum notification", raw, QUORUM_NOTIFICATION_HEAD, QUORUM_NOTIFICATION,
+            "V1 quorum notification", raw,
+            _schema.QUORUM_NOTIFICATION_HEAD, _schema.QUORUM_NOTIFICATION,
             ("view_list_entries",),
         )
         return QuorumNotification(
@@ -275,7 +274,8 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
         )
     if ident == ResponseId.NOTIFICATION:
         msg = _parse_lists(
-            "V0 quorum notification", raw, QUORUM_NOTIFICATION_V0_HEAD, QUORUM_NOTIFICATION_V0,
+            "V0 quorum notification", raw,
+            _schema.QUORUM_NOTIFICATION_V0_HEAD, _schema.QUORUM_NOTIFICATION_V0,
             ("view_list_entries",),
         )
         return QuorumNotificationV0(

@@ -14,8 +14,8 @@ bytes that belong to no field.  The schemas model that tail as a final
 ``Padding(4)``.
 
 Each :class:`Schema` keeps the construct form (read by the layout tests),
-the compiled form used at run time (about 4x faster on parse and build),
-and a field table.  Nothing here leaves the package.
+the compiled form used at run time (about 4x faster on parse and build,
+compiled when first used), and a field table.  Nothing here leaves the package.
 """
 
 from __future__ import annotations
@@ -92,12 +92,12 @@ class Schema:
     left out.  ``size`` is the struct's length with every list empty.
     """
 
-    __slots__ = ("compiled", "fields", "name", "size", "struct")
+    __slots__ = ("_compiled", "fields", "name", "size", "struct")
 
     def __init__(self, name: str, struct: Any) -> None:
         self.name = name
         self.struct = struct
-        self.compiled = struct.compile()
+        self._compiled: Any = None
         self.fields: dict[str, tuple[int, int | None]] = {}
         offset: int | None = 0
         size = 0
@@ -115,6 +115,15 @@ class Schema:
                 if offset is not None:
                     offset += width
         self.size = size
+
+    @property
+    def compiled(self) -> Any:
+        """The compiled form, made on first use: compiling every schema costs
+        tens of milliseconds, and a command uses only a few of them (most
+        decoding takes the struct fast paths)."""
+        if self._compiled is None:
+            self._compiled = self.struct.compile()
+        return self._compiled
 
     def parse(self, data: bytes) -> Parsed:
         """Parse ``data`` (already length-checked by the caller).
