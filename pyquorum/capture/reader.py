@@ -29,6 +29,10 @@ from pyquorum.capture.records import (
     PathOrFile,
     _checked_record,
     _Kind,
+    _new,
+    _set_channel,
+    _set_data,
+    _set_time,
 )
 
 __all__ = ["CaptureReader", "capture_from_bytes", "iter_capture", "read_capture"]
@@ -198,22 +202,13 @@ class CaptureReader(Iterator[CaptureRecord]):
         return self
 
     def __next__(self) -> CaptureRecord:
-        if self._done:
-            raise StopIteration
-        try:
-            return self._next()
-        except BaseException:
-            self._done = True
-            self.close()
-            raise
-
-    def _next(self) -> CaptureRecord:
         # The common case in a few operations: a whole, well-formed message
-        # record in the buffer.  Anything else (a record across blocks, an END
-        # record, any damage) goes the checked way below, which reads the same
-        # bytes again and names what is wrong.
+        # record in the buffer (nothing here can raise).  Anything else (a
+        # record across blocks, an END record, any damage, the end of the
+        # iteration) goes the checked way, which reads the same bytes again
+        # and names what is wrong.
         buf, pos = self._buf, self._pos
-        if len(buf) - pos >= _HEAD_SIZE:
+        if len(buf) - pos >= _HEAD_SIZE and not self._done:
             kind_byte, reserved, length, when = _HEAD.unpack_from(buf, pos)
             end = pos + _HEAD_SIZE + length
             channel = _MESSAGE_KINDS.get(kind_byte)
@@ -229,8 +224,20 @@ class CaptureReader(Iterator[CaptureRecord]):
                 self._offset += end + _CRC_SIZE - pos
                 self._last_time = when
                 self._index += 1
-                return _checked_record(channel, when, buf[pos + _HEAD_SIZE : end])
-        return self._next_checked()
+                # The fields are checked: fill the slots as CaptureRecord() would.
+                record: CaptureRecord = _new(CaptureRecord)
+                _set_channel(record, channel)
+                _set_time(record, when)
+                _set_data(record, buf[pos + _HEAD_SIZE : end])
+                return record
+        if self._done:
+            raise StopIteration
+        try:
+            return self._next_checked()
+        except BaseException:
+            self._done = True
+            self.close()
+            raise
 
     def _next_checked(self) -> CaptureRecord:
         index = self._index
