@@ -9,8 +9,10 @@ start a loop sized by the peer.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
+import struct
 from collections.abc import Sequence
 from enum import IntEnum
 from types import ModuleType
@@ -96,6 +98,13 @@ def parse(what: str, schema: Schema, data: bytes) -> Parsed:
         return schema.parse(data)
     except Exception as exc:  # construct raises many types; none may escape
         raise malformed(f"{what}: {exc}", data) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def u32s(count: int) -> struct.Struct:
+    """``count`` little-endian u32s back to back (the notifications' lists; a
+    caller checks ``count`` against the message length first)."""
+    return struct.Struct(f"<{count}I")
 
 
 def lookup(table: dict[int, _E], value: int) -> _E | int:

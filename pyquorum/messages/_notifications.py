@@ -8,7 +8,6 @@ list is read, so a hostile count costs nothing.
 
 from __future__ import annotations
 
-import functools
 import struct
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,7 @@ from pyquorum.messages._codec import (
     malformed,
     parse,
     truncated,
+    u32s,
     wrong_type,
 )
 from pyquorum.messages.constants import RESPONSE_HEADER_SIZE, ResponseId
@@ -163,19 +163,19 @@ def decode_notification(data: Buffer) -> Notification:
             if ident == _NODELIST_ID and length >= _NODELIST.size + 4:
                 _, _, _, nodeid, seq, m, j, k = _NODELIST.unpack_from(raw)
                 if _NODELIST.size + 4 * (m + j + k + 1) == length:
-                    ids = _u32s(m + j + k).unpack_from(raw, _NODELIST.size)
+                    ids = u32s(m + j + k).unpack_from(raw, _NODELIST.size)
                     return _nodelist(
                         _ring_id(nodeid, seq), ids[:m], ids[m : m + j], ids[m + j :]
                     )
             elif ident == _QUORUM_ID and length >= _QUORUM.size + 4:
                 _, _, _, quorate, nodeid, seq, n = _QUORUM.unpack_from(raw)
                 if _QUORUM.size + 4 * (n + 1) == length:
-                    view = _u32s(n).unpack_from(raw, _QUORUM.size)
+                    view = u32s(n).unpack_from(raw, _QUORUM.size)
                     return _quorum(quorate != 0, _ring_id(nodeid, seq), view)
             elif ident == _V0_ID:
                 _, _, _, quorate, seq, n = _V0.unpack_from(raw)
                 if _V0.size + 4 * (n + 1) == length:
-                    view = _u32s(n).unpack_from(raw, _V0.size)
+                    view = u32s(n).unpack_from(raw, _V0.size)
                     return QuorumNotificationV0(quorate != 0, seq, view)
     return decode_notification_by_schema(raw)
 
@@ -190,12 +190,6 @@ _V0 = struct.Struct("<i4xi4xi4xi4xQI")  # QUORUM_NOTIFICATION_V0_HEAD, 44 bytes
 _NODELIST_ID = int(ResponseId.V1_NODELIST_NOTIFICATION)
 _QUORUM_ID = int(ResponseId.V1_QUORUM_NOTIFICATION)
 _V0_ID = int(ResponseId.NOTIFICATION)
-
-
-@functools.lru_cache(maxsize=1024)
-def _u32s(count: int) -> struct.Struct:
-    """``count`` little-endian u32s back to back (the notifications' lists)."""
-    return struct.Struct(f"<{count}I")
 
 
 # The events are frozen slotted dataclasses, whose __init__ assigns each field
