@@ -119,8 +119,41 @@ def event_to_dict(event: PrintableEvent) -> dict[str, Any]:
 
 
 def event_to_json(event: PrintableEvent) -> str:
-    """One line of JSON (no newline)."""
+    """One line of JSON (no newline).
+
+    The three quorum events are written directly (``json.dumps`` costs more
+    than decoding them, which matters to ``replay --json`` of a long capture);
+    the text is exactly ``json.dumps(event_to_dict(event))``, which every other
+    event goes through and which tests/cli/test_formatting.py holds them to.
+    """
+    kind = type(event)
+    if kind is NodelistNotification:
+        assert isinstance(event, NodelistNotification)
+        ring = event.ring_id
+        return (
+            f'{{"type": "nodelist", "ring_id": {{"nodeid": {ring.nodeid:d}, '
+            f'"seq": {ring.seq:d}}}, "members": [{_json_ids(event.members)}], '
+            f'"joined": [{_json_ids(event.joined)}], "left": [{_json_ids(event.left)}]}}'
+        )
+    if kind is QuorumNotification:
+        assert isinstance(event, QuorumNotification)
+        ring = event.ring_id
+        return (
+            f'{{"type": "quorum", "quorate": {"true" if event.quorate else "false"}, '
+            f'"ring_id": {{"nodeid": {ring.nodeid:d}, "seq": {ring.seq:d}}}, '
+            f'"members": [{_json_ids(event.members)}]}}'
+        )
+    if kind is QuorumNotificationV0:
+        assert isinstance(event, QuorumNotificationV0)
+        return (
+            f'{{"type": "quorum_v0", "quorate": {"true" if event.quorate else "false"}, '
+            f'"ring_seq": {event.ring_seq:d}, "members": [{_json_ids(event.members)}]}}'
+        )
     return json.dumps(event_to_dict(event))
+
+
+def _json_ids(ids: tuple[int, ...]) -> str:
+    return ", ".join(map(str, ids))
 
 
 def _ids(ids: tuple[int, ...]) -> str:

@@ -27,10 +27,22 @@ from pyquorum.capture.records import (
     CaptureRecord,
     Channel,
     PathOrFile,
+    _checked_record,
     _Kind,
+    _new,
+    _set_channel,
+    _set_data,
+    _set_time,
 )
 
 __all__ = ["CaptureReader", "capture_from_bytes", "iter_capture", "read_capture"]
+
+_KINDS = {int(kind): kind for kind in _Kind}
+_CHANNELS = {_Kind(int(channel)): channel for channel in Channel}
+_MESSAGE_KINDS = {int(channel): channel for channel in Channel}
+_HEAD_SIZE = _HEAD.size
+_CRC_SIZE = _CRC.size
+_CHUNK = 64 * 1024
 
 
 class CaptureReader(Iterator[CaptureRecord]):
@@ -55,6 +67,10 @@ class CaptureReader(Iterator[CaptureRecord]):
             self.source = name if isinstance(name, str) else None
             self._file = source
             self._owns = False
+        # The file is read in blocks of _CHUNK bytes; records are cut from the block.
+        self._buf = b""
+        self._view = memoryview(self._buf)
+        self._pos = 0
         self._offset = 0
         self._index = 0
         self._last_time = 0.0
@@ -74,17 +90,27 @@ class CaptureReader(Iterator[CaptureRecord]):
         return CaptureError(problem, record=record, offset=offset, what=what, source=self.source)
 
     def _read(self, n: int) -> bytes:
-        chunks = []
-        left = n
-        while left > 0:
-            chunk = self._file.read(left)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
+        if len(self._buf) - self._pos < n:
+            self._refill(n)
+        pos = self._pos
+        data = self._buf[pos : pos + n]
+        self._pos = pos + len(data)
         self._offset += len(data)
         return data
+
+    def _refill(self, n: int) -> None:
+        """Make ``n`` bytes available in the buffer, or all that is left of the file."""
+        parts = [self._buf[self._pos :]]
+        have = len(parts[0])
+        while have < n:
+            chunk = self._file.read(max(_CHUNK, n - have))
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self._buf = b"".join(parts)
+        self._view = memoryview(self._buf)
+        self._pos = 0
 
     # -- structure
 
@@ -148,11 +174,10 @@ class CaptureReader(Iterator[CaptureRecord]):
         if reserved != _ZERO3:
             raise self._error(f"reserved bytes are {reserved.hex()}, not zero",
                               offset=start, what=what, record=record)
-        try:
-            kind = _Kind(kind_byte)
-        except ValueError:
+        kind = _KINDS.get(kind_byte)
+        if kind is None:
             raise self._error(f"unknown record kind {kind_byte}", offset=start, what=what,
-                              record=record) from None
+                              record=record)
         if not (math.isfinite(when) and when >= 0):
             raise self._error(f"bad time {when!r} (must be finite and >= 0)",
                               offset=start, what=what, record=record)
@@ -177,16 +202,44 @@ class CaptureReader(Iterator[CaptureRecord]):
         return self
 
     def __next__(self) -> CaptureRecord:
+        # The common case in a few operations: a whole, well-formed message
+        # record in the buffer (nothing here can raise).  Anything else (a
+        # record across blocks, an END record, any damage, the end of the
+        # iteration) goes the checked way, which reads the same bytes again
+        # and names what is wrong.
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos >= _HEAD_SIZE and not self._done:
+            kind_byte, reserved, length, when = _HEAD.unpack_from(buf, pos)
+            end = pos + _HEAD_SIZE + length
+            channel = _MESSAGE_KINDS.get(kind_byte)
+            if (
+                channel is not None
+                and end + _CRC_SIZE <= len(buf)
+                and length <= MAX_DATA
+                and reserved == _ZERO3
+                and self._last_time <= when < math.inf
+                and _CRC.unpack_from(buf, end)[0] == zlib.crc32(self._view[pos:end])
+            ):
+                self._pos = end + _CRC_SIZE
+                self._offset += end + _CRC_SIZE - pos
+                self._last_time = when
+                self._index += 1
+                # The fields are checked: fill the slots as CaptureRecord() would.
+                record: CaptureRecord = _new(CaptureRecord)
+                _set_channel(record, channel)
+                _set_time(record, when)
+                _set_data(record, buf[pos + _HEAD_SIZE : end])
+                return record
         if self._done:
             raise StopIteration
         try:
-            return self._next()
+            return self._next_checked()
         except BaseException:
             self._done = True
             self.close()
             raise
 
-    def _next(self) -> CaptureRecord:
+    def _next_checked(self) -> CaptureRecord:
         index = self._index
         kind, when, data, start = self._read_record(f"record {index}", index)
         if when < self._last_time:
@@ -202,7 +255,7 @@ class CaptureReader(Iterator[CaptureRecord]):
         if kind is _Kind.HEADER:
             raise self._error("a second header record", offset=start, record=index)
         self._index += 1
-        return CaptureRecord(Channel(kind), when, data)
+        return _checked_record(_CHANNELS[kind], when, data)
 
     def _check_end(self, data: bytes, start: int) -> None:
         try:

@@ -113,6 +113,23 @@ class CaptureRecord:
             raise ValueError(f"a record holds at most {MAX_DATA} bytes, not {len(self.data)}")
 
 
+_new = object.__new__
+_set_channel = CaptureRecord.__dict__["channel"].__set__
+_set_time = CaptureRecord.__dict__["time"].__set__
+_set_data = CaptureRecord.__dict__["data"].__set__
+
+
+def _checked_record(channel: Channel, when: float, data: bytes) -> CaptureRecord:
+    """A record whose fields the reader has already checked (a Channel, a finite
+    float >= 0, bytes within MAX_DATA): the object ``CaptureRecord(channel, when,
+    data)`` would be, without running the checks a second time per record."""
+    record: CaptureRecord = _new(CaptureRecord)
+    _set_channel(record, channel)
+    _set_time(record, when)
+    _set_data(record, data)
+    return record
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureHeader:
     """What a capture says about itself (the HEADER record's JSON object).

@@ -6,16 +6,19 @@ The capture is played back to a real :class:`~pyquorum.QuorumSession`
 through the same decoding and printing as ``pyquorum watch``, so the output
 is the live output, line for line (``--json`` as ``watch --json``).
 ``--info`` describes the capture instead.  A damaged capture is one error
-line naming the record and byte offset, exit status 1.
+line naming the record and byte offset, exit status 1, before any event is
+printed: the file is read through once to check it, then played back as it
+is read, so a capture of any length needs the memory of a few records.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 
 from pyquorum import QuorumSession, Track
-from pyquorum.capture import Capture, Channel, PlaybackConnection, read_capture
+from pyquorum.capture import Capture, CaptureRecord, Channel, PlaybackConnection, iter_capture
 from pyquorum.commands._common import Output
 from pyquorum.commands._watching import print_events
 from pyquorum.errors import RemoteProtocolError
@@ -25,9 +28,9 @@ from pyquorum.messages.types import TrackStartRequest
 __all__ = ["configure", "recorded_flags", "run"]
 
 
-def recorded_flags(capture: Capture) -> Track | int | None:
+def recorded_flags(capture: Capture | Iterable[CaptureRecord]) -> Track | int | None:
     """The flags of the capture's first TRACKSTART, or None if it has none."""
-    for record in capture.records:
+    for record in capture.records if isinstance(capture, Capture) else capture:
         if record.channel is Channel.REQUEST:
             try:
                 request = decode_request(record.data)
@@ -38,10 +41,14 @@ def recorded_flags(capture: Capture) -> Track | int | None:
     return None
 
 
-def _info(capture: Capture, out: Output) -> int:
-    header = capture.header
-    counts = {c: len(capture.channel(c)) for c in Channel}
-    duration = capture.records[-1].time if capture.records else 0.0
+def _info(path: str, out: Output) -> int:
+    counts = dict.fromkeys(Channel, 0)
+    duration = 0.0
+    with iter_capture(path) as reader:
+        header = reader.header
+        for record in reader:
+            counts[record.channel] += 1
+            duration = record.time
     lines = [
         f"capture format   {header.version}",
         f"created          {header.created} by pyquorum {header.pyquorum_version}",
@@ -64,16 +71,65 @@ def _info(capture: Capture, out: Output) -> int:
     return 0
 
 
+def _check(path: str) -> Track | int | None:
+    """Read the whole capture once, so that a damaged one fails before a line is
+    printed, and return its recorded TRACKSTART flags (records are not kept)."""
+    flags: Track | int | None = None
+    with iter_capture(path) as reader:
+        records = iter(reader)
+        for record in records:
+            if record.channel is Channel.REQUEST:
+                flags = recorded_flags([record])
+                if flags is not None:
+                    break
+        for _ in records:
+            pass
+    return flags
+
+
+class _BatchedOutput(Output):
+    """Hands lines to ``out`` in blocks, one write and flush each, rather than one
+    per event: a replay has no reader waiting for each line as it happens."""
+
+    LIMIT = 64 * 1024
+
+    def __init__(self, out: Output) -> None:
+        super().__init__()
+        self._out = out
+        self._lines: list[str] = []
+        self._size = 0
+
+    def line(self, text: str) -> bool:
+        if self._out.broken:
+            return False
+        self._lines.append(text)
+        self._size += len(text) + 1
+        return self._size < self.LIMIT or self.flush()
+
+    def flush(self) -> bool:
+        if not self._lines:
+            return not self._out.broken
+        text = "\n".join(self._lines)
+        self._lines.clear()
+        self._size = 0
+        return self._out.line(text)
+
+
 def run(args: argparse.Namespace, out: Output) -> int:
-    capture = read_capture(args.file)
     if args.info:
-        return _info(capture, out)
-    flags = recorded_flags(capture)
-    with QuorumSession(capture.header.model, connection=PlaybackConnection(capture)) as session:
+        return _info(args.file, out)
+    flags = _check(args.file)
+    batched = _BatchedOutput(out)
+    with iter_capture(args.file) as reader, QuorumSession(
+        reader.header.model, connection=PlaybackConnection(reader)
+    ) as session:
         if flags is not None:
             session.trackstart(flags)
         # No --count: a capture holds exactly the events watch received.
-        return print_events(session.events(timeout=0), out, as_json=args.json)
+        try:
+            return print_events(session.events(timeout=0), batched, as_json=args.json)
+        finally:
+            batched.flush()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -154,6 +154,8 @@ class BlockingSession(FrontendBase[E], Generic[E]):
         return self._core.handle_event(data)
 
     def _acquire_turn(self, deadline: Deadline) -> bool:
+        if self._dispatch_lock.acquire(blocking=False):  # nobody else dispatching
+            return True
         if deadline.unlimited:
             return self._dispatch_lock.acquire()
         return self._dispatch_lock.acquire(timeout=deadline.remaining() or 0)

@@ -202,10 +202,11 @@ def expect(
     request), whose error is raised too.  Both must carry ``error``.
     """
     resp = decode(data)
-    if isinstance(resp, (cls, *error_types)):
-        raise_for_code(resp.error, what)  # type: ignore[attr-defined]
     if isinstance(resp, cls):
+        raise_for_code(resp.error, what)  # type: ignore[attr-defined]
         return resp
+    if error_types and isinstance(resp, error_types):
+        raise_for_code(resp.error, what)  # type: ignore[attr-defined]
     raise RemoteProtocolError(
         f"{what}: expected {cls.__name__}, got {type(resp).__name__} with CS_OK",
         data=bytes(data),

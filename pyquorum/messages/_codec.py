@@ -9,15 +9,21 @@ start a loop sized by the peer.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
+import struct
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pyquorum._buffer import Buffer as Buffer  # re-exported: the codecs take it from here
 from pyquorum.errors import CsErrorCode, LocalProtocolError, RemoteProtocolError
-from pyquorum.messages._schema import Parsed, Schema
 from pyquorum.messages.constants import PATH_MAX
+
+if TYPE_CHECKING:
+    from pyquorum.messages._schema import Parsed, Schema
 
 I32_MIN, I32_MAX = -(2**31), 2**31 - 1
 U32_MAX = 2**32 - 1
@@ -36,6 +42,24 @@ def as_bytes(data: object) -> bytes:
     raise LocalProtocolError(
         f"expected bytes, bytearray or memoryview, not {type(data).__name__}"
     )
+
+
+class LazyModule:
+    """A module imported when one of its attributes is first read.
+
+    The codecs reach their construct schemas through one of these: importing
+    construct and building the schemas costs more than the rest of a command's
+    start-up, and the hot paths (struct) and most commands never need them.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: ModuleType | None = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
 
 
 # ------------------------------------------------------------------ decoding
@@ -74,6 +98,13 @@ def parse(what: str, schema: Schema, data: bytes) -> Parsed:
         return schema.parse(data)
     except Exception as exc:  # construct raises many types; none may escape
         raise malformed(f"{what}: {exc}", data) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def u32s(count: int) -> struct.Struct:
+    """``count`` little-endian u32s back to back (the notifications' lists; a
+    caller checks ``count`` against the message length first)."""
+    return struct.Struct(f"<{count}I")
 
 
 def lookup(table: dict[int, _E], value: int) -> _E | int:

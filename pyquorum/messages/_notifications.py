@@ -8,10 +8,14 @@ list is read, so a hostile count costs nothing.
 
 from __future__ import annotations
 
+import struct
+from typing import TYPE_CHECKING
+
 from pyquorum.errors import CsErrorCode
 from pyquorum.messages._codec import (
     U64_MAX,
     Buffer,
+    LazyModule,
     as_bytes,
     check_body,
     check_bool,
@@ -25,18 +29,8 @@ from pyquorum.messages._codec import (
     malformed,
     parse,
     truncated,
+    u32s,
     wrong_type,
-)
-from pyquorum.messages._schema import (
-    NODELIST_NOTIFICATION,
-    NODELIST_NOTIFICATION_HEAD,
-    QUORUM_NOTIFICATION,
-    QUORUM_NOTIFICATION_HEAD,
-    QUORUM_NOTIFICATION_V0,
-    QUORUM_NOTIFICATION_V0_HEAD,
-    RESPONSE_HEADER,
-    Parsed,
-    Schema,
 )
 from pyquorum.messages.constants import RESPONSE_HEADER_SIZE, ResponseId
 from pyquorum.messages.types import (
@@ -48,7 +42,13 @@ from pyquorum.messages.types import (
     UnknownNotification,
 )
 
-__all__ = ["decode_notification", "encode_notification"]
+if TYPE_CHECKING:
+    from pyquorum.messages import _schema
+    from pyquorum.messages._schema import Parsed, Schema
+else:
+    _schema = LazyModule("pyquorum.messages._schema")
+
+__all__ = ["decode_notification", "decode_notification_by_schema", "encode_notification"]
 
 _OK = int(CsErrorCode.OK)
 _NOTIFICATION_IDS = frozenset(
@@ -71,10 +71,10 @@ def encode_notification(n: Notification) -> bytes:
             check_node_list(n.left, "left"),
         ]
         nodeid, seq = _check_ring_id(n.ring_id)
-        return NODELIST_NOTIFICATION.build(
+        return _schema.NODELIST_NOTIFICATION.build(
             {
                 "id": int(ResponseId.V1_NODELIST_NOTIFICATION),
-                "size": _list_message_size(NODELIST_NOTIFICATION, *lists),
+                "size": _list_message_size(_schema.NODELIST_NOTIFICATION, *lists),
                 "error": _OK,
                 "ring_nodeid": nodeid,
                 "ring_seq": seq,
@@ -89,10 +89,10 @@ def encode_notification(n: Notification) -> bytes:
     if isinstance(n, QuorumNotification):
         view = check_node_list(n.members, "members")
         nodeid, seq = _check_ring_id(n.ring_id)
-        return QUORUM_NOTIFICATION.build(
+        return _schema.QUORUM_NOTIFICATION.build(
             {
                 "id": int(ResponseId.V1_QUORUM_NOTIFICATION),
-                "size": _list_message_size(QUORUM_NOTIFICATION, view),
+                "size": _list_message_size(_schema.QUORUM_NOTIFICATION, view),
                 "error": _OK,
                 "quorate": check_bool(n.quorate, "quorate"),
                 "ring_nodeid": nodeid,
@@ -103,10 +103,10 @@ def encode_notification(n: Notification) -> bytes:
         )
     if isinstance(n, QuorumNotificationV0):
         view = check_node_list(n.members, "members")
-        return QUORUM_NOTIFICATION_V0.build(
+        return _schema.QUORUM_NOTIFICATION_V0.build(
             {
                 "id": int(ResponseId.NOTIFICATION),
-                "size": _list_message_size(QUORUM_NOTIFICATION_V0, view),
+                "size": _list_message_size(_schema.QUORUM_NOTIFICATION_V0, view),
                 "error": _OK,
                 "quorate": check_bool(n.quorate, "quorate"),
                 "ring_seq": check_int(n.ring_seq, "ring_seq", 0, U64_MAX),
@@ -125,7 +125,7 @@ def _encode_unknown_notification(n: UnknownNotification) -> bytes:
         raise wrong_type(n, f"the notification class for id {ident}")
     body = check_body(n.data, "notification data")
     size = check_size(RESPONSE_HEADER_SIZE + len(body), "notification")
-    header = RESPONSE_HEADER.build(
+    header = _schema.RESPONSE_HEADER.build(
         {"id": ident, "size": size, "error": check_i32(n.error, "error")}
     )
     return header + body
@@ -147,16 +147,106 @@ def _list_message_size(schema: Schema, *lists: list[int]) -> int:
 def decode_notification(data: Buffer) -> Notification:
     """Client side: one event.  Unknown ids become UnknownNotification; a known id
     with a malformed body is a RemoteProtocolError.  The header's error (always
-    CS_OK from corosync) is not kept, as libquorum ignores it too."""
-    raw = as_bytes(data)
+    CS_OK from corosync) is not kept, as libquorum ignores it too.
+
+    Well-formed events of the three known ids are read with :mod:`struct`
+    (several times faster than construct's compiled parser); everything else,
+    errors included, goes through :func:`decode_notification_by_schema`.
+    tests/messages/test_notification_fast_path.py holds the two to the same
+    object or the same error on any bytes.
+    """
+    raw = data if type(data) is bytes else as_bytes(data)
+    length = len(raw)
+    if length >= _V0.size + 4:  # the shortest known event
+        ident, size, _error = _HEADER.unpack_from(raw)
+        if size == length:
+            if ident == _NODELIST_ID and length >= _NODELIST.size + 4:
+                _, _, _, nodeid, seq, m, j, k = _NODELIST.unpack_from(raw)
+                if _NODELIST.size + 4 * (m + j + k + 1) == length:
+                    ids = u32s(m + j + k).unpack_from(raw, _NODELIST.size)
+                    return _nodelist(
+                        _ring_id(nodeid, seq), ids[:m], ids[m : m + j], ids[m + j :]
+                    )
+            elif ident == _QUORUM_ID and length >= _QUORUM.size + 4:
+                _, _, _, quorate, nodeid, seq, n = _QUORUM.unpack_from(raw)
+                if _QUORUM.size + 4 * (n + 1) == length:
+                    view = u32s(n).unpack_from(raw, _QUORUM.size)
+                    return _quorum(quorate != 0, _ring_id(nodeid, seq), view)
+            elif ident == _V0_ID:
+                _, _, _, quorate, seq, n = _V0.unpack_from(raw)
+                if _V0.size + 4 * (n + 1) == length:
+                    view = u32s(n).unpack_from(raw, _V0.size)
+                    return QuorumNotificationV0(quorate != 0, seq, view)
+    return decode_notification_by_schema(raw)
+
+
+# The fast path's layouts: each is the struct format of the construct schema's
+# fixed part (Schema.struct_format; tests/messages/test_notification_fast_path.py
+# checks they are equal), written out so that decoding needs no construct.
+_HEADER = struct.Struct("<i4xi4xi4x")  # RESPONSE_HEADER
+_NODELIST = struct.Struct("<i4xi4xi4xI4xQI4xI4xI")  # NODELIST_NOTIFICATION_HEAD, 60 bytes
+_QUORUM = struct.Struct("<i4xi4xi4xi4xI4xQI")  # QUORUM_NOTIFICATION_HEAD, 52 bytes
+_V0 = struct.Struct("<i4xi4xi4xi4xQI")  # QUORUM_NOTIFICATION_V0_HEAD, 44 bytes
+_NODELIST_ID = int(ResponseId.V1_NODELIST_NOTIFICATION)
+_QUORUM_ID = int(ResponseId.V1_QUORUM_NOTIFICATION)
+_V0_ID = int(ResponseId.NOTIFICATION)
+
+
+# The events are frozen slotted dataclasses, whose __init__ assigns each field
+# through object.__setattr__; on the hot path that is half of a decode.  These
+# fill the same slots directly: the object is the one the constructor would
+# build (equal, same hash and repr; the fast-path test compares them).
+_new = object.__new__
+_set_nodeid = RingId.__dict__["nodeid"].__set__
+_set_seq = RingId.__dict__["seq"].__set__
+_set_ring = NodelistNotification.__dict__["ring_id"].__set__
+_set_members = NodelistNotification.__dict__["members"].__set__
+_set_joined = NodelistNotification.__dict__["joined"].__set__
+_set_left = NodelistNotification.__dict__["left"].__set__
+_set_q_quorate = QuorumNotification.__dict__["quorate"].__set__
+_set_q_ring = QuorumNotification.__dict__["ring_id"].__set__
+_set_q_members = QuorumNotification.__dict__["members"].__set__
+
+
+def _ring_id(nodeid: int, seq: int) -> RingId:
+    ring: RingId = _new(RingId)
+    _set_nodeid(ring, nodeid)
+    _set_seq(ring, seq)
+    return ring
+
+
+def _nodelist(
+    ring: RingId, members: tuple[int, ...], joined: tuple[int, ...], left: tuple[int, ...]
+) -> NodelistNotification:
+    event: NodelistNotification = _new(NodelistNotification)
+    _set_ring(event, ring)
+    _set_members(event, members)
+    _set_joined(event, joined)
+    _set_left(event, left)
+    return event
+
+
+def _quorum(quorate: bool, ring: RingId, members: tuple[int, ...]) -> QuorumNotification:
+    event: QuorumNotification = _new(QuorumNotification)
+    _set_q_quorate(event, quorate)
+    _set_q_ring(event, ring)
+    _set_q_members(event, members)
+    return event
+
+
+def decode_notification_by_schema(raw: bytes) -> Notification:
+    """:func:`decode_notification` read entirely through the construct schemas:
+    the definition the fast path is held to, and the path every message the
+    fast path does not take (unknown ids, malformed bytes) goes through."""
     if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("notification", raw, RESPONSE_HEADER)
-    hdr = parse("notification", RESPONSE_HEADER, raw)
+        raise truncated("notification", raw, _schema.RESPONSE_HEADER)
+    hdr = parse("notification", _schema.RESPONSE_HEADER, raw)
     ident = hdr.num("id")
     check_size_field("notification", raw, hdr.num("size"))
     if ident == ResponseId.V1_NODELIST_NOTIFICATION:
         msg = _parse_lists(
-            "V1 nodelist notification", raw, NODELIST_NOTIFICATION_HEAD, NODELIST_NOTIFICATION,
+            "V1 nodelist notification", raw,
+            _schema.NODELIST_NOTIFICATION_HEAD, _schema.NODELIST_NOTIFICATION,
             ("member_list_entries", "joined_list_entries", "left_list_entries"),
         )
         return NodelistNotification(
@@ -167,7 +257,8 @@ def decode_notification(data: Buffer) -> Notification:
         )
     if ident == ResponseId.V1_QUORUM_NOTIFICATION:
         msg = _parse_lists(
-            "V1 quorum notification", raw, QUORUM_NOTIFICATION_HEAD, QUORUM_NOTIFICATION,
+            "V1 quorum notification", raw,
+            _schema.QUORUM_NOTIFICATION_HEAD, _schema.QUORUM_NOTIFICATION,
             ("view_list_entries",),
         )
         return QuorumNotification(
@@ -177,7 +268,8 @@ def decode_notification(data: Buffer) -> Notification:
         )
     if ident == ResponseId.NOTIFICATION:
         msg = _parse_lists(
-            "V0 quorum notification", raw, QUORUM_NOTIFICATION_V0_HEAD, QUORUM_NOTIFICATION_V0,
+            "V0 quorum notification", raw,
+            _schema.QUORUM_NOTIFICATION_V0_HEAD, _schema.QUORUM_NOTIFICATION_V0,
             ("view_list_entries",),
         )
         return QuorumNotificationV0(

@@ -14,8 +14,8 @@ bytes that belong to no field.  The schemas model that tail as a final
 ``Padding(4)``.
 
 Each :class:`Schema` keeps the construct form (read by the layout tests),
-the compiled form used at run time (about 4x faster on parse and build),
-and a field table.  Nothing here leaves the package.
+the compiled form used at run time (about 4x faster on parse and build,
+compiled when first used), and a field table.  Nothing here leaves the package.
 """
 
 from __future__ import annotations
@@ -26,11 +26,14 @@ from typing import Any
 from construct import (
     Array,
     Bytes,
+    FormatField,
     Int32sl,
     Int32ul,
     Int64sl,
     Int64ul,
+    Padded,
     Padding,
+    Pass,
     SizeofError,
     Struct,
     this,
@@ -89,12 +92,12 @@ class Schema:
     left out.  ``size`` is the struct's length with every list empty.
     """
 
-    __slots__ = ("compiled", "fields", "name", "size", "struct")
+    __slots__ = ("_compiled", "fields", "name", "size", "struct")
 
     def __init__(self, name: str, struct: Any) -> None:
         self.name = name
         self.struct = struct
-        self.compiled = struct.compile()
+        self._compiled: Any = None
         self.fields: dict[str, tuple[int, int | None]] = {}
         offset: int | None = 0
         size = 0
@@ -113,6 +116,15 @@ class Schema:
                     offset += width
         self.size = size
 
+    @property
+    def compiled(self) -> Any:
+        """The compiled form, made on first use: compiling every schema costs
+        tens of milliseconds, and a command uses only a few of them (most
+        decoding takes the struct fast paths)."""
+        if self._compiled is None:
+            self._compiled = self.struct.compile()
+        return self._compiled
+
     def parse(self, data: bytes) -> Parsed:
         """Parse ``data`` (already length-checked by the caller).
 
@@ -123,6 +135,21 @@ class Schema:
 
     def build(self, values: Mapping[str, object]) -> bytes:
         return bytes(self.compiled.build(values))
+
+    def struct_format(self) -> str:
+        """This fixed-size struct as a :mod:`struct` format (``<``, one code per
+        integer, ``Nx`` per padding), so a hand-written fast path can be checked
+        against the schema it shortcuts."""
+        codes = ["<"]
+        for sub in self.struct.subcons:
+            inner = getattr(sub, "subcon", sub)
+            if isinstance(inner, FormatField):
+                codes.append(inner.fmtstr.lstrip("<"))
+            elif isinstance(sub, Padded) and isinstance(inner, Pass.__class__):
+                codes.append(f"{sub.length}x")
+            else:
+                raise TypeError(f"{self.name}: {sub!r} has no fixed struct format")
+        return "".join(codes).replace("l", "i").replace("L", "I")
 
     def first_field_beyond(self, length: int) -> tuple[str | None, int]:
         """The first field that does not fit in ``length`` bytes, and its offset."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import os
 import struct
+from typing import TYPE_CHECKING
 
 from pyquorum.messages._codec import (
     I32_MAX,
     I64_MAX,
     I64_MIN,
     Buffer,
+    LazyModule,
     as_bytes,
     check_i32,
     check_int,
@@ -30,12 +32,6 @@ from pyquorum.messages._codec import (
     parse,
     truncated,
     wrong_type,
-)
-from pyquorum.messages._schema import (
-    CONNECTION_REQUEST,
-    CONNECTION_RESPONSE,
-    REQUEST_HEADER,
-    RESPONSE_HEADER,
 )
 from pyquorum.messages.constants import (
     CONNECTION_REQUEST_SIZE,
@@ -52,6 +48,11 @@ from pyquorum.messages.types import (
     RequestHeader,
     ResponseHeader,
 )
+
+if TYPE_CHECKING:
+    from pyquorum.messages import _schema
+else:
+    _schema = LazyModule("pyquorum.messages._schema")
 
 __all__ = [
     "decode_connection_request",
@@ -73,7 +74,7 @@ _CONNECTION_TYPES = members(ConnectionType)
 
 def encode_request_header(id: int, size: int) -> bytes:
     """The 16-byte header that starts every request; ``size`` counts the whole message."""
-    return REQUEST_HEADER.build(
+    return _schema.REQUEST_HEADER.build(
         {
             "id": check_i32(id, "request id"),
             "size": _check_header_size(size, REQUEST_HEADER_SIZE, "request size"),
@@ -88,8 +89,8 @@ def decode_request_header(data: Buffer) -> RequestHeader:
     """
     raw = as_bytes(data)
     if len(raw) < REQUEST_HEADER_SIZE:
-        raise truncated("request header", raw, REQUEST_HEADER)
-    hdr = parse("request header", REQUEST_HEADER, raw)
+        raise truncated("request header", raw, _schema.REQUEST_HEADER)
+    hdr = parse("request header", _schema.REQUEST_HEADER, raw)
     size = hdr.num("size")
     if size < REQUEST_HEADER_SIZE:
         raise malformed(
@@ -100,7 +101,7 @@ def decode_request_header(data: Buffer) -> RequestHeader:
 
 def encode_response_header(id: int, size: int, error: int) -> bytes:
     """The 24-byte header that starts every response and notification."""
-    return RESPONSE_HEADER.build(
+    return _schema.RESPONSE_HEADER.build(
         {
             "id": check_i32(id, "response id"),
             "size": _check_header_size(size, RESPONSE_HEADER_SIZE, "response size"),
@@ -113,8 +114,8 @@ def decode_response_header(data: Buffer) -> ResponseHeader:
     """The header at the start of ``data``; ``error`` is a CsErrorCode when known."""
     raw = as_bytes(data)
     if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("response header", raw, RESPONSE_HEADER)
-    hdr = parse("response header", RESPONSE_HEADER, raw)
+        raise truncated("response header", raw, _schema.RESPONSE_HEADER)
+    hdr = parse("response header", _schema.RESPONSE_HEADER, raw)
     size = hdr.num("size")
     if size < RESPONSE_HEADER_SIZE:
         raise malformed(
@@ -139,9 +140,14 @@ def encode_connection_request(max_msg_size: int) -> bytes:
 @functools.lru_cache(maxsize=8)
 def _connection_request(max_msg_size: int) -> bytes:
     # Built once per size: every connect sends the same 24 bytes.
-    return CONNECTION_REQUEST.build(
-        {"id": _AUTHENTICATE, "size": CONNECTION_REQUEST_SIZE, "max_msg_size": max_msg_size}
-    )
+    return _CONNECTION_REQUEST_PACK.pack(_AUTHENTICATE, CONNECTION_REQUEST_SIZE, max_msg_size)
+
+
+# What a client sends and reads at connect is packed and unpacked with struct,
+# so that connecting never needs construct; CONNECTION_REQUEST and
+# CONNECTION_RESPONSE remain the definition (tests/messages/test_fast_path.py
+# holds these layouts and offsets to them).
+_CONNECTION_REQUEST_PACK = struct.Struct("<i4xi4xI4x")
 
 
 def decode_connection_request(data: Buffer) -> ConnectionRequest:
@@ -149,8 +155,8 @@ def decode_connection_request(data: Buffer) -> ConnectionRequest:
     raw = as_bytes(data)
     what = "connection request"
     if len(raw) < CONNECTION_REQUEST_SIZE:
-        raise truncated(what, raw, CONNECTION_REQUEST)
-    msg = parse(what, CONNECTION_REQUEST, raw)
+        raise truncated(what, raw, _schema.CONNECTION_REQUEST)
+    msg = parse(what, _schema.CONNECTION_REQUEST, raw)
     _check_authenticate(what, raw, msg.num("id"))
     check_size_field(what, raw, msg.num("size"))
     _check_exact(what, raw, CONNECTION_REQUEST_SIZE)
@@ -161,7 +167,7 @@ def encode_connection_response(r: ConnectionResponse) -> bytes:
     """The server's 12328-byte answer; unused paths are empty strings."""
     if not isinstance(r, ConnectionResponse):
         raise wrong_type(r, "a ConnectionResponse")
-    return CONNECTION_RESPONSE.build(
+    return _schema.CONNECTION_RESPONSE.build(
         {
             "id": _AUTHENTICATE,
             "size": CONNECTION_RESPONSE_SIZE,
@@ -182,7 +188,7 @@ def decode_connection_response(data: Buffer) -> ConnectionResponse:
     raw = as_bytes(data)
     what = "connection response"
     if len(raw) < CONNECTION_RESPONSE_SIZE:
-        raise truncated(what, raw, CONNECTION_RESPONSE)
+        raise truncated(what, raw, _schema.CONNECTION_RESPONSE)
     # Every connect decodes one of these; struct reads the fixed fields at
     # the schema's offsets (tests/messages/test_fast_path.py holds the two
     # to each other) instead of construct copying out 12 KiB of paths.
@@ -214,9 +220,13 @@ def _connection_response_head(raw: bytes) -> tuple[int, int, int, int, int, int]
     return head
 
 
+#: Where each char[PATH_MAX] path starts in qb_ipc_connection_response.
+_PATH_OFFSETS = {"request": 40, "response": 40 + PATH_MAX, "event": 40 + 2 * PATH_MAX}
+
+
 def _path(what: str, raw: bytes, name: str) -> str:
     """A ``char[PATH_MAX]`` field: the bytes before its first NUL."""
-    offset = CONNECTION_RESPONSE.fields[name][0]
+    offset = _PATH_OFFSETS[name]
     end = raw.find(b"\0", offset, offset + PATH_MAX)
     if end < 0:
         raise malformed(f"{what}: {name} path has no terminating NUL", raw, name, offset)

@@ -20,10 +20,12 @@ import functools
 import struct
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from pyquorum.errors import LocalProtocolError
 from pyquorum.messages._codec import (
     Buffer,
+    LazyModule,
     as_bytes,
     check_body,
     check_bool,
@@ -39,16 +41,6 @@ from pyquorum.messages._codec import (
     wrong_type,
 )
 from pyquorum.messages._notifications import decode_notification, encode_notification
-from pyquorum.messages._schema import (
-    GETQUORATE_RESPONSE,
-    MODEL_GETTYPE_REQUEST,
-    REQUEST_HEADER,
-    RESPONSE_HEADER,
-    TRACKSTART_REQUEST,
-    TYPE_RESPONSE,
-    VALUE_RESPONSE,
-    Schema,
-)
 from pyquorum.messages.constants import (
     REQUEST_HEADER_SIZE,
     RESPONSE_HEADER_SIZE,
@@ -74,6 +66,12 @@ from pyquorum.messages.types import (
     TrackStopResponse,
     UnknownRequest,
 )
+
+if TYPE_CHECKING:
+    from pyquorum.messages import _schema
+    from pyquorum.messages._schema import Schema
+else:
+    _schema = LazyModule("pyquorum.messages._schema")
 
 __all__ = [
     "RESPONSE_ID_FOR_REQUEST",
@@ -104,8 +102,17 @@ _KNOWN_REQUEST_IDS = frozenset(int(i) for i in RequestId)
 _KNOWN_RESPONSE_IDS = frozenset(int(i) for i in RESPONSE_ID_FOR_REQUEST.values())
 
 
+# The requests a session sends are packed with struct, so that a client never
+# needs construct (importing it and compiling the schemas would be most of a
+# command's start-up).  REQUEST_HEADER, TRACKSTART_REQUEST and
+# MODEL_GETTYPE_REQUEST remain the definition: tests/messages/test_fast_path.py
+# checks these give the bytes the schemas build.
+_REQUEST_HEADER_PACK = struct.Struct("<i4xi4x")  # qb_ipc_request_header, 16 bytes
+_U32_REQUEST_PACK = struct.Struct("<i4xi4xI4x")  # header + u32 @16, 24 bytes
+
+
 def _header_only(ident: RequestId) -> bytes:
-    return REQUEST_HEADER.build({"id": int(ident), "size": REQUEST_HEADER_SIZE})
+    return _REQUEST_HEADER_PACK.pack(int(ident), REQUEST_HEADER_SIZE)
 
 
 _HEADER_ONLY_REQUESTS: dict[type[Request], bytes] = {
@@ -157,16 +164,12 @@ def encode_request(req: Request) -> bytes:
 # MODEL_GETTYPE): each distinct value is built once.
 @functools.lru_cache(maxsize=64)
 def _trackstart_request(flags: int) -> bytes:
-    return TRACKSTART_REQUEST.build(
-        {"id": int(RequestId.TRACKSTART), "size": TRACKSTART_REQUEST.size, "track_flags": flags}
-    )
+    return _U32_REQUEST_PACK.pack(int(RequestId.TRACKSTART), _U32_REQUEST_PACK.size, flags)
 
 
 @functools.lru_cache(maxsize=64)
 def _model_gettype_request(model: int) -> bytes:
-    return MODEL_GETTYPE_REQUEST.build(
-        {"id": int(RequestId.MODEL_GETTYPE), "size": MODEL_GETTYPE_REQUEST.size, "model": model}
-    )
+    return _U32_REQUEST_PACK.pack(int(RequestId.MODEL_GETTYPE), _U32_REQUEST_PACK.size, model)
 
 
 def _encode_unknown_request(req: UnknownRequest) -> bytes:
@@ -181,7 +184,7 @@ def _encode_unknown_request(req: UnknownRequest) -> bytes:
             f"UnknownRequest.size is {size}, but header plus body is "
             f"{REQUEST_HEADER_SIZE + len(body)} bytes"
         )
-    return REQUEST_HEADER.build({"id": ident, "size": size}) + body
+    return _schema.REQUEST_HEADER.build({"id": ident, "size": size}) + body
 
 
 def decode_request(data: Buffer) -> Request:
@@ -189,26 +192,26 @@ def decode_request(data: Buffer) -> Request:
     (corosync answers those with the generic error response)."""
     raw = as_bytes(data)
     if len(raw) < REQUEST_HEADER_SIZE:
-        raise truncated("request", raw, REQUEST_HEADER)
-    hdr = parse("request", REQUEST_HEADER, raw)
+        raise truncated("request", raw, _schema.REQUEST_HEADER)
+    hdr = parse("request", _schema.REQUEST_HEADER, raw)
     ident, size = hdr.num("id"), hdr.num("size")
     check_size_field("request", raw, size)
     if ident == RequestId.GETQUORATE:
-        _check_exact("GETQUORATE request", raw, REQUEST_HEADER)
+        _check_exact("GETQUORATE request", raw, _schema.REQUEST_HEADER)
         return GetQuorateRequest()
     if ident == RequestId.TRACKSTOP:
-        _check_exact("TRACKSTOP request", raw, REQUEST_HEADER)
+        _check_exact("TRACKSTOP request", raw, _schema.REQUEST_HEADER)
         return TrackStopRequest()
     if ident == RequestId.GETTYPE:
-        _check_exact("GETTYPE request", raw, REQUEST_HEADER)
+        _check_exact("GETTYPE request", raw, _schema.REQUEST_HEADER)
         return GetTypeRequest()
     if ident == RequestId.TRACKSTART:
-        _check_exact("TRACKSTART request", raw, TRACKSTART_REQUEST)
-        msg = parse("TRACKSTART request", TRACKSTART_REQUEST, raw)
+        _check_exact("TRACKSTART request", raw, _schema.TRACKSTART_REQUEST)
+        msg = parse("TRACKSTART request", _schema.TRACKSTART_REQUEST, raw)
         return TrackStartRequest(Track(msg.num("track_flags")))
     if ident == RequestId.MODEL_GETTYPE:
-        _check_exact("MODEL_GETTYPE request", raw, MODEL_GETTYPE_REQUEST)
-        msg = parse("MODEL_GETTYPE request", MODEL_GETTYPE_REQUEST, raw)
+        _check_exact("MODEL_GETTYPE request", raw, _schema.MODEL_GETTYPE_REQUEST)
+        msg = parse("MODEL_GETTYPE request", _schema.MODEL_GETTYPE_REQUEST, raw)
         return ModelGetTypeRequest(lookup(_MODELS, msg.num("model")))
     return UnknownRequest(ident, size, raw[REQUEST_HEADER_SIZE:])
 
@@ -224,20 +227,20 @@ def _check_exact(what: str, raw: bytes, schema: Schema) -> None:
 def encode_response(resp: Response) -> bytes:
     """Server side: the bytes of one response, padding zeroed."""
     if isinstance(resp, GetQuorateResponse):
-        return GETQUORATE_RESPONSE.build(
+        return _schema.GETQUORATE_RESPONSE.build(
             {
                 "id": int(ResponseId.GETQUORATE),
-                "size": GETQUORATE_RESPONSE.size,
+                "size": _schema.GETQUORATE_RESPONSE.size,
                 "error": check_i32(resp.error, "error"),
                 "quorate": check_bool(resp.quorate, "quorate"),
             }
         )
     if isinstance(resp, GetTypeResponse | ModelGetTypeResponse):
         gettype = isinstance(resp, GetTypeResponse)
-        return TYPE_RESPONSE.build(
+        return _schema.TYPE_RESPONSE.build(
             {
                 "id": int(ResponseId.GETTYPE if gettype else ResponseId.MODEL_GETTYPE),
-                "size": TYPE_RESPONSE.size,
+                "size": _schema.TYPE_RESPONSE.size,
                 "error": check_i32(resp.error, "error"),
                 "quorum_type": check_u32(resp.quorum_type, "quorum_type"),
             }
@@ -245,7 +248,7 @@ def encode_response(resp: Response) -> bytes:
     bare_id = _BARE_RESPONSE_IDS.get(type(resp))
     if bare_id is None:
         raise wrong_type(resp, "a quorum Response")
-    return RESPONSE_HEADER.build(
+    return _schema.RESPONSE_HEADER.build(
         {"id": int(bare_id), "size": RESPONSE_HEADER_SIZE, "error": check_i32(resp.error, "error")}
     )
 
@@ -284,7 +287,7 @@ def decode_response(data: Buffer) -> Response:
     RemoteProtocolError, since it cannot be matched to the request it answers."""
     raw = as_bytes(data)
     if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("response", raw, RESPONSE_HEADER)
+        raise truncated("response", raw, _schema.RESPONSE_HEADER)
     ident, size, error_value, value = _fixed_fields(raw)
     check_size_field("response", raw, size)
     error = cs_error(error_value)
@@ -295,7 +298,7 @@ def decode_response(data: Buffer) -> Response:
             return TrackStartResponse(error)
         if ident == ResponseId.TRACKSTOP:
             return TrackStopResponse(error)
-    elif size == VALUE_RESPONSE.size:
+    elif size == _VALUE_FIELDS.size:
         if ident == ResponseId.GETQUORATE:
             return GetQuorateResponse(error, value != 0)
         if ident == ResponseId.GETTYPE:

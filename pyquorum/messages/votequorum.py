@@ -40,6 +40,7 @@ from pyquorum.messages._codec import (
     members,
     parse,
     truncated,
+    u32s,
     wrong_type,
 )
 from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER, Schema
@@ -476,8 +477,52 @@ def encode_notification(note: Notification) -> bytes:
 
 def decode_notification(data: Buffer) -> Notification:
     """Client side: one event.  Counts are checked against the length before any list
-    is read, so a hostile count cannot make us loop."""
-    raw = as_bytes(data)
+    is read, so a hostile count cannot make us loop.
+
+    Well-formed events of the three known ids are read with :mod:`struct`;
+    everything else, errors included, goes through
+    :func:`decode_notification_by_schema`.  tests/messages/test_votequorum_fast_path.py
+    holds the two to the same object or the same error on any bytes.
+    """
+    raw = data if type(data) is bytes else as_bytes(data)
+    length = len(raw)
+    if length >= _VQ_EXPECTED.size:  # the shortest known event
+        ident, size, _error = _VQ_HEADER.unpack_from(raw)
+        if size == length:
+            if ident == _NODELIST_ID and length >= _VQ_NODELIST.size:
+                _, _, _, context, nodeid, seq, n = _VQ_NODELIST.unpack_from(raw)
+                if length == _VQ_NODELIST.size + 4 * n:
+                    ids = u32s(n).unpack_from(raw, _VQ_NODELIST.size)
+                    return NodelistNotification(context, RingId(nodeid, seq), ids)
+            elif ident == _QUORUM_ID and length >= _VQ_QUORUM.size:
+                _, _, _, quorate, context, n = _VQ_QUORUM.unpack_from(raw)
+                if length == _VQ_QUORUM.size + 8 * n:
+                    words = u32s(2 * n).unpack_from(raw, _VQ_QUORUM.size)
+                    nodes = tuple(
+                        NodeStatus(words[i], lookup(_NODE_STATES, words[i + 1]))
+                        for i in range(0, 2 * n, 2)
+                    )
+                    return QuorumNotification(quorate != 0, context, nodes)
+            elif ident == _EXPECTED_ID and length == _VQ_EXPECTED.size:
+                _, _, _, context, expected = _VQ_EXPECTED.unpack(raw)
+                return ExpectedVotesNotification(context, expected)
+    return decode_notification_by_schema(raw)
+
+
+# The fast path's layouts: the struct formats of the schemas' fixed parts
+# (Schema.struct_format; the fast-path test checks they are equal).
+_VQ_HEADER = struct.Struct("<i4xi4xi4x")  # RESPONSE_HEADER
+_VQ_QUORUM = struct.Struct("<i4xi4xi4xI4xQI4x")  # QUORUM_NOTIFICATION_HEAD, 48 bytes
+_VQ_NODELIST = struct.Struct("<i4xi4xi4xQI4xQI4x")  # NODELIST_NOTIFICATION_HEAD, 56 bytes
+_VQ_EXPECTED = struct.Struct("<i4xi4xi4xQI4x")  # EXPECTEDVOTES_NOTIFICATION, 40 bytes
+_QUORUM_ID = int(ResponseId.QUORUM_NOTIFICATION)
+_NODELIST_ID = int(ResponseId.NODELIST_NOTIFICATION)
+_EXPECTED_ID = int(ResponseId.EXPECTEDVOTES_NOTIFICATION)
+
+
+def decode_notification_by_schema(raw: bytes) -> Notification:
+    """:func:`decode_notification` read through the construct schemas: the
+    definition the fast path is held to, and the path of everything else."""
     if len(raw) < RESPONSE_HEADER_SIZE:
         raise truncated("votequorum notification", raw, RESPONSE_HEADER)
     hdr = parse("votequorum notification", RESPONSE_HEADER, raw)

@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pyquorum.errors import RemoteProtocolError
-from pyquorum.messages._schema import CONNECTION_RESPONSE, RESPONSE_HEADER, VALUE_RESPONSE
+from pyquorum.messages._schema import (
+    CONNECTION_REQUEST,
+    CONNECTION_RESPONSE,
+    MODEL_GETTYPE_REQUEST,
+    REQUEST_HEADER,
+    RESPONSE_HEADER,
+    TRACKSTART_REQUEST,
+    VALUE_RESPONSE,
+)
 from pyquorum.messages.constants import CONNECTION_RESPONSE_SIZE, PATH_MAX
 from pyquorum.messages.libqb import _connection_response_head, decode_connection_response
 from pyquorum.messages.quorum import _fixed_fields
@@ -75,3 +83,68 @@ def test_paths_are_what_the_schema_holds_up_to_the_first_nul(
     assert (decoded.request, decoded.response, decoded.event) == (
         expected["request"], expected["response"], expected["event"],
     )
+
+
+# ------------------------------------------------ what a client sends, packed with struct
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_connection_request_is_what_the_schema_builds(max_msg_size: int) -> None:
+    from pyquorum.messages.libqb import encode_connection_request
+
+    assert encode_connection_request(max_msg_size) == CONNECTION_REQUEST.build(
+        {"id": -1, "size": CONNECTION_REQUEST.size, "max_msg_size": max_msg_size}
+    )
+
+
+def test_path_offsets_are_the_schemas() -> None:
+    from pyquorum.messages.libqb import _PATH_OFFSETS
+
+    assert {
+        name: CONNECTION_RESPONSE.fields[name][0] for name in ("request", "response", "event")
+    } == _PATH_OFFSETS
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_u32_requests_are_what_the_schemas_build(value: int) -> None:
+    from pyquorum.messages.quorum import _model_gettype_request, _trackstart_request
+
+    assert _trackstart_request(value) == TRACKSTART_REQUEST.build(
+        {"id": 1, "size": TRACKSTART_REQUEST.size, "track_flags": value}
+    )
+    assert _model_gettype_request(value) == MODEL_GETTYPE_REQUEST.build(
+        {"id": 4, "size": MODEL_GETTYPE_REQUEST.size, "model": value}
+    )
+
+
+@given(st.integers(-(2**31), 2**31 - 1))
+def test_header_only_requests_are_what_the_schema_builds(ident: int) -> None:
+    from pyquorum.messages.quorum import _REQUEST_HEADER_PACK
+
+    assert _REQUEST_HEADER_PACK.pack(ident, 16) == REQUEST_HEADER.build(
+        {"id": ident, "size": 16}
+    )
+
+
+def test_a_client_session_never_imports_construct() -> None:
+    """Connecting, requesting and decoding events take the struct paths only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pyquorum.messages.libqb import encode_connection_request\n"
+        "from pyquorum.messages.quorum import encode_request, decode_response, "
+        "decode_notification\n"
+        "from pyquorum.messages.types import GetQuorateRequest, TrackStartRequest, "
+        "ModelGetTypeRequest\n"
+        "encode_connection_request(1 << 20)\n"
+        "for r in (GetQuorateRequest(), TrackStartRequest(1), ModelGetTypeRequest(1)):\n"
+        "    encode_request(r)\n"
+        "decode_response(bytes(8) + (32).to_bytes(4, 'little') + bytes(20))\n"
+        "decode_notification(b'\\x06' + bytes(7) + b'\\x38' + bytes(47))\n"
+        "print('construct' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"

@@ -1,0 +1,108 @@
+"""decode_notification's struct fast path against the construct schemas it shortcuts.
+
+Any bytes decode to the same object, or raise the same error, through
+``decode_notification`` (struct for well-formed known events) and
+``decode_notification_by_schema`` (construct only).  Random bytes alone
+rarely make a valid event, so most examples start from an encoded event and
+then change one thing: a count, the size, the id, the length.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from pyquorum.errors import RemoteProtocolError
+from pyquorum.messages import _notifications
+from pyquorum.messages._notifications import decode_notification_by_schema
+from pyquorum.messages._schema import (
+    NODELIST_NOTIFICATION_HEAD,
+    QUORUM_NOTIFICATION_HEAD,
+    QUORUM_NOTIFICATION_V0_HEAD,
+    RESPONSE_HEADER,
+)
+from pyquorum.messages.quorum import decode_notification, encode_notification
+from pyquorum.messages.types import NodelistNotification, RingId
+from pyquorum.testing.strategies import notifications
+
+
+def _outcome(decode: object, raw: bytes) -> tuple[str, object]:
+    assert callable(decode)
+    try:
+        value = decode(raw)
+    except RemoteProtocolError as exc:
+        return "error", (exc.message, exc.field, exc.offset, exc.data)
+    return "value", (type(value), value, repr(value), hash(value))
+
+
+def _same(raw: bytes) -> None:
+    assert _outcome(decode_notification, raw) == _outcome(decode_notification_by_schema, raw)
+
+
+@pytest.mark.parametrize(
+    ("fast", "schema"),
+    [
+        (_notifications._HEADER, RESPONSE_HEADER),
+        (_notifications._NODELIST, NODELIST_NOTIFICATION_HEAD),
+        (_notifications._QUORUM, QUORUM_NOTIFICATION_HEAD),
+        (_notifications._V0, QUORUM_NOTIFICATION_V0_HEAD),
+    ],
+)
+def test_fast_layouts_are_the_schemas_fixed_parts(fast: struct.Struct, schema: object) -> None:
+    assert fast.format == schema.struct_format()  # type: ignore[attr-defined]
+    assert fast.size == schema.size  # type: ignore[attr-defined]
+
+
+@given(st.binary(max_size=200))
+@example(b"")
+@example(bytes(64))
+def test_any_bytes(raw: bytes) -> None:
+    _same(raw)
+
+
+@given(notifications())
+def test_every_encoded_event(event: object) -> None:
+    raw = encode_notification(event)  # type: ignore[arg-type]
+    _same(raw)
+    assert decode_notification(raw) == event
+
+
+# Offsets of the fields worth corrupting: id, size, and each list count.
+_WORDS = (0, 8, 24, 32, 40, 44, 48, 56)
+
+
+@given(
+    notifications(),
+    st.sampled_from(_WORDS),
+    st.integers(0, 2**32 - 1) | st.integers(0, 8),
+    st.binary(max_size=12),
+    st.integers(0, 12),
+)
+def test_encoded_event_with_one_change(
+    event: object, offset: int, value: int, extra: bytes, cut: int
+) -> None:
+    raw = bytearray(encode_notification(event))  # type: ignore[arg-type]
+    if offset + 4 <= len(raw):
+        raw[offset : offset + 4] = value.to_bytes(4, "little")
+    _same(bytes(raw))
+    # A longer or shorter message whose size field follows it, and one whose does not.
+    for changed in (bytes(raw) + extra, bytes(raw[: max(0, len(raw) - cut)])):
+        _same(changed)
+        if len(changed) >= 12:
+            resized = bytearray(changed)
+            resized[8:12] = len(changed).to_bytes(4, "little")
+            _same(bytes(resized))
+
+
+@given(st.integers(0, 384), st.integers(0, 384), st.integers(0, 384))
+def test_large_lists(m: int, j: int, left: int) -> None:
+    event = NodelistNotification(
+        RingId(1, 2), tuple(range(m)), tuple(range(j)), tuple(range(left))
+    )
+    raw = encode_notification(event)
+    _same(raw)
+    assert decode_notification(bytearray(raw)) == event
+    assert decode_notification(memoryview(raw)) == event

@@ -1,0 +1,80 @@
+"""votequorum's decode_notification (struct for well-formed events) against
+decode_notification_by_schema (construct only): the same object or the same
+error for any bytes."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from pyquorum.errors import RemoteProtocolError
+from pyquorum.messages import _votequorum_schema as schema
+from pyquorum.messages import votequorum as vq
+from pyquorum.messages._schema import RESPONSE_HEADER
+from pyquorum.testing.strategies_services import votequorum_notifications
+
+
+def _outcome(decode: object, raw: bytes) -> tuple[str, object]:
+    assert callable(decode)
+    try:
+        value = decode(raw)
+    except RemoteProtocolError as exc:
+        return "error", (exc.message, exc.field, exc.offset, exc.data)
+    return "value", (type(value), value, repr(value))
+
+
+def _same(raw: bytes) -> None:
+    assert _outcome(vq.decode_notification, raw) == _outcome(vq.decode_notification_by_schema, raw)
+
+
+@pytest.mark.parametrize(
+    ("fast", "layout"),
+    [
+        (vq._VQ_HEADER, RESPONSE_HEADER),
+        (vq._VQ_QUORUM, schema.QUORUM_NOTIFICATION_HEAD),
+        (vq._VQ_NODELIST, schema.NODELIST_NOTIFICATION_HEAD),
+        (vq._VQ_EXPECTED, schema.EXPECTEDVOTES_NOTIFICATION),
+    ],
+)
+def test_fast_layouts_are_the_schemas(fast: struct.Struct, layout: object) -> None:
+    assert fast.format == layout.struct_format()  # type: ignore[attr-defined]
+    assert fast.size == layout.size  # type: ignore[attr-defined]
+
+
+@given(st.binary(max_size=160))
+@example(b"")
+def test_any_bytes(raw: bytes) -> None:
+    _same(raw)
+
+
+@given(votequorum_notifications())
+def test_every_encoded_event(event: vq.Notification) -> None:
+    raw = vq.encode_notification(event)
+    _same(raw)
+    assert vq.decode_notification(raw) == event
+    assert vq.decode_notification(bytearray(raw)) == event
+
+
+@given(
+    votequorum_notifications(),
+    st.sampled_from((0, 8, 24, 32, 40, 48)),
+    st.integers(0, 2**32 - 1) | st.integers(0, 8),
+    st.binary(max_size=12),
+    st.integers(0, 12),
+)
+def test_encoded_event_with_one_change(
+    event: vq.Notification, offset: int, value: int, extra: bytes, cut: int
+) -> None:
+    raw = bytearray(vq.encode_notification(event))
+    if offset + 4 <= len(raw):
+        raw[offset : offset + 4] = value.to_bytes(4, "little")
+    _same(bytes(raw))
+    for changed in (bytes(raw) + extra, bytes(raw[: max(0, len(raw) - cut)])):
+        _same(changed)
+        if len(changed) >= 12:
+            resized = bytearray(changed)
+            resized[8:12] = len(changed).to_bytes(4, "little")
+            _same(bytes(resized))
