@@ -67,6 +67,7 @@ from pyquorum.ipc.ring_header import (
     byte_view,
 )
 from pyquorum.ipc.sem import Semaphore
+from pyquorum.ipc.wire import wrap_i32
 
 __all__ = [
     "CHUNK_HEADER_SIZE",
@@ -285,9 +286,10 @@ class Ring:
 
         libqb increments atomically; a plain read-modify-write is enough
         here because the server writes the field only at creation and at
-        teardown.
+        teardown.  Like libqb's atomic add, it wraps at INT32_MAX (the value
+        is the daemon's to set, and any is possible).
         """
-        self._header.ref_count += 1
+        self._header.ref_count = wrap_i32(self._header.ref_count + 1)
 
     def detach(self) -> None:
         """Drop the attach count the way libqb does on close: set it to 1, then to 0.
