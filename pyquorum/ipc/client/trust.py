@@ -181,7 +181,9 @@ def _open(
         if exc.errno == errno.ELOOP:
             raise _refuse(path, field, "goes through a symbolic link") from None
         if exc.errno == errno.ENOTDIR:
-            raise _refuse(path, field, "has a directory that is not one") from None
+            raise _refuse(
+                path, field, "has a directory that is a symbolic link or no directory"
+            ) from None
         raise RemoteProtocolError(
             f"cannot open the {what} corosync named: {exc.strerror}",
             data=os.fsencode(path),
