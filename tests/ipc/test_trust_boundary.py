@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import mmap
 import os
 import resource
@@ -64,6 +65,10 @@ def root() -> None:
 
 def open_fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
+
+
+def _fds_are(expected: set[str]) -> bool:
+    return open_fds() == expected
 
 
 def connection_file(server: FakeQuorumServer, prefix: str) -> str:
@@ -257,7 +262,7 @@ def test_running_out_anywhere_in_the_setup_leaks_nothing(
                         session.close()
             # The server (this process too) tears its side down on its own thread.
             server.wait_connections(0)
-            wait_until(lambda b=before: open_fds() == b, 5.0, f"the fds of attempt {n} to go")
+            wait_until(functools.partial(_fds_are, before), 5.0, f"the fds of attempt {n} to go")
             if injector.calls < n:  # nothing left to fail: every call was tried
                 break
         else:
