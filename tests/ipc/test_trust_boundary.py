@@ -501,3 +501,61 @@ def test_socket_control_path_outside_shm_is_refused_and_left_alone(
         QuorumSession(service=service, timeout=3.0)
     assert victim.exists() and open_fds() == before
 
+
+
+# -- ring state beyond what libqb produces --------------------------------------------
+
+
+class _CorruptCount(ThreadSemaphore):
+    """A semaphore whose count reads as glibc reports one of 2**31 or more."""
+
+    def value(self) -> int:
+        return -(2**31)
+
+
+def _ring(sem: ThreadSemaphore) -> tuple[Ring, bytearray]:
+    header, data = bytearray(8252), bytearray(256)
+    RingHeader.initialize(header, 64, "/dev/shm/qb-x-header", "/dev/shm/qb-x-data").release()
+    return Ring(header, data, sem, max_msg_size=128), header
+
+
+def test_a_count_of_2_31_or_more_is_a_corrupt_semaphore() -> None:
+    # glibc's sem_getvalue reports it negative: "ring empty" would let the write go on.
+    ring, _header = _ring(_CorruptCount())
+    try:
+        for call in (ring.free_bytes, lambda: ring.write(b"x")):
+            with pytest.raises(RemoteProtocolError, match="at least 2\\*\\*31") as info:
+                call()
+            assert info.value.field == "posix_sem" and info.value.offset == SEM_OFFSET
+    finally:
+        ring.release()
+
+
+@pytest.mark.parametrize("offset", [0, 4])
+def test_free_bytes_checks_the_pointers(offset: int) -> None:
+    ring, header = _ring(ThreadSemaphore())
+    try:
+        _U32.pack_into(header, offset, 64)
+        with pytest.raises(RemoteProtocolError, match="outside the data area"):
+            ring.free_bytes()
+    finally:
+        ring.release()
+
+
+def test_a_file_writable_by_others_is_refused(shm_dir: Path) -> None:
+    path = shm_dir / "qb-open"
+    path.write_bytes(bytes(24))
+    path.chmod(0o666)
+    refused(path, "writable by others")
+    path.chmod(0o600)
+    shm_dir.chmod(0o777)
+    try:
+        refused(path, "its directory is writable by others")
+    finally:
+        shm_dir.chmod(0o700)
+
+
+def test_server_pid_is_the_listeners_as_the_kernel_recorded_it(root: None) -> None:
+    with FakeQuorumServer(transport="shm") as server, server.session(timeout=3.0) as session:
+        # The fake serves from this process: SO_PEERCRED names it.
+        assert session._conn.server_pid == os.getpid() == server.pid  # type: ignore[attr-defined]

@@ -41,7 +41,12 @@ class ClientTransport(ABC):
         self.setup: socket.socket = handshake.sock
         self.service = handshake.service
         self.max_msg_size = handshake.response.max_msg_size
-        self.server_pid = handshake.credentials.pid if handshake.credentials else None
+        # The daemon's pid as the kernel recorded it for the listening socket
+        # (SO_PEERCRED); SCM_CREDENTIALS may carry any existing pid if the
+        # sender has CAP_SYS_ADMIN.  It decides whether a crashed daemon's
+        # files are removed, so it must be the daemon's.
+        creds = handshake.peer or handshake.credentials
+        self.server_pid = creds.pid if creds is not None and creds.pid > 0 else None
         #: Who may own the files the server names (see Handshake.owners).
         self.owners = handshake.owners
         self.lost = False

@@ -9,7 +9,8 @@ module holds the checks more than one place needs:
   ``/dev/shm`` (libqb up to 1.0.3) or in a ``/dev/shm/qb-…`` directory (the
   mkdtemp directory of libqb 1.0.4 on), never through a symbolic link, a
   regular file, owned by the daemon's uid (``SO_PEERCRED``) or by ours (a
-  root daemon chowns each connection's files to its client);
+  root daemon chowns each connection's files to its client), and writable by
+  nobody else;
 * the OS errors that the process's own limits provoke (no fd left, no
   memory, no space) become the typed errors libquorum would report, with a
   message that names the limit;
@@ -194,6 +195,9 @@ def _open(
 def _check_owner(
     st: os.stat_result, path: str, field: str, owners: Collection[int], which: str
 ) -> None:
+    # libqb makes the directory 0770 and the files 0600: nobody else may write.
+    if st.st_mode & stat.S_IWOTH:
+        raise _refuse(path, field, f"is unsafe: {which} is writable by others")
     if st.st_uid not in owners:
         allowed = " or ".join(str(uid) for uid in sorted(set(owners)))
         raise _refuse(path, field, f"is unsafe: {which} belongs to uid {st.st_uid}, not {allowed}")
