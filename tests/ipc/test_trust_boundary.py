@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from pyquorum import PyquorumError, QuorumSession
+from pyquorum._deadline import Deadline
 from pyquorum.errors import (
     ConnectionLost,
     LibraryError,
@@ -37,7 +38,8 @@ from pyquorum.errors import (
     RemoteProtocolError,
 )
 from pyquorum.ipc.client import handshake, trust
-from pyquorum.ipc.client.transport import map_server_file
+from pyquorum.ipc.client.transport import ClientTransport, map_server_file
+from pyquorum.ipc.credentials import Credentials
 from pyquorum.ipc.ring import Ring
 from pyquorum.ipc.ring_header import REF_COUNT_OFFSET, SEM_OFFSET, RingHeader
 from pyquorum.ipc.sem import ThreadSemaphore
@@ -555,7 +557,49 @@ def test_a_file_writable_by_others_is_refused(shm_dir: Path) -> None:
         shm_dir.chmod(0o700)
 
 
-def test_server_pid_is_the_listeners_as_the_kernel_recorded_it(root: None) -> None:
-    with FakeQuorumServer(transport="shm") as server, server.session(timeout=3.0) as session:
-        # The fake serves from this process: SO_PEERCRED names it.
-        assert session._conn.server_pid == os.getpid() == server.pid  # type: ignore[attr-defined]
+class _Bare(ClientTransport):
+    """Only the base class's bookkeeping (the data path is not exercised)."""
+
+    def send(self, data: bytes, deadline: Deadline) -> None:
+        raise AssertionError("not used")
+
+    def recv_response(self, deadline: Deadline) -> bytes:
+        raise AssertionError("not used")
+
+    def recv_event(self, deadline: Deadline) -> bytes | None:
+        raise AssertionError("not used")
+
+    def fileno(self) -> int:
+        return self.setup.fileno()
+
+    def close(self) -> None:
+        self.close_setup()
+
+
+@pytest.mark.parametrize(
+    ("scm", "peer", "expected"),
+    [
+        (Credentials(1, 0, 0), Credentials(4242, 0, 0), 4242),  # a forged SCM pid loses
+        (Credentials(4242, 0, 0), None, 4242),
+        (None, Credentials(0, 0, 0), None),  # pid 0 is no process
+        (None, None, None),
+    ],
+)
+def test_server_pid_is_the_one_the_kernel_recorded_for_the_listener(
+    scm: Credentials | None, peer: Credentials | None, expected: int | None
+) -> None:
+    a, b = socket.socketpair()
+    hs = handshake.Handshake(
+        sock=a,
+        response=ConnectionResponse(0, ConnectionType.SHM, 1 << 20, 0, "", "", ""),
+        credentials=scm,
+        service="quorum",
+        peer=peer,
+    )
+    transport = _Bare(hs)
+    try:
+        assert transport.server_pid == expected
+        assert transport.owners == ({os.geteuid(), peer.uid} if peer else {os.geteuid()})
+    finally:
+        transport.close()
+        b.close()
