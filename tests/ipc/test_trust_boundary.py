@@ -36,6 +36,7 @@ from pyquorum.errors import (
     NoMemoryError,
     NoSpaceError,
     RemoteProtocolError,
+    TryAgainError,
 )
 from pyquorum.ipc.client import handshake, trust
 from pyquorum.ipc.client.transport import ClientTransport, map_server_file
@@ -603,3 +604,49 @@ def test_server_pid_is_the_one_the_kernel_recorded_for_the_listener(
     finally:
         transport.close()
         b.close()
+
+
+@pytest.mark.parametrize(
+    ("err", "cls"), [(errno.ENOBUFS, TryAgainError), (errno.EIO, ConnectionLost)]
+)
+def test_a_failing_datagram_send_is_typed_and_rolls_the_counter_back(
+    root: None, err: int, cls: type[Exception], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_send(self: socket.socket, *args: object) -> int:
+        raise OSError(err, os.strerror(err))
+
+    with (
+        FakeQuorumServer(transport="socket") as server,
+        server.session(timeout=3.0) as session,
+        mapped(connection_file(server, "qb-control-")) as ctl,
+    ):
+        before = _I32.unpack_from(ctl, REQ_SENT)[0]
+        with monkeypatch.context() as m:
+            m.setattr(socket.socket, "send", failing_send)
+            with pytest.raises(cls):
+                session.getquorate()
+        assert _I32.unpack_from(ctl, REQ_SENT)[0] == before
+        if cls is TryAgainError:  # nothing was sent: the connection goes on
+            assert session.getquorate() is True
+
+
+@pytest.mark.parametrize("transport", ["shm", "socket"])
+def test_a_failing_receive_or_doorbell_loses_the_connection(
+    root: None, transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "send" if transport == "shm" else "recv_into"
+    real = getattr(socket.socket, name)
+
+    def failing(self: socket.socket, *args: object) -> object:
+        if self.type == (socket.SOCK_STREAM if transport == "shm" else socket.SOCK_DGRAM):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(self, *args)
+
+    with (
+        FakeQuorumServer(transport=transport) as server,  # type: ignore[arg-type]
+        server.session(timeout=3.0) as session,
+        monkeypatch.context() as m,
+    ):
+        m.setattr(socket.socket, name, failing)
+        with pytest.raises(ConnectionLost, match="Input/output error"):
+            session.getquorate()

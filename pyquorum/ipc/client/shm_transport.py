@@ -24,7 +24,12 @@ from pyquorum._deadline import Deadline
 from pyquorum.errors import CsTimeoutError, RemoteProtocolError, TooBigError, TryAgainError
 from pyquorum.ipc.client.handshake import Handshake
 from pyquorum.ipc.client.transport import LIVENESS_SLICE, ClientTransport, map_server_file
-from pyquorum.ipc.client.trust import check_base_name, shared_state_error
+from pyquorum.ipc.client.trust import (
+    RESOURCE_ERRNOS,
+    check_base_name,
+    local_error,
+    shared_state_error,
+)
 from pyquorum.ipc.ring import Ring
 from pyquorum.ipc.ring_header import HEADER_SIZE, SEM_OFFSET, RingHeader
 from pyquorum.ipc.sem import PosixSemaphore
@@ -224,6 +229,10 @@ class ShmTransport(ClientTransport):
                 self.check_setup_hangup()
                 continue
             except (BrokenPipeError, ConnectionResetError) as exc:
+                raise self.lost_error(f"doorbell write failed: {exc.strerror}") from None
+            except OSError as exc:
+                if exc.errno in RESOURCE_ERRNOS or exc.errno == errno.ENOBUFS:
+                    raise local_error(exc, "ringing corosync's doorbell") from None
                 raise self.lost_error(f"doorbell write failed: {exc.strerror}") from None
             self._owed_pokes -= 1
 

@@ -11,6 +11,7 @@ connects to our names lazily and stalls (10 × 100 ms) if they are missing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import mmap
 import os
 import select
@@ -204,6 +205,10 @@ class SocketTransport(ClientTransport):
                 pass  # the server's receive queue is full (net.unix.max_dgram_qlen)
             except (ConnectionRefusedError, ConnectionResetError, BrokenPipeError) as exc:
                 raise self.lost_error(f"sending failed: {exc.strerror}") from None
+            except OSError as exc:
+                if exc.errno in RESOURCE_ERRNOS or exc.errno == errno.ENOBUFS:
+                    raise local_error(exc, "sending a request to corosync") from None
+                raise self.lost_error(f"sending failed: {exc.strerror}") from None
             poller = select.poll()
             poller.register(self._req, select.POLLOUT)
             poller.register(self.setup, select.POLLIN)
@@ -246,7 +251,9 @@ class SocketTransport(ClientTransport):
             n = sock.recv_into(buf, 0, socket.MSG_TRUNC)
         except BlockingIOError:
             return None
-        except (ConnectionRefusedError, ConnectionResetError) as exc:
+        except OSError as exc:
+            # Whatever the reason, the datagram (a response that may be owed)
+            # is lost with it: the connection cannot go on.
             raise self.lost_error(f"receiving failed: {exc.strerror}") from None
         if n > len(buf):
             raise self.lost_error(
