@@ -650,3 +650,32 @@ def test_a_failing_receive_or_doorbell_loses_the_connection(
         m.setattr(socket.socket, name, failing)
         with pytest.raises(ConnectionLost, match="Input/output error"):
             session.getquorate()
+
+
+def test_a_dead_servers_ring_files_are_removed_without_following_links(shm_dir: Path) -> None:
+    from pyquorum.ipc.client.shm_transport import _remove_debris
+
+    ring = [shm_dir / "qb-request-quorum-header", shm_dir / "qb-request-quorum-data"]
+    for path in ring:
+        path.write_bytes(b"x")
+    other = Path(SHM_DIR) / f"qb-trust-other-{os.getpid()}"
+    other.mkdir()
+    (other / "qb-request-quorum-header").write_bytes(b"keep")
+    link = Path(SHM_DIR) / f"qb-trust-link-{os.getpid()}"
+    link.symlink_to(other)
+    try:
+        _remove_debris([*map(str, ring), str(link / "qb-request-quorum-header"), "/tmp/qb-x"])
+        assert not shm_dir.exists()  # files and their emptied directory
+        assert (other / "qb-request-quorum-header").read_bytes() == b"keep"
+    finally:
+        link.unlink()
+        (other / "qb-request-quorum-header").unlink()
+        other.rmdir()
+
+
+def test_remove_server_file_refuses_names_libqb_does_not_make(shm_dir: Path) -> None:
+    victim = shm_dir / "qb-victim"
+    victim.write_bytes(b"keep")
+    for name in (f"{shm_dir}/../{shm_dir.name}/qb-victim", f"{shm_dir}/./qb-victim"):
+        trust.remove_server_file(name)
+        assert victim.read_bytes() == b"keep", name

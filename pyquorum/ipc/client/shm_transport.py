@@ -11,7 +11,6 @@ semaphore says one is there, so waits are sliced to notice a dead daemon.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import mmap
 import os
@@ -28,6 +27,7 @@ from pyquorum.ipc.client.trust import (
     RESOURCE_ERRNOS,
     check_base_name,
     local_error,
+    remove_server_file,
     shared_state_error,
 )
 from pyquorum.ipc.ring import Ring
@@ -363,29 +363,11 @@ class ShmTransport(ClientTransport):
 def _remove_debris(paths: list[str]) -> None:
     """Unlink a dead server's ring files, touching only libqb's own names.
 
-    The data paths come from shared memory the server wrote; as we may run
-    as root, nothing outside /dev/shm/qb-* is ever unlinked.
+    The paths passed the trust checks when they were opened; they are
+    removed through directory fds opened without following links
+    (:func:`~pyquorum.ipc.client.trust.remove_server_file`), so a directory
+    swapped for a link since cannot redirect the unlink, even as root.  A
+    file we may not unlink is emptied instead, as libqb's client does.
     """
-    dirs: set[str] = set()
     for path in paths:
-        real = os.path.realpath(path)
-        parent = os.path.dirname(real)
-        inside_qb_dir = os.path.dirname(parent) == SHM_DIR and os.path.basename(
-            parent
-        ).startswith("qb-")
-        old_layout = parent == SHM_DIR and os.path.basename(real).startswith("qb-")
-        if not (inside_qb_dir or old_layout):
-            continue
-        try:
-            os.unlink(real)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            if exc.errno in (errno.EPERM, errno.EACCES):
-                with contextlib.suppress(OSError):
-                    os.truncate(real, 0)
-        if inside_qb_dir:
-            dirs.add(parent)
-    for d in dirs:
-        with contextlib.suppress(OSError):
-            os.rmdir(d)
+        remove_server_file(path, truncate_if_denied=True)

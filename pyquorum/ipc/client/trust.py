@@ -203,13 +203,15 @@ def _check_owner(
         raise _refuse(path, field, f"is unsafe: {which} belongs to uid {st.st_uid}, not {allowed}")
 
 
-def remove_server_file(path: str) -> None:
+def remove_server_file(path: str, *, truncate_if_denied: bool = False) -> None:
     """Unlink a file the server named, and its ``qb-…`` directory if now empty.
 
     Only a name :func:`check_server_path` accepts, and relative to
     directories opened without following links, so a directory swapped for
     a symbolic link after the checks cannot redirect the unlink.  Errors are
     ignored (the server removes the same files; whoever is second fails).
+    ``truncate_if_denied`` empties a file that may not be unlinked (opened
+    with ``O_NOFOLLOW`` too).
     """
     try:
         parts = check_server_path(path, "path")
@@ -218,19 +220,36 @@ def remove_server_file(path: str) -> None:
     with contextlib.suppress(OSError):
         shm_fd = os.open(SHM_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            if len(parts) == 1:
-                os.unlink(parts[0], dir_fd=shm_fd)
-                return
-            dir_fd = os.open(
-                parts[0],
-                os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                dir_fd=shm_fd,
-            )
+            dir_fd = shm_fd
+            if len(parts) == 2:
+                dir_fd = os.open(
+                    parts[0],
+                    os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                    dir_fd=shm_fd,
+                )
             try:
-                with contextlib.suppress(OSError):
-                    os.unlink(parts[1], dir_fd=dir_fd)
+                _unlink(parts[-1], dir_fd, truncate_if_denied)
             finally:
-                os.close(dir_fd)
-            os.rmdir(parts[0], dir_fd=shm_fd)
+                if dir_fd != shm_fd:
+                    os.close(dir_fd)
+            if len(parts) == 2:
+                os.rmdir(parts[0], dir_fd=shm_fd)
         finally:
             os.close(shm_fd)
+
+
+def _unlink(name: str, dir_fd: int, truncate_if_denied: bool) -> None:
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except OSError as exc:
+        if not truncate_if_denied or exc.errno not in (errno.EPERM, errno.EACCES):
+            return
+        with contextlib.suppress(OSError):
+            fd = os.open(
+                name, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd
+            )
+            try:
+                if stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.ftruncate(fd, 0)
+            finally:
+                os.close(fd)
