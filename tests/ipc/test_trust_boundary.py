@@ -679,3 +679,7 @@ def test_remove_server_file_refuses_names_libqb_does_not_make(shm_dir: Path) -> 
     for name in (f"{shm_dir}/../{shm_dir.name}/qb-victim", f"{shm_dir}/./qb-victim"):
         trust.remove_server_file(name)
         assert victim.read_bytes() == b"keep", name
+    plain = shm_dir / "victim"  # not a qb- name
+    plain.write_bytes(b"keep")
+    trust.remove_server_file(str(plain))
+    assert plain.read_bytes() == b"keep"
