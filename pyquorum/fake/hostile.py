@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Callable
 
 from pyquorum.errors import CsErrorCode
+from pyquorum.fake import hostile_shared as shared
 from pyquorum.fake.hostile_ipc import HostileConnection
 from pyquorum.fake.script import Script
 from pyquorum.fake.service import ClientState, QuorumService
@@ -49,6 +51,7 @@ _BAD_MAGIC = 0x0BADF00D
 #: the V0 notification (view_list_entries).
 _FIRST_COUNT_OFFSET = 40
 _SHM = frozenset({ConnectionType.SHM})
+_SOCKET = frozenset({ConnectionType.SOCKET})
 _BOTH = frozenset({ConnectionType.SHM, ConnectionType.SOCKET})
 
 
@@ -73,32 +76,69 @@ class Hostility(enum.Enum):
     COUNT_TOO_LARGE = "count-too-large"  # first list count 1000 in a short message
     UNKNOWN_NOTIFICATION_ID = "unknown-notification-id"  # id 42
     OVERSIZE_EVENT = "oversize-event"  # an event over max_msg_size
+    # shared state and names (pyquorum.fake.hostile_shared), met by the session's
+    # construction unless noted
+    ERROR_INT32_MIN = "error-int32-min"  # connection response error = INT32_MIN
+    ERROR_INT32_MAX = "error-int32-max"  # connection response error = INT32_MAX
+    MAX_MSG_SIZE_OVER_INT32 = "max-msg-size-over-int32"  # granted 2**31
+    NAME_ELSEWHERE = "name-elsewhere"  # the first file named is outside /dev/shm
+    NAME_ESCAPING = "name-escaping"  # ... climbs out with ..
+    NAME_SYMLINK = "name-symlink"  # ... is a symbolic link to the real file
+    NAME_FIFO = "name-fifo"  # ... is a FIFO
+    NAME_OTHER_UID = "name-other-uid"  # ... is a copy owned by uid 65534
+    WORD_SIZE_HUGE = "word-size-huge"  # SHM: response ring word_size 2**32-1
+    DATA_PATH_ELSEWHERE = "data-path-elsewhere"  # SHM: request ring data_path in /tmp
+    REF_COUNT_MAX = "ref-count-max"  # SHM: request ring ref_count INT32_MAX
+    REQUEST_SEM_MAX = "request-sem-max"  # SHM: request semaphore at SEM_VALUE_MAX
+    CONTROL_SENT_MAX = "control-sent-max"  # socket: ctl[0].sent at INT32_MAX (GETQUORATE works)
+    WRITE_PT_PAST_RING = "write-pt-past-ring"  # SHM: GETQUORATE's answer moves write_pt out
+    CHUNK_LENGTH_U32_MAX = "chunk-length-u32-max"  # SHM: GETQUORATE's chunk length 2**32-1
 
     @property
     def transports(self) -> frozenset[ConnectionType]:
         """The transports this case exists in."""
-        return _SHM if self in _SHM_ONLY else _BOTH
+        if self in _SHM_ONLY:
+            return _SHM
+        if self is Hostility.CONTROL_SENT_MAX:
+            return _SOCKET
+        return _BOTH
 
     @property
     def phase(self) -> str:
-        """``"handshake"``, ``"response"`` or ``"event"``: where the client meets it."""
-        if self in (Hostility.BAD_HANDSHAKE_ID, Hostility.TRUNCATED_HANDSHAKE):
+        """``"handshake"``, ``"response"`` or ``"event"``: where the client meets it.
+
+        ``"handshake"`` is the session's construction (the handshake and the
+        first request), ``"response"`` GETQUORATE, ``"event"`` the TRACKSTART
+        snapshot.
+        """
+        if self in _HANDSHAKE_CASES:
             return "handshake"
         if self in _EVENT_CASES:
             return "event"
         return "response"
 
     def transform_handshake(self, raw: bytes) -> bytes:
-        """What the server sends instead of the connection response ``raw``."""
+        """What the server sends instead of the connection response ``raw``.
+
+        The shared-state cases also corrupt the connection's files here: they
+        exist by now, and the client has not opened them yet.
+        """
         if self is Hostility.BAD_HANDSHAKE_ID:
             return _I32.pack(7) + raw[4:]
         if self is Hostility.TRUNCATED_HANDSHAKE:
             return raw[:100]
-        return raw
+        transform = _SHARED_STATE.get(self)
+        return raw if transform is None else transform(raw)
 
 
 _SHM_ONLY = frozenset(
     {
+        Hostility.WORD_SIZE_HUGE,
+        Hostility.DATA_PATH_ELSEWHERE,
+        Hostility.REF_COUNT_MAX,
+        Hostility.REQUEST_SEM_MAX,
+        Hostility.WRITE_PT_PAST_RING,
+        Hostility.CHUNK_LENGTH_U32_MAX,
         Hostility.BAD_MAGIC,
         Hostility.CHUNK_PAST_RING,
         Hostility.CHUNK_PAST_WRITE_PT,
@@ -106,6 +146,24 @@ _SHM_ONLY = frozenset(
         Hostility.DOORBELL_WITHOUT_EVENT,
     }
 )
+_SHARED_STATE: dict[Hostility, Callable[[bytes], bytes]] = {
+    Hostility.ERROR_INT32_MIN: shared.error_field(shared.INT32_MIN),
+    Hostility.ERROR_INT32_MAX: shared.error_field(shared.INT32_MAX),
+    Hostility.MAX_MSG_SIZE_OVER_INT32: shared.max_msg_size_field,
+    Hostility.NAME_ELSEWHERE: shared.name_elsewhere,
+    Hostility.NAME_ESCAPING: shared.name_escaping,
+    Hostility.NAME_SYMLINK: shared.name_symlink,
+    Hostility.NAME_FIFO: shared.name_fifo,
+    Hostility.NAME_OTHER_UID: shared.name_other_uid,
+    Hostility.WORD_SIZE_HUGE: shared.word_size_huge,
+    Hostility.DATA_PATH_ELSEWHERE: shared.data_path_elsewhere,
+    Hostility.REF_COUNT_MAX: shared.ref_count_max,
+    Hostility.REQUEST_SEM_MAX: shared.request_sem_max,
+    Hostility.CONTROL_SENT_MAX: shared.control_sent_max,
+}
+_HANDSHAKE_CASES = frozenset(
+    {Hostility.BAD_HANDSHAKE_ID, Hostility.TRUNCATED_HANDSHAKE, *_SHARED_STATE}
+) - {Hostility.CONTROL_SENT_MAX}
 _EVENT_CASES = frozenset(
     {
         Hostility.BAD_MAGIC_EVENT,
@@ -157,6 +215,12 @@ class HostileQuorumService(QuorumService):
             hostile.forge_chunk("response", b"", length=length, advance=2)
         elif case is Hostility.CHUNK_PAST_WRITE_PT:
             hostile.forge_chunk("response", good, length=64, advance=chunk_words(len(good)))
+        elif case is Hostility.CHUNK_LENGTH_U32_MAX:
+            hostile.forge_chunk("response", good, length=0xFFFFFFFF)
+        elif case is Hostility.WRITE_PT_PAST_RING:
+            hostile.place_write_pt("response", hostile.ring_words("response") + 5)
+        elif case is Hostility.CONTROL_SENT_MAX:
+            conn.send_response(good)  # the counter was set at the handshake
 
     # -- events -----------------------------------------------------------------------
 

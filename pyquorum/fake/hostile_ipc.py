@@ -73,6 +73,10 @@ class HostileConnection(ServerConnection, ABC):
     def ring_doorbell(self) -> None:
         """Send one event doorbell byte (SHM only)."""
 
+    @abstractmethod
+    def place_write_pt(self, ring: RingName, value: int) -> None:
+        """Store any ``write_pt`` in a ring's header and post its semaphore (SHM only)."""
+
 
 class HostileShmConnection(ShmServerConnection, HostileConnection):
     """The SHM server connection with hand-made chunks."""
@@ -121,6 +125,11 @@ class HostileShmConnection(ShmServerConnection, HostileConnection):
     def ring_words(self, ring: RingName) -> int:
         return self._rings[ring].ring.word_size
 
+    def place_write_pt(self, ring: RingName, value: int) -> None:
+        target = self._rings[ring].ring
+        target.header.write_pt = value & 0xFFFFFFFF
+        target.sem.post()
+
 
 class HostileSocketConnection(SocketServerConnection, HostileConnection):
     """The socket server connection with oversize datagrams."""
@@ -149,6 +158,9 @@ class HostileSocketConnection(SocketServerConnection, HostileConnection):
 
     def ring_doorbell(self) -> None:
         raise ValueError("the socket transport has no doorbells")
+
+    def place_write_pt(self, ring: RingName, value: int) -> None:
+        raise ValueError("the socket transport has no rings")
 
 
 class HostileIpcServer(IpcServer):

@@ -59,6 +59,7 @@ from pyquorum.ipc.ring_header import (
     HDR_PATH_OFFSET,
     MIN_WORD_SIZE,
     READ_PT_OFFSET,
+    SEM_OFFSET,
     W_READ_PT,
     W_WRITE_PT,
     WORD_SIZE_OFFSET,
@@ -67,6 +68,7 @@ from pyquorum.ipc.ring_header import (
     byte_view,
 )
 from pyquorum.ipc.sem import Semaphore
+from pyquorum.ipc.wire import wrap_i32
 
 __all__ = [
     "CHUNK_HEADER_SIZE",
@@ -285,9 +287,10 @@ class Ring:
 
         libqb increments atomically; a plain read-modify-write is enough
         here because the server writes the field only at creation and at
-        teardown.
+        teardown.  Like libqb's atomic add, it wraps at INT32_MAX (the value
+        is the daemon's to set, and any is possible).
         """
-        self._header.ref_count += 1
+        self._header.ref_count = wrap_i32(self._header.ref_count + 1)
 
     def detach(self) -> None:
         """Drop the attach count the way libqb does on close: set it to 1, then to 0.
@@ -309,11 +312,30 @@ class Ring:
         """
         w = self._hw[W_WRITE_PT]
         r = self._hw[W_READ_PT]
+        if w >= self._ws or r >= self._ws:
+            raise self._bad_pointer(w, r)
         if w > r:
             return (r - w + self._ws - 1) * 4
         if w < r:
             return (r - w - 1) * 4
-        return 0 if self._sem.value() > 0 else self._size
+        return 0 if self._count() > 0 else self._size
+
+    def _count(self) -> int:
+        """The semaphore's count, which the peer may have set to anything.
+
+        glibc reports a count of 2**31 or more as negative; libqb never
+        gets there (the count is the number of unread chunks), so such a
+        count means the shared semaphore is corrupt.
+        """
+        value = self._sem.value()
+        if value < 0:
+            raise RemoteProtocolError(
+                f"ring semaphore count is {value & 0xFFFFFFFF} (at least 2**31)",
+                data=self._header.sem_bytes,
+                field="posix_sem",
+                offset=SEM_OFFSET,
+            )
+        return value
 
     def write(self, payload: Buffer | Sequence[Buffer]) -> None:
         """Commit one chunk holding ``payload`` and post the semaphore.
@@ -363,7 +385,7 @@ class Ring:
         elif w < r:
             free = (r - w - 1) * 4
         else:
-            free = 0 if self._sem.value() > 0 else self._size
+            free = 0 if self._count() > 0 else self._size
         if free < n + CHUNK_MARGIN:
             raise TryAgainError(
                 f"ring full: {free} bytes free, a {n}-byte chunk needs {n + CHUNK_MARGIN}",

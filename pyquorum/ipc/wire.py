@@ -18,6 +18,7 @@ __all__ = [
     "REQ_SENT",
     "SHM_DIR",
     "TransportName",
+    "wrap_i32",
 ]
 
 #: A libqb transport as people name it (``ConnectionType.SHM`` / ``SOCKET`` on the
@@ -48,3 +49,13 @@ CONTROL_I32: Final = struct.Struct("=i")
 #: still allows them under libqb's default fc_enable_max of 1.  The same
 #: value is used in the SHM request ring's user word and in the control file.
 FC_REFUSE: Final = 1
+
+
+def wrap_i32(value: int) -> int:
+    """``value`` wrapped into int32_t, as C's atomic adds on these counters wrap.
+
+    libqb adds to ``ref_count`` and to the control file's ``sent`` with
+    atomic builtins, which wrap at INT32_MAX; a value the daemon left at
+    either end must wrap here too, not raise.
+    """
+    return (value + 0x80000000) % 0x100000000 - 0x80000000

@@ -55,6 +55,7 @@ from pyquorum.errors import PyquorumError
 # -- the ipc surface under test: the one place to repoint when pyquorum.ipc moves -------
 from pyquorum.ipc.client.handshake import _check_response as check_connection_response
 from pyquorum.ipc.client.handshake import _recv_response as receive_connection_response
+from pyquorum.ipc.client.trust import shared_state_error
 from pyquorum.ipc.ring import Ring
 from pyquorum.ipc.ring_header import HEADER_FILE_SIZE, SEM_OFFSET
 from pyquorum.ipc.sem import PosixSemaphore
@@ -169,21 +170,11 @@ class RingHarness:
             ring = Ring(hdr, area, sem, max_msg_size=max_msg)
             try:
                 for op, arg in ops:
-                    if op == 0:
-                        if ring.peek(0) is not None:
-                            ring.reclaim()
-                    elif op == 1:
-                        # Mostly lengths that fit; the top bit asks for any length.
-                        n = 1 + (arg % (ws * 4) if arg & 0x8000 else arg % 16)
-                        ring.write(b"\x5a" * n)
-                    elif op == 2:
-                        ring.free_bytes()
-                    elif op == 3:
-                        ring.spin_until_written(0)
-                    elif op == 4:
-                        ring.read(0)
-                    else:
-                        ring.attach()  # what the client does once, right after mapping
+                    _ring_op(ring, op, arg, ws)
+            except OSError as exc:
+                # What the client's SHM transport does with a failing semaphore call on
+                # the daemon's shared memory (docs/trust-boundary.md §6.1).
+                raise shared_state_error(exc, "the ring's semaphore") from None
             finally:
                 ring.release()
         finally:
@@ -191,6 +182,25 @@ class RingHarness:
 
     def close(self) -> None:
         self._header.close()
+
+
+def _ring_op(ring: Ring, op: int, arg: int, ws: int) -> None:
+    """One client-side ring operation chosen by the input."""
+    if op == 0:
+        if ring.peek(0) is not None:
+            ring.reclaim()
+    elif op == 1:
+        # Mostly lengths that fit; the top bit asks for any length.
+        n = 1 + (arg % (ws * 4) if arg & 0x8000 else arg % 16)
+        ring.write(b"\x5a" * n)
+    elif op == 2:
+        ring.free_bytes()
+    elif op == 3:
+        ring.spin_until_written(0)
+    elif op == 4:
+        ring.read(0)
+    else:
+        ring.attach()  # what the client does once, right after mapping
 
 
 def ring_harness() -> Callable[[bytes], None]:

@@ -8,8 +8,8 @@ outside, exactly as a daemon could: the socket transport's control file, the
 request ring's semaphore.  The handshake case uses a raw setup socket in the
 test itself, because no server sends error = INT32_MIN on purpose.
 
-They are expected to fail until the fix (strict xfail: a fix that makes one
-pass without removing its mark turns the run red).
+Each failed with the plain exception named in its docstring before the fix
+(they were committed as strict xfails pinned to it) and passes since.
 """
 
 from __future__ import annotations
@@ -34,12 +34,6 @@ from pyquorum.messages.libqb import encode_connection_response
 from pyquorum.messages.types import ConnectionResponse
 from pyquorum.testing.fake import FakeQuorumServer
 from tests.support.live import require_live
-
-
-def xfail(raises: type[BaseException]) -> pytest.MarkDecorator:
-    """Fails with exactly ``raises`` (today's leak) until the fix; anything else fails."""
-    return pytest.mark.xfail(strict=True, raises=raises, reason="issue 15: fixed in phase 2")
-
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -146,7 +140,6 @@ ERROR_INT32_MIN = encode_connection_response(
 )
 
 
-@xfail(OverflowError)
 def test_connection_response_error_int32_min_is_a_protocol_error(root: None) -> None:
     # Today: OverflowError from os.strerror(2**31) in the handshake's response check.
     with (
@@ -160,7 +153,6 @@ def test_connection_response_error_int32_min_is_a_protocol_error(root: None) -> 
         thread.join(5.0)
 
 
-@xfail(OverflowError)
 def test_connection_response_error_int32_min_through_libquorum(root: None) -> None:
     # libquorum's quorum_model_initialize must return a cs_error_t, not raise.
     with (
@@ -177,7 +169,6 @@ def test_connection_response_error_int32_min_through_libquorum(root: None) -> No
 # -- 2. socket transport: control file request counter at INT32_MAX -----------------------
 
 
-@xfail(struct.error)
 def test_control_counter_at_int32_max_wraps_on_send(root: None) -> None:
     # Today: struct.error from packing INT32_MAX + 1 into ctl[0].sent.
     # libqb adds to it atomically: it wraps to INT32_MIN.
@@ -194,7 +185,6 @@ def test_control_counter_at_int32_max_wraps_on_send(root: None) -> None:
         assert result is True or isinstance(result, PyquorumError)
 
 
-@xfail(struct.error)
 def test_control_counter_rollback_after_a_failed_send(root: None) -> None:
     # Today: struct.error at the increment; once that wraps, the rollback
     # (INT32_MIN - 1) must wrap back to INT32_MAX rather than raise.
@@ -211,7 +201,6 @@ def test_control_counter_rollback_after_a_failed_send(root: None) -> None:
             session.finalize()
 
 
-@xfail(struct.error)
 def test_control_counter_at_int32_max_through_libquorum(root: None) -> None:
     with fake_server("socket") as server, server.netns_context():
         rc, handle, _qtype = libquorum.quorum_initialize(None)
@@ -236,7 +225,6 @@ def _corrupt_request_sem(header: mmap.mmap) -> None:
     _U32.pack_into(header, SEM_OFFSET, SEM_VALUE_MAX)
 
 
-@xfail(OSError)
 def test_request_semaphore_at_sem_value_max_is_a_pyquorum_error(root: None) -> None:
     # Today: bare OSError(EOVERFLOW) from sem_post.
     with (
@@ -286,7 +274,6 @@ def no_free_fds() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-@xfail(OSError)
 def test_emfile_on_open_is_a_pyquorum_error_naming_the_limit() -> None:
     # Today: bare OSError(EMFILE) from socket().  No server needed: the setup
     # socket is the first fd a session opens.
@@ -305,7 +292,6 @@ def test_emfile_on_open_through_libquorum_returns_a_code() -> None:
 # -- found by the audit (docs/trust-boundary.md §8.5-8.7): same class, same treatment ------
 
 
-@xfail(ValueError)
 def test_ref_count_at_int32_max_wraps_on_attach() -> None:
     # Today: ValueError from storing 2**31 into the i32 view.  libqb's client
     # increments atomically, so it wraps; the next send then sees != 2.
@@ -360,7 +346,6 @@ def socket_response_server(
             shm_dir.rmdir()
 
 
-@xfail(TypeError)
 def test_granted_max_msg_size_over_int32_is_a_protocol_error(
     root: None, tmp_path: Path
 ) -> None:
@@ -374,7 +359,6 @@ def test_granted_max_msg_size_over_int32_is_a_protocol_error(
         QuorumSession(service=name, timeout=5.0)
 
 
-@xfail(FileNotFoundError)
 def test_a_control_path_outside_libqbs_names_is_refused_and_left_alone(
     root: None, tmp_path: Path
 ) -> None:
@@ -399,7 +383,6 @@ def test_a_control_path_outside_libqbs_names_is_refused_and_left_alone(
     assert isinstance(outcome, RemoteProtocolError) and outcome.field == "request"
 
 
-@xfail(AssertionError)
 def test_ring_paths_outside_libqbs_names_are_refused_and_left_alone(
     root: None, tmp_path: Path
 ) -> None:

@@ -19,7 +19,9 @@ from pyquorum.errors import (
     ConnectionLost,
     CsTimeoutError,
     InterruptError,
-    RemoteProtocolError,
+    PyquorumError,
+    TooBigError,
+    TryAgainError,
 )
 from pyquorum.ipc.client import handshake as _handshake
 from pyquorum.ipc.client.shm_transport import ShmTransport
@@ -33,6 +35,11 @@ __all__ = ["ABANDON_POLL", "DEFAULT_CONNECT_TIMEOUT", "IpcConnection"]
 #: How long a handshake may take by default.  libqb waits forever; a wedged
 #: daemon must not hang a caller that did not ask for a timeout.
 DEFAULT_CONNECT_TIMEOUT = 10.0
+
+#: Failures after which the connection stays usable: nothing was sent, or the
+#: response is owed and will be discarded (or the transport knows it is lost).
+#: Any other PyquorumError from the transport leaves it broken for good.
+_KEEPS_CONNECTION = (CsTimeoutError, InterruptError, TryAgainError, TooBigError, ConnectionLost)
 
 #: How often a request given an ``abandon`` event looks at it while waiting.
 ABANDON_POLL = 0.02
@@ -150,9 +157,13 @@ class IpcConnection:
                 except (CsTimeoutError, InterruptError):
                     self._owed_responses += 1
                     raise
-            except RemoteProtocolError as exc:
-                # Framing is lost (bad magic or length): libqb drops such a
-                # connection too.
+            except _KEEPS_CONNECTION:
+                raise
+            except PyquorumError as exc:
+                # Framing is lost (bad magic or length), or the shared state
+                # is corrupt (a semaphore at its limit): libqb drops such a
+                # connection too.  A request may be half sent, so no later
+                # response could be matched to its request.
                 self._broken = exc
                 raise
         finally:
@@ -193,7 +204,9 @@ class IpcConnection:
             self._check_usable()
             try:
                 return self._transport.recv_event(deadline)
-            except RemoteProtocolError as exc:
+            except _KEEPS_CONNECTION:
+                raise
+            except PyquorumError as exc:
                 self._broken = exc
                 raise
 

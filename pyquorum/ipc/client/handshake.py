@@ -30,22 +30,45 @@ from pyquorum.errors import (
 )
 from pyquorum.ipc.address import describe_address, setup_address
 from pyquorum.ipc.client._spin import HANDSHAKE_SPIN
-from pyquorum.ipc.credentials import CMSG_SPACE_UCRED, Credentials, from_ancdata
+from pyquorum.ipc.client.trust import MAX_ERRNO, local_error
+from pyquorum.ipc.credentials import (
+    CMSG_SPACE_UCRED,
+    Credentials,
+    from_ancdata,
+    peer_credentials,
+)
 from pyquorum.messages.constants import CONNECTION_RESPONSE_SIZE, ConnectionType
 from pyquorum.messages.libqb import decode_connection_response, encode_connection_request
 from pyquorum.messages.types import ConnectionResponse
 
-__all__ = ["Handshake", "connect"]
+__all__ = ["MAX_GRANT", "Handshake", "connect"]
+
+#: The largest max_msg_size a server may grant: libqb keeps sizes in C ints,
+#: and the client sizes socket buffers and mappings from it.
+MAX_GRANT = 0x7FFFFFFF
 
 
 @dataclass(slots=True)
 class Handshake:
-    """A completed handshake: the connected setup socket and what the server said."""
+    """A completed handshake: the connected setup socket and what the server said.
+
+    ``credentials`` came with the response (SCM_CREDENTIALS), ``peer`` is what
+    the kernel recorded for the listening socket (SO_PEERCRED): the daemon.
+    """
 
     sock: socket.socket
     response: ConnectionResponse
     credentials: Credentials | None
     service: str
+    peer: Credentials | None = None
+
+    @property
+    def owners(self) -> frozenset[int]:
+        """The uids whose files the daemon may name: its own, and ours (it chowns to us)."""
+        uids = {os.geteuid()}
+        if self.peer is not None:
+            uids.add(self.peer.uid)
+        return frozenset(uids)
 
     @property
     def connection_type(self) -> ConnectionType:
@@ -67,11 +90,15 @@ def connect(
     """
     deadline = Deadline(timeout)
     address = setup_address(service)
-    sock = socket.socket(
-        socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
-    )
+    try:
+        sock = socket.socket(
+            socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+        )
+    except OSError as exc:
+        raise local_error(exc, f"cannot open a socket to corosync's {service} service") from None
     try:
         _connect(sock, address, service)
+        peer = peer_credentials(sock)
         # Ask the kernel to attach our credentials to what we send and to show
         # us the server's on what it sends; corosync authorises on the former.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
@@ -83,7 +110,9 @@ def connect(
     except BaseException:
         sock.close()
         raise
-    return Handshake(sock=sock, response=response, credentials=creds, service=service)
+    return Handshake(
+        sock=sock, response=response, credentials=creds, service=service, peer=peer
+    )
 
 
 def _connect(sock: socket.socket, address: bytes | str, service: str) -> None:
@@ -182,10 +211,13 @@ def _recv_response(
 
 
 def _check_response(response: ConnectionResponse, raw: bytes, service: str) -> None:
+    # error is an int32 the daemon chose: 0, or -errno with errno in 1..4095.
+    # Anything else (a positive value, INT32_MIN) is no errno at all.
     err = -response.error
-    if response.error > 0:
+    if not 0 <= err <= MAX_ERRNO:
         raise RemoteProtocolError(
-            "connection response error is positive (expected 0 or -errno)",
+            f"connection response error {response.error} is neither 0 nor -errno "
+            f"(-1..-{MAX_ERRNO})",
             data=raw[:24],
             field="error",
             offset=16,
@@ -222,7 +254,10 @@ def _check_response(response: ConnectionResponse, raw: bytes, service: str) -> N
         raise RemoteProtocolError(
             f"unknown connection_type {ctype}", data=raw[:40], field="connection_type", offset=24
         )
-    if response.max_msg_size <= 0:
+    if not 0 < response.max_msg_size <= MAX_GRANT:
         raise RemoteProtocolError(
-            "server granted max_msg_size 0", data=raw[:40], field="max_msg_size", offset=28
+            f"server granted max_msg_size {response.max_msg_size} (expected 1..{MAX_GRANT})",
+            data=raw[:40],
+            field="max_msg_size",
+            offset=28,
         )

@@ -11,7 +11,6 @@ semaphore says one is there, so waits are sliced to notice a dead daemon.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import mmap
 import os
@@ -24,6 +23,13 @@ from pyquorum._deadline import Deadline
 from pyquorum.errors import CsTimeoutError, RemoteProtocolError, TooBigError, TryAgainError
 from pyquorum.ipc.client.handshake import Handshake
 from pyquorum.ipc.client.transport import LIVENESS_SLICE, ClientTransport, map_server_file
+from pyquorum.ipc.client.trust import (
+    RESOURCE_ERRNOS,
+    check_base_name,
+    local_error,
+    remove_server_file,
+    shared_state_error,
+)
 from pyquorum.ipc.ring import Ring
 from pyquorum.ipc.ring_header import HEADER_SIZE, SEM_OFFSET, RingHeader
 from pyquorum.ipc.sem import PosixSemaphore
@@ -67,9 +73,14 @@ def _header_path(base: str) -> str:
     return base + "-header"
 
 
-def _open_ring(name: str, base: str, max_msg_size: int) -> _MappedRing:
+def _open_ring(
+    name: str, base: str, max_msg_size: int, owners: frozenset[int]
+) -> _MappedRing:
+    # Only a name libqb makes (pyquorum.ipc.client.trust), checked before
+    # anything is opened; the files themselves are checked as they are.
+    check_base_name(base, name)
     header_path = _header_path(base)
-    header_map = map_server_file(header_path, "ring file", name, HEADER_SIZE)
+    header_map = map_server_file(header_path, "ring file", name, HEADER_SIZE, owners=owners)
     try:
         header = RingHeader(header_map)
         try:
@@ -86,13 +97,28 @@ def _open_ring(name: str, base: str, max_msg_size: int) -> _MappedRing:
                 field="word_size",
                 offset=8,
             )
-        data_map = map_server_file(data_path, "ring file", f"{name}.data_path", word_size * 4)
+        # data_path is daemon-written shared memory like the rest: it must
+        # sit next to its header (libqb names both after the same base).
+        if os.path.dirname(data_path) != os.path.dirname(header_path):
+            raise RemoteProtocolError(
+                f"{name} ring's data_path {data_path!r} is not beside its header "
+                f"{header_path!r}",
+                data=os.fsencode(data_path),
+                field=f"{name}.data_path",
+            )
+        data_map = map_server_file(
+            data_path, "ring file", f"{name}.data_path", word_size * 4, owners=owners
+        )
     except BaseException:
         header_map.close()
         raise
     try:
         sem = PosixSemaphore(header_map, SEM_OFFSET)
-        ring = Ring(header_map, data_map, sem, max_msg_size=max_msg_size)
+        try:
+            ring = Ring(header_map, data_map, sem, max_msg_size=max_msg_size)
+        except BaseException:
+            sem.release()
+            raise
     except BaseException:
         data_map.close()
         header_map.close()
@@ -101,9 +127,17 @@ def _open_ring(name: str, base: str, max_msg_size: int) -> _MappedRing:
     return _MappedRing(name, header_map, data_map, sem, ring, header_path, data_path)
 
 
+def _read(ring: Ring, timeout: float, name: str) -> bytes | None:
+    """``ring.read``, with a failing semaphore call as the typed error it means."""
+    try:
+        return ring.read(timeout)
+    except OSError as exc:
+        raise shared_state_error(exc, f"the {name} ring's semaphore") from None
+
+
 def _server_gone(pid: int | None) -> bool:
     """Whether ``pid`` has exited; libqb gives it 4 × 10 ms to finish dying."""
-    if not pid:
+    if pid is None or pid <= 0:
         return False
     for _ in range(4):
         try:
@@ -141,7 +175,7 @@ class ShmTransport(ClientTransport):
                 ("response", resp.response),
                 ("event", resp.event),
             ):
-                self._rings.append(_open_ring(name, base, self.max_msg_size))
+                self._rings.append(_open_ring(name, base, self.max_msg_size, self.owners))
         except BaseException:
             self._release_rings()
             raise
@@ -169,7 +203,11 @@ class ShmTransport(ClientTransport):
         # user_data of the request ring is the flow-control word.
         if self._req.header.user_data == FC_REFUSE:
             raise TryAgainError("corosync asks clients to hold off (flow control); try again")
-        self._req.write(data)  # commits the chunk, then posts the semaphore
+        try:
+            self._req.write(data)  # commits the chunk, then posts the semaphore
+        except OSError as exc:
+            # The semaphore (daemon-shared) refused: at SEM_VALUE_MAX, or corrupt.
+            raise shared_state_error(exc, "the request ring's semaphore") from None
         # The doorbell: exactly one byte per posted chunk, after the post.  Its
         # value is ignored; libqb happens to send the length's low byte.
         self._owed_pokes += 1
@@ -192,6 +230,10 @@ class ShmTransport(ClientTransport):
                 continue
             except (BrokenPipeError, ConnectionResetError) as exc:
                 raise self.lost_error(f"doorbell write failed: {exc.strerror}") from None
+            except OSError as exc:
+                if exc.errno in RESOURCE_ERRNOS or exc.errno == errno.ENOBUFS:
+                    raise local_error(exc, "ringing corosync's doorbell") from None
+                raise self.lost_error(f"doorbell write failed: {exc.strerror}") from None
             self._owed_pokes -= 1
 
     def recv_response(self, deadline: Deadline) -> bytes:
@@ -199,7 +241,7 @@ class ShmTransport(ClientTransport):
         if self.response_spin:
             self._resp.spin_until_written(deadline.slice(self.response_spin))
         while True:
-            data = self._resp.read(deadline.slice(LIVENESS_SLICE))
+            data = _read(self._resp, deadline.slice(LIVENESS_SLICE), "response")
             if data is not None:
                 return data
             # No doorbell comes with a response: between slices, ask the
@@ -212,7 +254,7 @@ class ShmTransport(ClientTransport):
 
     def recv_event(self, deadline: Deadline) -> bytes | None:
         while True:
-            data = self._evt.read(0)
+            data = _read(self._evt, 0, "event")
             if data is not None:
                 self._take_doorbell()
                 return data
@@ -230,7 +272,7 @@ class ShmTransport(ClientTransport):
                         continue
                     # corosync posts the event before writing its byte, so the
                     # chunk is there; the grace only covers other orderings.
-                    data = self._evt.read(_EVENT_GRACE)
+                    data = _read(self._evt, _EVENT_GRACE, "event")
                     if data is None:
                         raise RemoteProtocolError(
                             "event doorbell byte arrived without an event in the ring",
@@ -321,29 +363,11 @@ class ShmTransport(ClientTransport):
 def _remove_debris(paths: list[str]) -> None:
     """Unlink a dead server's ring files, touching only libqb's own names.
 
-    The data paths come from shared memory the server wrote; as we may run
-    as root, nothing outside /dev/shm/qb-* is ever unlinked.
+    The paths passed the trust checks when they were opened; they are
+    removed through directory fds opened without following links
+    (:func:`~pyquorum.ipc.client.trust.remove_server_file`), so a directory
+    swapped for a link since cannot redirect the unlink, even as root.  A
+    file we may not unlink is emptied instead, as libqb's client does.
     """
-    dirs: set[str] = set()
     for path in paths:
-        real = os.path.realpath(path)
-        parent = os.path.dirname(real)
-        inside_qb_dir = os.path.dirname(parent) == SHM_DIR and os.path.basename(
-            parent
-        ).startswith("qb-")
-        old_layout = parent == SHM_DIR and os.path.basename(real).startswith("qb-")
-        if not (inside_qb_dir or old_layout):
-            continue
-        try:
-            os.unlink(real)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            if exc.errno in (errno.EPERM, errno.EACCES):
-                with contextlib.suppress(OSError):
-                    os.truncate(real, 0)
-        if inside_qb_dir:
-            dirs.add(parent)
-    for d in dirs:
-        with contextlib.suppress(OSError):
-            os.rmdir(d)
+        remove_server_file(path, truncate_if_denied=True)

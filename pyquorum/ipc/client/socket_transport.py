@@ -11,6 +11,7 @@ connects to our names lazily and stalls (10 × 100 ms) if they are missing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import mmap
 import os
 import select
@@ -28,11 +29,32 @@ from pyquorum.errors import (
 from pyquorum.ipc.address import SOCKET_DIR, abstract_address, filesystem_sockets_forced
 from pyquorum.ipc.client.handshake import Handshake
 from pyquorum.ipc.client.transport import LIVENESS_SLICE, ClientTransport, map_server_file
-from pyquorum.ipc.wire import CONTROL_I32, CONTROL_SIZE, FC_REFUSE, REQ_FLOW_CONTROL, REQ_SENT
+from pyquorum.ipc.client.trust import (
+    RESOURCE_ERRNOS,
+    check_base_name,
+    local_error,
+    remove_server_file,
+)
+from pyquorum.ipc.wire import (
+    CONTROL_I32,
+    CONTROL_SIZE,
+    FC_REFUSE,
+    REQ_FLOW_CONTROL,
+    REQ_SENT,
+    wrap_i32,
+)
 
 __all__ = ["SocketTransport"]
 
 _HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+
+def _receive_buffer(size: int) -> mmap.mmap:
+    """An anonymous mapping to receive datagrams of up to ``size`` bytes into."""
+    try:
+        return mmap.mmap(-1, size)
+    except OSError as exc:
+        raise local_error(exc, f"cannot map a {size}-byte receive buffer") from None
 
 
 class SocketTransport(ClientTransport):
@@ -49,9 +71,24 @@ class SocketTransport(ClientTransport):
         self._epoll: select.epoll | None = None
         try:
             self._ctl = map_server_file(
-                self._control_path, "control file", "request", CONTROL_SIZE, CONTROL_SIZE
+                self._control_path,
+                "control file",
+                "request",
+                CONTROL_SIZE,
+                CONTROL_SIZE,
+                owners=self.owners,
             )
             base = resp.response
+            check_base_name(base, "response")
+            if base.startswith("/") and os.path.dirname(base) != os.path.dirname(
+                self._control_path
+            ):
+                raise RemoteProtocolError(
+                    f"socket base name {base!r} is not beside the control file "
+                    f"{self._control_path!r}",
+                    data=os.fsencode(base),
+                    field="response",
+                )
             self._req = self._dgram(base + "-response", base + "-request")
             self._evt = self._dgram(base + "-event", base + "-event-tx")
         except BaseException:
@@ -65,8 +102,12 @@ class SocketTransport(ClientTransport):
         # mappings rather than bytearrays: the kernel supplies zero pages on
         # first touch, so a connection does not memset 2 MiB it rarely uses.
         # The event one is made by the first recv_event.
-        self._req_buf = mmap.mmap(-1, self.max_msg_size)
         self._evt_buf: mmap.mmap | None = None
+        try:
+            self._req_buf = _receive_buffer(self.max_msg_size)
+        except BaseException:
+            self.close()
+            raise
         self._req_poll = select.poll()
         self._req_poll.register(self._req, select.POLLIN)
         self._req_poll.register(self.setup, select.POLLIN)
@@ -88,20 +129,36 @@ class SocketTransport(ClientTransport):
             ) from None
 
     def _dgram(self, local: str, remote: str) -> socket.socket:
-        sock = socket.socket(
-            socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
-        )
+        try:
+            sock = socket.socket(
+                socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+            )
+        except OSError as exc:
+            raise local_error(exc, "cannot open a datagram socket for corosync") from None
         try:
             local_addr = self._address(local)
             if isinstance(local_addr, str):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(local_addr)
                 self._bound_paths.append(local_addr)
-            sock.bind(local_addr)
+            try:
+                sock.bind(local_addr)
+            except OSError as exc:
+                if exc.errno in RESOURCE_ERRNOS:
+                    raise local_error(exc, f"cannot bind {local!r}") from None
+                raise RemoteProtocolError(
+                    f"cannot bind the socket name corosync chose, {local!r}: {exc.strerror}",
+                    data=os.fsencode(local),
+                    field="response",
+                ) from None
             try:
                 sock.connect(self._address(remote))
             except (ConnectionRefusedError, FileNotFoundError):
                 raise self.lost_error(f"server socket {remote!r} is gone") from None
+            except OSError as exc:
+                if exc.errno in RESOURCE_ERRNOS:
+                    raise local_error(exc, f"cannot connect to {remote!r}") from None
+                raise self.lost_error(f"cannot connect to {remote!r}: {exc.strerror}") from None
             for opt in (socket.SO_SNDBUF, socket.SO_RCVBUF):
                 if sock.getsockopt(socket.SOL_SOCKET, opt) <= self.max_msg_size:
                     sock.setsockopt(socket.SOL_SOCKET, opt, self.max_msg_size)
@@ -127,13 +184,15 @@ class SocketTransport(ClientTransport):
         # ctl[0].sent tells the server how many datagrams to read per wake-up.
         # Raised before the send so the server's decrement (after its read)
         # can never run first; with one request in flight nothing else races.
+        # The counter is the daemon's to corrupt: like libqb's atomic add it
+        # wraps at INT32_MAX (and the rollback wraps back), never overflows.
         sent = CONTROL_I32.unpack_from(self._ctl, REQ_SENT)[0]
-        CONTROL_I32.pack_into(self._ctl, REQ_SENT, sent + 1)
+        CONTROL_I32.pack_into(self._ctl, REQ_SENT, wrap_i32(sent + 1))
         try:
             self._send_datagram(data, deadline)
         except BaseException:
             cur = CONTROL_I32.unpack_from(self._ctl, REQ_SENT)[0]
-            CONTROL_I32.pack_into(self._ctl, REQ_SENT, cur - 1)
+            CONTROL_I32.pack_into(self._ctl, REQ_SENT, wrap_i32(cur - 1))
             raise
 
     def _send_datagram(self, data: bytes, deadline: Deadline) -> None:
@@ -145,6 +204,10 @@ class SocketTransport(ClientTransport):
             except BlockingIOError:
                 pass  # the server's receive queue is full (net.unix.max_dgram_qlen)
             except (ConnectionRefusedError, ConnectionResetError, BrokenPipeError) as exc:
+                raise self.lost_error(f"sending failed: {exc.strerror}") from None
+            except OSError as exc:
+                if exc.errno in RESOURCE_ERRNOS or exc.errno == errno.ENOBUFS:
+                    raise local_error(exc, "sending a request to corosync") from None
                 raise self.lost_error(f"sending failed: {exc.strerror}") from None
             poller = select.poll()
             poller.register(self._req, select.POLLOUT)
@@ -188,7 +251,9 @@ class SocketTransport(ClientTransport):
             n = sock.recv_into(buf, 0, socket.MSG_TRUNC)
         except BlockingIOError:
             return None
-        except (ConnectionRefusedError, ConnectionResetError) as exc:
+        except OSError as exc:
+            # Whatever the reason, the datagram (a response that may be owed)
+            # is lost with it: the connection cannot go on.
             raise self.lost_error(f"receiving failed: {exc.strerror}") from None
         if n > len(buf):
             raise self.lost_error(
@@ -232,7 +297,7 @@ class SocketTransport(ClientTransport):
     def recv_event(self, deadline: Deadline) -> bytes | None:
         assert self._evt is not None
         if self._evt_buf is None:
-            self._evt_buf = mmap.mmap(-1, self.max_msg_size)
+            self._evt_buf = _receive_buffer(self.max_msg_size)
         return self._recv(self._evt, self._evt_buf, self._evt_poll, deadline)
 
     def fileno(self) -> int:
@@ -244,7 +309,10 @@ class SocketTransport(ClientTransport):
                 # One fd for callers to poll: readable on an event or on a
                 # hang-up of the setup socket (the event socket alone would
                 # not notice a dead daemon).
-                epoll = select.epoll()
+                try:
+                    epoll = select.epoll()
+                except OSError as exc:
+                    raise local_error(exc, "cannot make the connection's event fd") from None
                 try:
                     epoll.register(self._evt, select.EPOLLIN)
                     epoll.register(self.setup, select.EPOLLIN | select.EPOLLRDHUP)
@@ -268,6 +336,7 @@ class SocketTransport(ClientTransport):
         for path in self._bound_paths:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+        checked = self._ctl is not None  # mapped, so its path passed the checks
         if self._ctl is not None:
             self._ctl.close()
         for buf in (getattr(self, "_req_buf", None), getattr(self, "_evt_buf", None)):
@@ -275,7 +344,6 @@ class SocketTransport(ClientTransport):
                 buf.close()
         # libqb's client removes the control file and its directory itself in
         # this transport (the server also tries; whoever is second gets ENOENT).
-        with contextlib.suppress(OSError):
-            os.unlink(self._control_path)
-        with contextlib.suppress(OSError):
-            os.rmdir(os.path.dirname(self._control_path))
+        # Only a path that passed the trust checks, and never through a link.
+        if checked:
+            remove_server_file(self._control_path)

@@ -15,11 +15,13 @@ import os
 import select
 import socket
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 
 from pyquorum._deadline import Deadline
 from pyquorum.errors import ConnectionLost, RemoteProtocolError
 from pyquorum.ipc.client._spin import RESPONSE_SPIN
 from pyquorum.ipc.client.handshake import Handshake
+from pyquorum.ipc.client.trust import RESOURCE_ERRNOS, local_error, open_server_file
 
 __all__ = ["LIVENESS_SLICE", "ClientTransport", "map_server_file"]
 
@@ -39,7 +41,14 @@ class ClientTransport(ABC):
         self.setup: socket.socket = handshake.sock
         self.service = handshake.service
         self.max_msg_size = handshake.response.max_msg_size
-        self.server_pid = handshake.credentials.pid if handshake.credentials else None
+        # The daemon's pid as the kernel recorded it for the listening socket
+        # (SO_PEERCRED); SCM_CREDENTIALS may carry any existing pid if the
+        # sender has CAP_SYS_ADMIN.  It decides whether a crashed daemon's
+        # files are removed, so it must be the daemon's.
+        creds = handshake.peer or handshake.credentials
+        self.server_pid = creds.pid if creds is not None and creds.pid > 0 else None
+        #: Who may own the files the server names (see Handshake.owners).
+        self.owners = handshake.owners
         self.lost = False
         #: How long recv_response busy-waits first (see pyquorum.ipc.client._spin).
         self.response_spin = RESPONSE_SPIN
@@ -98,22 +107,27 @@ class ClientTransport(ABC):
         self.setup.close()
 
 
-def map_server_file(path: str, what: str, field: str, minimum: int, length: int = 0) -> mmap.mmap:
+def map_server_file(
+    path: str,
+    what: str,
+    field: str,
+    minimum: int,
+    length: int = 0,
+    *,
+    owners: Collection[int],
+) -> mmap.mmap:
     """Map a file the server created and named (a ring file, the control file).
 
-    ``length`` 0 maps what is there: the server sized the file, and
-    truncating it to a guessed size could shrink the server's own mapping
-    under it.  A file that cannot be opened, or is shorter than ``minimum``,
-    is the server's fault: RemoteProtocolError naming ``field``.
+    The file is opened only if it is what libqb creates
+    (:func:`~pyquorum.ipc.client.trust.open_server_file`: under /dev/shm,
+    named ``qb-…``, no symbolic link, a regular file owned by a uid in
+    ``owners``).  ``length`` 0 maps what is there: the server sized the
+    file, and truncating it to a guessed size could shrink the server's own
+    mapping under it.  A file that cannot be opened, or is shorter than
+    ``minimum``, is the server's fault: RemoteProtocolError naming
+    ``field``.  Running out of fds or memory is a typed error of its own.
     """
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except OSError as exc:
-        raise RemoteProtocolError(
-            f"cannot open the {what} the server named: {exc.strerror}",
-            data=os.fsencode(path),
-            field=field,
-        ) from None
+    fd = open_server_file(path, field, what, owners)
     try:
         size = os.fstat(fd).st_size
         if size < minimum:
@@ -122,6 +136,23 @@ def map_server_file(path: str, what: str, field: str, minimum: int, length: int 
                 data=os.fsencode(path),
                 field=field,
             )
-        return mmap.mmap(fd, length or size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        try:
+            return mmap.mmap(
+                fd, length or size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
+            )
+        except OSError as exc:
+            if exc.errno in RESOURCE_ERRNOS:
+                raise local_error(exc, f"cannot map the {what} corosync named") from None
+            raise RemoteProtocolError(
+                f"cannot map the {what} corosync named: {exc.strerror}",
+                data=os.fsencode(path),
+                field=field,
+            ) from None
+        except OverflowError:
+            raise RemoteProtocolError(
+                f"{what} is {size} bytes, too large to map",
+                data=os.fsencode(path),
+                field=field,
+            ) from None
     finally:
         os.close(fd)

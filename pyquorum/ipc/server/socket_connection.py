@@ -42,7 +42,7 @@ from pyquorum.ipc.server.connection import (
     Timer,
     create_file,
 )
-from pyquorum.ipc.wire import CONTROL_I32, CONTROL_SIZE, REQ_SENT
+from pyquorum.ipc.wire import CONTROL_I32, CONTROL_SIZE, REQ_SENT, wrap_i32
 from pyquorum.messages.constants import ConnectionType
 
 __all__ = ["Outgoing", "SocketServerConnection"]
@@ -178,7 +178,8 @@ class SocketServerConnection(ServerConnection):
                 self.close()
                 return
             sent = CONTROL_I32.unpack_from(self._ctl, REQ_SENT)[0]
-            CONTROL_I32.pack_into(self._ctl, REQ_SENT, sent - 1)
+            # Wraps as libqb's atomic decrement does (the client may have wrapped it).
+            CONTROL_I32.pack_into(self._ctl, REQ_SENT, wrap_i32(sent - 1))
             if n == 0 or n > self.max_msg_size:
                 log.info("closing connection of pid %d: %d-byte request", self.pid, n)
                 self.close()
