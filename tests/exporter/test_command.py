@@ -84,9 +84,12 @@ def test_the_command_serves_the_fake_servers_numbers_and_stops_on_sigterm() -> N
             line = proc.stdout.readline()
             assert line.startswith("pyquorum exporter: serving http://127.0.0.1:"), line
             port = int(line.rsplit(":", 1)[1].split("/")[0])
-            values = wait_until(
-                lambda: (v := scrape(server, port)).get("pyquorum_corosync_members[]") == 3
-                and v, 10, "the fake's members in /metrics")
+
+            def served() -> dict[str, float] | None:
+                values = scrape(server, port)
+                return values if values.get("pyquorum_corosync_members[]") == 3 else None
+
+            values = wait_until(served, 10, "the fake's members in /metrics")
             assert values["pyquorum_corosync_reachable[]"] == 1
             assert values["ha_cluster_corosync_quorate[]"] == 1
             proc.send_signal(signal.SIGTERM)
