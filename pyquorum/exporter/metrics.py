@@ -207,7 +207,9 @@ def _knet(snap: ClusterSnapshot) -> Iterator[Metric]:
                 gauges[key].add_metric(values, 1.0 if flag else 0.0)
         for key, micros in (("ave", stats.latency_ave_us), ("min", stats.latency_min_us),
                             ("max", stats.latency_max_us)):
-            if micros is not None:
+            # No samples (this node's own link): knet leaves latency_min at
+            # UINT32_MAX and the others at 0, which are not measurements.
+            if micros is not None and stats.latency_samples != 0:
                 gauges[key].add_metric(values, micros / _US_PER_S)
         if stats.down_count is not None:
             downs.add_metric(values, float(stats.down_count))

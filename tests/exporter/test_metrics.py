@@ -247,3 +247,20 @@ def test_the_collector_reads_the_state_at_each_scrape() -> None:
     second = generate_latest(registry).decode()
     assert "pyquorum_corosync_reachable 1.0" in second
     assert "ha_cluster_corosync_quorate 1.0" in second
+
+
+def test_a_link_without_latency_samples_has_no_latency(state: ClusterState) -> None:
+    """knet's link to this node itself is never measured: latency_min stays UINT32_MAX."""
+    state.apply(cmap_nodelist(1, 2))
+    state.apply(knet({
+        (1, 0): {"enabled": 1, "connected": 1, "latency_ave": 0, "latency_min": 4294967295,
+                 "latency_max": 0, "latency_samples": 0},
+        (2, 0): {"enabled": 1, "connected": 1, "latency_ave": 250, "latency_min": 100,
+                 "latency_max": 900, "latency_samples": 12},
+    }))
+    samples = scrape(state)
+    for kind in ("average", "min", "max"):
+        name = f"pyquorum_corosync_knet_link_latency_{kind}_seconds"
+        assert [dict(labels)["node_id"] for labels in samples[name]] == ["2"]
+    assert one(samples, "pyquorum_corosync_knet_link_connected",
+               node_id="1", node="node1", link="0") == 1.0
