@@ -8,7 +8,8 @@ and meaning are its own, so existing dashboards and alerts keep working:
   ``expected_votes``, ``highest_expected``, ``total_votes``, ``quorum``;
 * ``ha_cluster_corosync_member_votes{node_id,node,local}``: each member's
   votes, plus a ``node_id="0", node="Qdevice"`` row when a quorum device is
-  registered, as ``corosync-quorumtool`` lists it; ``local`` is
+  registered, as ``corosync-quorumtool`` lists it (its votes while it casts
+  them, else 0; ``pyquorum_corosync_qdevice_votes`` has them always); ``local`` is
   ``"true"``/``"false"``;
 * ``ha_cluster_corosync_rings{ring_id,node_id,number,address}``: one series
   per link of this node, 1 healthy, 0 faulty; ``ring_id`` is the ring id as
@@ -104,7 +105,10 @@ def _compatible(snap: ClusterSnapshot) -> Iterator[Metric]:
                 members.add_metric([str(nodeid), snap.node_name(nodeid), local],
                                    float(snap.node_votes[nodeid]))
         if view is not None and view.qdevice is not None:
-            members.add_metric(["0", "Qdevice", "false"], float(view.qdevice.votes))
+            # the tool counts the device's votes only while it casts them
+            device = view.qdevice
+            members.add_metric(["0", "Qdevice", "false"],
+                               float(device.votes if device.cast_vote else 0))
         yield members
     this = snap.nodes.get(snap.local_nodeid) if snap.local_nodeid is not None else None
     if this is not None and snap.ring_id is not None:

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from pyquorum.testing.cluster import Node
+from pyquorum.testing.cluster import CommandFailed, Node, QdeviceConfig, wait_until
 from pyquorum.testing.prometheus import PROMETHEUS, PrometheusServer
 from tests.support.exporter_live import (
     Key,
@@ -47,7 +47,11 @@ def assert_same_numbers_as_the_tools(node: Node, exporter: RunningExporter,
     """
     mismatch: tuple[dict[Key, float], dict[Key, float]] | None = None
     for _ in range(attempts):
-        before = tools_view(node)
+        try:
+            before = tools_view(node)
+        except CommandFailed:  # the tools fail now and then (seen: CS_ERR_NOT_EXIST)
+            time.sleep(0.5)
+            continue
         read_after = time.time()
         deadline = time.monotonic() + 10
         while True:
@@ -57,7 +61,10 @@ def assert_same_numbers_as_the_tools(node: Node, exporter: RunningExporter,
                 break
             assert time.monotonic() < deadline, "the stats map was not read again"
             time.sleep(0.1)
-        after = tools_view(node)
+        try:
+            after = tools_view(node)
+        except CommandFailed:
+            continue
         if before != after:
             continue
         ours = exporter_view(samples)
@@ -65,7 +72,7 @@ def assert_same_numbers_as_the_tools(node: Node, exporter: RunningExporter,
             assert samples[key("pyquorum_corosync_reachable")] == 1
             return samples
         mismatch = (before, ours)
-    assert mismatch is not None, f"the tools' numbers never held still over {attempts} reads"
+    assert mismatch is not None, f"the tools' numbers never held still in {attempts} tries"
     tools, ours = mismatch
     differ = {k: (tools.get(k), ours.get(k)) for k in tools.keys() | ours.keys()
               if tools.get(k) != ours.get(k)}
@@ -151,3 +158,37 @@ def test_prometheus_sees_membership_votes_quorum_and_a_corosync_restart(
         assert len(exporter.shm_files()) == shm
         pid = exporter.proc.pid
     assert not any(f"-{pid}-" in name for name in os.listdir("/dev/shm"))
+
+
+def test_a_quorum_device_shows_in_the_metrics(cluster3: ClusterFactory) -> None:
+    cluster = cluster3(qdevice=QdeviceConfig(algorithm="ffsplit", tls=False))
+    node1 = cluster[1]
+    qdevice = {"name": "Qdevice"}
+    with exporter_on(node1, *OPTIONS) as exporter, node1.netns_context():
+
+        def counted() -> dict[Key, float] | None:
+            samples = exporter.scrape()
+            votes = samples.get(key("pyquorum_corosync_qdevice_votes", **qdevice))
+            return samples if votes == 1 else None
+
+        samples = wait_until(counted, 20, "the quorum device's vote in /metrics")
+        assert samples[key("pyquorum_corosync_qdevice_registered")] == 1
+        assert samples[key("pyquorum_corosync_votequorum_flag", flag="qdevice")] == 1
+        for name in ("alive", "cast_vote"):
+            assert samples[key(f"pyquorum_corosync_qdevice_{name}", **qdevice)] == 1
+        assert samples[key("pyquorum_corosync_qdevice_master_wins", **qdevice)] == 0
+        samples = assert_same_numbers_as_the_tools(node1, exporter)
+        assert samples[key("ha_cluster_corosync_member_votes", node_id="0", node="Qdevice",
+                           local="false")] == 1
+        assert samples[key("ha_cluster_corosync_quorum_votes", type="total_votes")] == 4
+
+        # qnetd goes: the device stays registered and alive but casts no vote
+        assert cluster.qnetd is not None
+        cluster.qnetd.stop()
+        wait_until(lambda: exporter.scrape().get(
+            key("pyquorum_corosync_qdevice_cast_vote", **qdevice)) == 0,
+            20, "the quorum device to stop casting its vote")
+        samples = assert_same_numbers_as_the_tools(node1, exporter)
+        assert samples[key("ha_cluster_corosync_quorum_votes", type="total_votes")] == 3
+        assert samples[key("pyquorum_corosync_qdevice_alive", **qdevice)] == 1
+        assert samples[key("pyquorum_corosync_connection_losses_total")] == 0

@@ -152,6 +152,15 @@ def test_the_qdevice(state: ClusterState) -> None:
     # corosync-quorumtool's Qdevice row, as ha_cluster_exporter reports it
     assert one(samples, "ha_cluster_corosync_member_votes",
                node_id="0", node="Qdevice", local="false") == 2.0
+    # a device that casts no vote (qnetd gone) shows 0 votes there, as the tool does
+    state.apply(info(1, local=True, flags=flags & ~VotequorumInfo.QDEVICE_CAST_VOTE,
+                     qdevice_votes=2, qdevice_name="Qdevice", total=3, expected=5, highest=5,
+                     quorum=3))
+    samples = scrape(state)
+    assert one(samples, "ha_cluster_corosync_member_votes",
+               node_id="0", node="Qdevice", local="false") == 0.0
+    assert one(samples, "pyquorum_corosync_qdevice_votes", name="Qdevice") == 2.0
+    assert one(samples, "pyquorum_corosync_qdevice_cast_vote", name="Qdevice") == 0.0
 
 
 def test_knet_links(state: ClusterState) -> None:

@@ -29,8 +29,8 @@ from pyquorum.testing.cluster import Node, QuorumStatus
 Key = tuple[str, tuple[tuple[str, str], ...]]
 
 
-def key(name: str, **labels: str) -> Key:
-    return name, tuple(sorted(labels.items()))
+def key(metric: str, /, **labels: str) -> Key:
+    return metric, tuple(sorted(labels.items()))
 
 
 @dataclass
