@@ -42,7 +42,7 @@ from pyquorum.errors import (
     NotExistError,
     NotSupportedError,
 )
-from pyquorum.exporter.inputs import CmapNodelist, Input, KnetStats, NodeInfo
+from pyquorum.exporter.inputs import CmapNodelist, Input, KnetStats, NodeInfo, Tracked
 from pyquorum.exporter.plan import GetInfo, Read, ReadKnetStats, ReadNodelist, ReadPlanner
 from pyquorum.exporter.quorum_source import MAX_BATCH, QuorumServiceSource
 from pyquorum.messages import votequorum as vq
@@ -123,6 +123,12 @@ class CorosyncSource:
                 picture += self._open_votequorum(deadline)
             self._open_stats(deadline)
             picture += self._perform(self._planner.after_connect(picture), deadline)
+            picture.append(Tracked({
+                "quorum": True,
+                "votequorum": self._vq is not None,
+                "cmap": self._cmap is not None,
+                "cmap_stats": self._stats is not None,
+            }))
         except BaseException:
             self.close()
             raise

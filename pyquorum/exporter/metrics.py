@@ -19,7 +19,9 @@ and meaning are its own, so existing dashboards and alerts keep working:
   has it enabled but not connected (:meth:`ClusterSnapshot.faulty_links`);
 * ``ha_cluster_corosync_ring_errors``: how many of those links are faulty.
 
-The rest is pyquorum's own, under ``pyquorum_corosync_``.  While corosync
+The rest is pyquorum's own, under ``pyquorum_corosync_``;
+``service_tracked{service}`` says which services the source tracks, so a
+metric absent because corosync does not serve its service is explained.  While corosync
 is not reachable only ``pyquorum_corosync_reachable`` (0), the counters and
 the last-change timestamp are exported: stale cluster values would lie.
 """
@@ -72,6 +74,13 @@ def _counters(snap: ClusterSnapshot) -> Iterator[Metric]:
         family = CounterMetricFamily(_P + name, doc)
         family.add_metric([], float(value))
         yield family
+    if snap.reachable and snap.tracked:
+        tracked = _gauge(_P + "service_tracked",
+                         "Whether the exporter tracks this corosync service (0: corosync "
+                         "does not serve it, so its metrics are absent).", ["service"])
+        for service, on in snap.tracked.items():
+            tracked.add_metric([service], 1.0 if on else 0.0)
+        yield tracked
     if snap.last_change is not None:
         last = _gauge(_P + "last_change_timestamp_seconds",
                       "When membership or quorate last changed (Unix time).")

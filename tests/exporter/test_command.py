@@ -92,6 +92,13 @@ def test_the_command_serves_the_fake_servers_numbers_and_stops_on_sigterm() -> N
             values = wait_until(served, 10, "the fake's members in /metrics")
             assert values["pyquorum_corosync_reachable[]"] == 1
             assert values["ha_cluster_corosync_quorate[]"] == 1
+            tracked = {k: v for k, v in values.items()
+                       if k.startswith("pyquorum_corosync_service_tracked")}
+            assert tracked == {
+                f"pyquorum_corosync_service_tracked[('service', '{name}')]": value
+                for name, value in (("quorum", 1), ("votequorum", 0), ("cmap", 0),
+                                    ("cmap_stats", 0))
+            }
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
             assert proc.stderr is not None

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from pyquorum.exporter.corosync_source import CorosyncSource
+from pyquorum.exporter.inputs import Tracked
 from pyquorum.exporter.runner import Exporter
 from pyquorum.exporter.source import Source
 from pyquorum.exporter.state import ClusterSnapshot, ClusterState
@@ -60,7 +61,10 @@ def test_services_the_fake_does_not_serve_are_reported_not_fatal(
             try:
                 assert sorted(source.unavailable) == ["cmap", "cmap stats map", "votequorum"]
                 assert all("CorosyncNotRunning" in why for why in source.unavailable.values())
-                assert len(picture) == 2  # the quorum service's nodelist and quorum
+                # the quorum service's nodelist and quorum, and what is tracked
+                assert len(picture) == 3
+                assert picture[-1] == Tracked({"quorum": True, "votequorum": False,
+                                               "cmap": False, "cmap_stats": False})
                 assert source.refresh(1) == []
             finally:
                 source.close()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from pyquorum.exporter.corosync_source import CorosyncSource
-from pyquorum.exporter.inputs import CmapNodelist, KnetStats, NodeInfo
+from pyquorum.exporter.inputs import CmapNodelist, KnetStats, NodeInfo, Tracked
 from pyquorum.exporter.source import Source
 from pyquorum.messages import votequorum as vq
 from pyquorum.testing.cluster import Node
@@ -26,6 +26,8 @@ def test_every_service_is_tracked_and_read(corosync_node_any: Node) -> None:
     try:
         picture = source.connect(5)
         assert source.unavailable == {}
+        assert picture[-1] == Tracked(dict.fromkeys(
+            ("quorum", "votequorum", "cmap", "cmap_stats"), True))
         assert any(isinstance(i, vq.QuorumNotification) for i in picture)
         local = [i for i in picture if isinstance(i, NodeInfo) and i.local]
         assert len(local) == 1 and local[0].info.nodeid == corosync_node_any.nodeid
@@ -46,6 +48,8 @@ def test_without_votequorum_the_quorum_service_still_gives_its_picture(
     try:
         picture = source.connect(5)
         assert list(source.unavailable) == ["votequorum"]
+        assert picture[-1] == Tracked({"quorum": True, "votequorum": False, "cmap": True,
+                                       "cmap_stats": True})
         assert "quorum.provider" in source.unavailable["votequorum"]
         assert not any(isinstance(i, NodeInfo) for i in picture)
         assert any(isinstance(i, CmapNodelist) for i in picture)

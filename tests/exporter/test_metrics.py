@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pyquorum.exporter.inputs import Reachable, Unreachable
+from pyquorum.exporter.inputs import Reachable, Tracked, Unreachable
 from pyquorum.exporter.metrics import registry_for
 from pyquorum.exporter.state import ClusterState
 from pyquorum.messages import votequorum as vq
@@ -273,3 +273,15 @@ def test_a_link_without_latency_samples_has_no_latency(state: ClusterState) -> N
         assert [dict(labels)["node_id"] for labels in samples[name]] == ["2"]
     assert one(samples, "pyquorum_corosync_knet_link_connected",
                node_id="1", node="node1", link="0") == 1.0
+
+
+def test_the_services_tracked(state: ClusterState) -> None:
+    assert "pyquorum_corosync_service_tracked" not in scrape(state)  # not said: not shown
+    state.apply(Tracked({"quorum": True, "votequorum": False}))
+    samples = scrape(state)
+    assert one(samples, "pyquorum_corosync_service_tracked", service="quorum") == 1.0
+    assert one(samples, "pyquorum_corosync_service_tracked", service="votequorum") == 0.0
+    state.apply(Unreachable("gone"))
+    assert "pyquorum_corosync_service_tracked" not in scrape(state)
+    state.apply(Reachable())  # a new connection says it again
+    assert "pyquorum_corosync_service_tracked" not in scrape(state)
