@@ -11,7 +11,7 @@ from pyquorum.exporter.corosync_source import CorosyncSource
 from pyquorum.exporter.inputs import CmapNodelist, KnetStats, NodeInfo, Tracked
 from pyquorum.exporter.source import Source
 from pyquorum.messages import votequorum as vq
-from pyquorum.testing.cluster import Node
+from pyquorum.testing.cluster import Node, wait_until
 from tests.support.exporter_source_contract import ALL_CHECKS
 from tests.support.live import ClusterFactory
 
@@ -54,5 +54,29 @@ def test_without_votequorum_the_quorum_service_still_gives_its_picture(
         assert not any(isinstance(i, NodeInfo) for i in picture)
         assert any(isinstance(i, CmapNodelist) for i in picture)
         assert any(isinstance(i, KnetStats) for i in source.refresh(5))
+    finally:
+        source.close()
+
+
+def test_a_renamed_node_is_picked_up_from_the_nodelist_tracker(cluster3: ClusterFactory) -> None:
+    node = cluster3(nodes=1)[1]
+    source = CorosyncSource(enter=node.netns_context)
+    try:
+        source.connect(5)
+        # cmap refuses writes under nodelist.: a rename comes with a config reload
+        text = node.config_path.read_text()
+        assert f"name: {node.name}\n" in text
+        node.config_path.write_text(text.replace(f"name: {node.name}\n", "name: renamed\n"))
+        node.run(["corosync-cfgtool", "-R"], check=True)
+
+        def renamed() -> CmapNodelist | None:
+            for item in source.poll(0.2):
+                if isinstance(item, CmapNodelist):
+                    name = item.values.get("nodelist.node.0.name")
+                    if name is not None and name.value == "renamed":
+                        return item
+            return None
+
+        wait_until(renamed, 5, "the new name in a nodelist read")
     finally:
         source.close()
