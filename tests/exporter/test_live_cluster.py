@@ -1,8 +1,9 @@
 """The exporter on node 1 of a live 3-node corosync cluster, scraped by a real Prometheus.
 
-Today the source is the quorum service alone (QuorumServiceSource): quorate,
-members, ring id and the counters.  Votes, names and knet stats join when the
-votequorum and cmap sessions do.  Root, corosync and /usr/bin/prometheus needed:
+In process, with the quorum-service part of the source alone
+(QuorumServiceSource): quorate, members, ring id and the counters.  The whole
+``pyquorum exporter`` (votes, names, knet stats) is tested as a process in
+test_live_command.py.  Root, corosync and /usr/bin/prometheus needed:
 skips without them, fails instead under PYQUORUM_REQUIRE_COROSYNC=1.
 """
 
