@@ -11,8 +11,9 @@ The corosync-backed source,
 :class:`~pyquorum.exporter.corosync_source.CorosyncSource`, tracks the quorum
 service, votequorum and cmap's nodelist, asks votequorum's getinfo for this
 node and each member after a membership or expected-votes change, and reads
-``stats.knet.`` of the stats map on :meth:`Source.refresh`.  :class:`ScriptedSource` is the test double:
-tests push inputs and failures and the runner drives it like the real one.
+``stats.knet.`` of the stats map on :meth:`Source.refresh`.
+:class:`ScriptedSource` is the test double: tests push inputs and failures
+and the runner drives it like the real one.
 """
 
 from __future__ import annotations
