@@ -136,6 +136,12 @@ def _serve() -> CommandModule:
     return serve
 
 
+def _exporter() -> CommandModule:
+    from pyquorum.commands import exporter
+
+    return exporter
+
+
 #: Every subcommand, in the order ``pyquorum --help`` lists them.
 COMMANDS: tuple[Command, ...] = (
     Command(
@@ -173,6 +179,7 @@ COMMANDS: tuple[Command, ...] = (
         "serve a script or a capture as a fake corosync quorum service (libqb IPC)",
         _serve,
     ),
+    Command("exporter", "serve quorum, votes and knet links as Prometheus metrics", _exporter),
 )
 
 _BY_NAME = {command.name: command for command in COMMANDS}

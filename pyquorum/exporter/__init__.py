@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pyquorum.exporter.corosync_source import CorosyncSource
     from pyquorum.exporter.metrics import ClusterCollector
     from pyquorum.exporter.plan import ReadPlanner
     from pyquorum.exporter.quorum_source import QuorumServiceSource
@@ -25,6 +26,7 @@ __all__ = [
     "ClusterCollector",
     "ClusterSnapshot",
     "ClusterState",
+    "CorosyncSource",
     "Exporter",
     "MetricsServer",
     "QuorumServiceSource",
@@ -37,6 +39,7 @@ _WHERE = {
     "ClusterCollector": "metrics",
     "ClusterSnapshot": "state",
     "ClusterState": "state",
+    "CorosyncSource": "corosync_source",
     "Exporter": "runner",
     "MetricsServer": "server",
     "QuorumServiceSource": "quorum_source",

@@ -24,6 +24,7 @@ __all__ = [
     "KnetStats",
     "NodeInfo",
     "Reachable",
+    "Tracked",
     "Unreachable",
 ]
 
@@ -94,6 +95,21 @@ class KnetStats:
         object.__setattr__(self, "values", _frozen(self.values))
 
 
+@dataclass(frozen=True)
+class Tracked:
+    """Which services the source tracks on this connection: name → tracked.
+
+    A corosync that does not serve one of them (votequorum when it is not the
+    quorum provider, pyquorum's fake server) still gives the rest; this says
+    what is missing, so an absent metric has an explanation.
+    """
+
+    services: Mapping[str, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "services", MappingProxyType(dict(self.services)))
+
+
 #: Every value the state accepts.
 Input = (
     QuorumNotification
@@ -104,6 +120,7 @@ Input = (
     | NodeInfo
     | CmapNodelist
     | KnetStats
+    | Tracked
     | Reachable
     | Unreachable
 )

@@ -8,7 +8,8 @@ and meaning are its own, so existing dashboards and alerts keep working:
   ``expected_votes``, ``highest_expected``, ``total_votes``, ``quorum``;
 * ``ha_cluster_corosync_member_votes{node_id,node,local}``: each member's
   votes, plus a ``node_id="0", node="Qdevice"`` row when a quorum device is
-  registered, as ``corosync-quorumtool`` lists it; ``local`` is
+  registered, as ``corosync-quorumtool`` lists it (its votes while it casts
+  them, else 0; ``pyquorum_corosync_qdevice_votes`` has them always); ``local`` is
   ``"true"``/``"false"``;
 * ``ha_cluster_corosync_rings{ring_id,node_id,number,address}``: one series
   per link of this node, 1 healthy, 0 faulty; ``ring_id`` is the ring id as
@@ -18,7 +19,9 @@ and meaning are its own, so existing dashboards and alerts keep working:
   has it enabled but not connected (:meth:`ClusterSnapshot.faulty_links`);
 * ``ha_cluster_corosync_ring_errors``: how many of those links are faulty.
 
-The rest is pyquorum's own, under ``pyquorum_corosync_``.  While corosync
+The rest is pyquorum's own, under ``pyquorum_corosync_``;
+``service_tracked{service}`` says which services the source tracks, so a
+metric absent because corosync does not serve its service is explained.  While corosync
 is not reachable only ``pyquorum_corosync_reachable`` (0), the counters and
 the last-change timestamp are exported: stale cluster values would lie.
 """
@@ -71,6 +74,13 @@ def _counters(snap: ClusterSnapshot) -> Iterator[Metric]:
         family = CounterMetricFamily(_P + name, doc)
         family.add_metric([], float(value))
         yield family
+    if snap.reachable and snap.tracked:
+        tracked = _gauge(_P + "service_tracked",
+                         "Whether the exporter tracks this corosync service (0: corosync "
+                         "does not serve it, so its metrics are absent).", ["service"])
+        for service, on in snap.tracked.items():
+            tracked.add_metric([service], 1.0 if on else 0.0)
+        yield tracked
     if snap.last_change is not None:
         last = _gauge(_P + "last_change_timestamp_seconds",
                       "When membership or quorate last changed (Unix time).")
@@ -104,7 +114,10 @@ def _compatible(snap: ClusterSnapshot) -> Iterator[Metric]:
                 members.add_metric([str(nodeid), snap.node_name(nodeid), local],
                                    float(snap.node_votes[nodeid]))
         if view is not None and view.qdevice is not None:
-            members.add_metric(["0", "Qdevice", "false"], float(view.qdevice.votes))
+            # the tool counts the device's votes only while it casts them
+            device = view.qdevice
+            members.add_metric(["0", "Qdevice", "false"],
+                               float(device.votes if device.cast_vote else 0))
         yield members
     this = snap.nodes.get(snap.local_nodeid) if snap.local_nodeid is not None else None
     if this is not None and snap.ring_id is not None:
@@ -207,7 +220,9 @@ def _knet(snap: ClusterSnapshot) -> Iterator[Metric]:
                 gauges[key].add_metric(values, 1.0 if flag else 0.0)
         for key, micros in (("ave", stats.latency_ave_us), ("min", stats.latency_min_us),
                             ("max", stats.latency_max_us)):
-            if micros is not None:
+            # No samples (this node's own link): knet leaves latency_min at
+            # UINT32_MAX and the others at 0, which are not measurements.
+            if micros is not None and stats.latency_samples != 0:
                 gauges[key].add_metric(values, micros / _US_PER_S)
         if stats.down_count is not None:
             downs.add_metric(values, float(stats.down_count))

@@ -86,6 +86,13 @@ class QuorumServiceSource:
             raise ConnectionLost("the quorum session closed")
         return items
 
+    def fileno(self) -> int:
+        """The session's fd, readable when a notification (or a hang-up) is pending."""
+        session = self._session
+        if session is None or session.closed:
+            raise ConnectionLost("the quorum source is not connected")
+        return session.fileno()
+
     def refresh(self, timeout: float) -> Sequence[Input]:
         if self._session is None or self._session.closed:
             raise ConnectionLost("the quorum source is not connected")

@@ -7,11 +7,13 @@ closes, each call within the timeout it is given.  Any
 means "corosync is lost": the runner closes the source, marks the state
 unreachable and calls :meth:`Source.connect` again after a backoff.
 
-A corosync-backed source tracks the quorum service, votequorum and cmap's
-nodelist, asks votequorum's getinfo for this node and each member after a
-membership or expected-votes change, and reads ``stats.knet.`` of the stats
-map on :meth:`Source.refresh`.  :class:`ScriptedSource` is the test double:
-tests push inputs and failures and the runner drives it like the real one.
+The corosync-backed source,
+:class:`~pyquorum.exporter.corosync_source.CorosyncSource`, tracks the quorum
+service, votequorum and cmap's nodelist, asks votequorum's getinfo for this
+node and each member after a membership or expected-votes change, and reads
+``stats.knet.`` of the stats map on :meth:`Source.refresh`.
+:class:`ScriptedSource` is the test double: tests push inputs and failures
+and the runner drives it like the real one.
 """
 
 from __future__ import annotations
@@ -43,7 +45,11 @@ class Source(Protocol):
         ...
 
     def poll(self, timeout: float) -> Sequence[Input]:
-        """The inputs that arrived within ``timeout`` (possibly none)."""
+        """The inputs that arrived within ``timeout`` (possibly none).
+
+        The reads they make owed (getinfo, nodelist) may take up to the
+        timeout :meth:`connect` was given, so a short poll never starves them.
+        """
         ...
 
     def refresh(self, timeout: float) -> Sequence[Input]:

@@ -36,6 +36,7 @@ from pyquorum.exporter.inputs import (
     KnetStats,
     NodeInfo,
     Reachable,
+    Tracked,
     Unreachable,
 )
 from pyquorum.messages import votequorum as vq
@@ -140,6 +141,7 @@ class ClusterSnapshot:
     nodes: Mapping[int, NodeConfig] = field(default_factory=dict)
     links: Mapping[tuple[int, int], KnetLink] = field(default_factory=dict)
     stats_time: float | None = None
+    tracked: Mapping[str, bool] = field(default_factory=dict)
     membership_changes: int = 0
     quorum_losses: int = 0
     connection_losses: int = 0
@@ -312,6 +314,8 @@ class ClusterState:
             return self._node_info(snap, item)
         if isinstance(item, CmapNodelist):
             return _replace(snap, nodes=MappingProxyType(parse_nodelist(item.values)))
+        if isinstance(item, Tracked):
+            return _replace(snap, tracked=item.services)
         if isinstance(item, KnetStats):
             return _replace(snap, links=MappingProxyType(parse_knet(item.values)), stats_time=now)
         raise TypeError(f"not an exporter input: {type(item).__name__}")

@@ -1,17 +1,16 @@
 """The exporter on node 1 of a live 3-node corosync cluster, scraped by a real Prometheus.
 
-Today the source is the quorum service alone (QuorumServiceSource): quorate,
-members, ring id and the counters.  Votes, names and knet stats join when the
-votequorum and cmap sessions do.  Root, corosync and /usr/bin/prometheus needed:
+In process, with the quorum-service part of the source alone
+(QuorumServiceSource): quorate, members, ring id and the counters.  The whole
+``pyquorum exporter`` (votes, names, knet stats) is tested as a process in
+test_live_command.py.  Root, corosync and /usr/bin/prometheus needed:
 skips without them, fails instead under PYQUORUM_REQUIRE_COROSYNC=1.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
-import urllib.request
 from collections.abc import Callable
 
 import pytest
@@ -25,33 +24,10 @@ from pyquorum.messages.constants import Model
 from pyquorum.services.quorum.session import QuorumSession
 from pyquorum.testing.cluster import Cluster
 from pyquorum.testing.prometheus import PROMETHEUS, PrometheusServer
+from tests.support.exporter_live import ScrapeTimer
 from tests.support.live import require_live
 
 pytestmark = pytest.mark.slow
-
-
-class ScrapeTimer(threading.Thread):
-    """Scrapes /metrics back to back and keeps the slowest time."""
-
-    def __init__(self, port: int) -> None:
-        super().__init__(daemon=True)
-        self.url = f"http://127.0.0.1:{port}/metrics"
-        self.stop = threading.Event()
-        self.slowest = 0.0
-        self.count = 0
-        self.failures: list[str] = []
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            started = time.monotonic()
-            try:
-                with urllib.request.urlopen(self.url, timeout=10) as response:
-                    response.read()
-            except OSError as exc:
-                self.failures.append(str(exc))
-            self.slowest = max(self.slowest, time.monotonic() - started)
-            self.count += 1
-            time.sleep(0.02)
 
 
 def test_membership_quorum_and_a_corosync_restart_under_prometheus(
@@ -96,7 +72,7 @@ def test_membership_quorum_and_a_corosync_restart_under_prometheus(
         assert prom.value("pyquorum_corosync_quorum_losses_total") == 1
 
         # corosync on node 1 killed and restarted under the exporter
-        timer = ScrapeTimer(server.port)
+        timer = ScrapeTimer(f"http://127.0.0.1:{server.port}/metrics")
         timer.start()
         try:
             node1.crash()

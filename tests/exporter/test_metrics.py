@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pyquorum.exporter.inputs import Reachable, Unreachable
+from pyquorum.exporter.inputs import Reachable, Tracked, Unreachable
 from pyquorum.exporter.metrics import registry_for
 from pyquorum.exporter.state import ClusterState
 from pyquorum.messages import votequorum as vq
@@ -152,6 +152,15 @@ def test_the_qdevice(state: ClusterState) -> None:
     # corosync-quorumtool's Qdevice row, as ha_cluster_exporter reports it
     assert one(samples, "ha_cluster_corosync_member_votes",
                node_id="0", node="Qdevice", local="false") == 2.0
+    # a device that casts no vote (qnetd gone) shows 0 votes there, as the tool does
+    state.apply(info(1, local=True, flags=flags & ~VotequorumInfo.QDEVICE_CAST_VOTE,
+                     qdevice_votes=2, qdevice_name="Qdevice", total=3, expected=5, highest=5,
+                     quorum=3))
+    samples = scrape(state)
+    assert one(samples, "ha_cluster_corosync_member_votes",
+               node_id="0", node="Qdevice", local="false") == 0.0
+    assert one(samples, "pyquorum_corosync_qdevice_votes", name="Qdevice") == 2.0
+    assert one(samples, "pyquorum_corosync_qdevice_cast_vote", name="Qdevice") == 0.0
 
 
 def test_knet_links(state: ClusterState) -> None:
@@ -247,3 +256,32 @@ def test_the_collector_reads_the_state_at_each_scrape() -> None:
     second = generate_latest(registry).decode()
     assert "pyquorum_corosync_reachable 1.0" in second
     assert "ha_cluster_corosync_quorate 1.0" in second
+
+
+def test_a_link_without_latency_samples_has_no_latency(state: ClusterState) -> None:
+    """knet's link to this node itself is never measured: latency_min stays UINT32_MAX."""
+    state.apply(cmap_nodelist(1, 2))
+    state.apply(knet({
+        (1, 0): {"enabled": 1, "connected": 1, "latency_ave": 0, "latency_min": 4294967295,
+                 "latency_max": 0, "latency_samples": 0},
+        (2, 0): {"enabled": 1, "connected": 1, "latency_ave": 250, "latency_min": 100,
+                 "latency_max": 900, "latency_samples": 12},
+    }))
+    samples = scrape(state)
+    for kind in ("average", "min", "max"):
+        name = f"pyquorum_corosync_knet_link_latency_{kind}_seconds"
+        assert [dict(labels)["node_id"] for labels in samples[name]] == ["2"]
+    assert one(samples, "pyquorum_corosync_knet_link_connected",
+               node_id="1", node="node1", link="0") == 1.0
+
+
+def test_the_services_tracked(state: ClusterState) -> None:
+    assert "pyquorum_corosync_service_tracked" not in scrape(state)  # not said: not shown
+    state.apply(Tracked({"quorum": True, "votequorum": False}))
+    samples = scrape(state)
+    assert one(samples, "pyquorum_corosync_service_tracked", service="quorum") == 1.0
+    assert one(samples, "pyquorum_corosync_service_tracked", service="votequorum") == 0.0
+    state.apply(Unreachable("gone"))
+    assert "pyquorum_corosync_service_tracked" not in scrape(state)
+    state.apply(Reachable())  # a new connection says it again
+    assert "pyquorum_corosync_service_tracked" not in scrape(state)

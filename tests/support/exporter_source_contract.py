@@ -16,6 +16,7 @@ from pyquorum.exporter.inputs import (
     KnetStats,
     NodeInfo,
     Reachable,
+    Tracked,
     Unreachable,
 )
 from pyquorum.exporter.source import Source
@@ -25,7 +26,7 @@ from pyquorum.messages.types import NodelistNotification, QuorumNotification
 #: What a source may hand out (Reachable/Unreachable are the runner's, not a source's).
 SOURCE_INPUTS = (QuorumNotification, NodelistNotification, vq.QuorumNotification,
                  vq.NodelistNotification, vq.ExpectedVotesNotification, NodeInfo,
-                 CmapNodelist, KnetStats)
+                 CmapNodelist, KnetStats, Tracked)
 #: Slack for a call asked to return within a timeout (thread wake-ups on a busy machine).
 SLACK = 0.5
 
