@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from pyquorum.testing.cluster import registry as _registry
+
 __all__ = ["PROMETHEUS", "PrometheusError", "PrometheusServer", "Sample"]
 
 #: Where Debian's ``prometheus`` package puts the server.
@@ -137,6 +139,9 @@ class PrometheusServer:
                 f"{self.binary} is not there (Debian: apt-get install prometheus)"
             )
         self.directory = Path(tempfile.mkdtemp(prefix="pyquorum-prometheus-"))
+        # Its own session keeps ^C away from it, so a run that dies of SIGTERM or exits
+        # without stop() must stop it through the harness's clean-up registry.
+        _registry.on_teardown(self, self.stop)
         try:
             config = self._write_config(self.directory)
             for _attempt in range(3):  # another process may take the free port first
@@ -211,6 +216,7 @@ class PrometheusServer:
         try:
             self._terminate()
         finally:
+            _registry.on_teardown(self, None)
             directory, self.directory = self.directory, None
             if directory is not None:
                 shutil.rmtree(directory, ignore_errors=True)

@@ -5,6 +5,9 @@ without it, fails instead under PYQUORUM_REQUIRE_COROSYNC=1 (CI)."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,3 +132,29 @@ def test_a_server_that_cannot_start_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(PrometheusError, match="did not become ready"):
         server.start()
     assert server.directory is None and server.pid is None
+
+
+def test_a_run_killed_by_sigterm_stops_its_prometheus(tmp_path: Path) -> None:
+    """Prometheus runs in a session of its own (^C does not reach it), so a test run
+    that dies of SIGTERM must stop it through the harness's clean-up registry."""
+    if not os.access(PROMETHEUS, os.X_OK):
+        require_live(f"{PROMETHEUS} is missing")
+    script = (
+        "import os, sys, time\n"
+        "from pyquorum.testing.prometheus import PrometheusServer\n"
+        "server = PrometheusServer(['127.0.0.1:1']).start()\n"
+        "print(server.pid, server.directory, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        pid_text, directory = child.stdout.readline().split()
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(30) == -signal.SIGTERM
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert not Path(f"/proc/{pid_text}").exists()
+    assert not Path(directory).exists()

@@ -19,7 +19,7 @@ import shutil
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ __all__ = [
     "leftovers_of",
     "load_state",
     "new_tag",
+    "on_teardown",
     "register",
     "sweep_stale",
     "unregister",
@@ -90,7 +91,27 @@ def unregister(cluster: Cluster) -> None:
     LIVE.pop(cluster.tag, None)
 
 
+#: Other test daemons to stop with the clusters (a Prometheus server, say), by key.
+_OTHERS: dict[object, Callable[[], None]] = {}
+
+
+def on_teardown(key: object, stop: Callable[[], None] | None) -> None:
+    """Have ``stop()`` run when the process exits or dies of SIGTERM/SIGHUP, as open
+    clusters are torn down; ``stop=None`` forgets ``key`` (it was stopped normally)."""
+    if stop is None:
+        _OTHERS.pop(key, None)
+        return
+    _OTHERS[key] = stop
+    _install_signal_handlers()
+
+
 def _teardown_all(reason: str) -> None:
+    for key, stop in list(_OTHERS.items()):
+        _OTHERS.pop(key, None)
+        try:
+            stop()
+        except Exception as exc:
+            print(f"pyquorum.testing: stopping {key!r} ({reason}): {exc}", file=sys.stderr)
     for cluster in list(LIVE.values()):
         print(f"pyquorum.testing.cluster: tearing down {cluster.tag} ({reason})", file=sys.stderr)
         try:
