@@ -30,7 +30,7 @@ from pyquorum.testing.cluster import (
     Cluster,
     ClusterUnavailable,
     Node,
-    Transport,
+    TransportName,
     close_all,
     leftovers,
     sweep_stale,
@@ -94,7 +94,7 @@ def _node_pool(_harness_leaves_nothing_behind: None) -> Iterator[NodePool]:
     pool.close()
 
 
-def _live_node(pool: NodePool, transport: Transport) -> Node:
+def _live_node(pool: NodePool, transport: TransportName) -> Node:
     try:
         return pool.node(transport)
     except ClusterUnavailable as exc:
@@ -115,7 +115,7 @@ def corosync_node(_node_pool: NodePool) -> Node:
 @pytest.fixture(params=["shm", "socket"], ids=["shm", "socket"])
 def corosync_node_any(request: pytest.FixtureRequest, _node_pool: NodePool) -> Node:
     """Like ``corosync_node``, once per libqb transport (``node.cluster.transport``)."""
-    transport: Transport = request.param
+    transport: TransportName = request.param
     return _live_node(_node_pool, transport)
 
 

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, BinaryIO, Final, Literal
+from typing import Any, BinaryIO, Final
 
 from pyquorum.errors import PyquorumError
+from pyquorum.ipc.wire import TransportName
 from pyquorum.messages.constants import Model
 
 __all__ = [
@@ -43,7 +44,6 @@ _HEAD = struct.Struct("<B3sId")  # kind, reserved, length, time
 _CRC = struct.Struct("<I")
 _ZERO3 = b"\0\0\0"
 
-Transport = Literal["shm", "socket"]
 PathOrFile = str | os.PathLike[str] | BinaryIO
 
 
@@ -145,7 +145,7 @@ class CaptureHeader:
     names and step times for the fixtures, say).
     """
 
-    transport: Transport
+    transport: TransportName
     model: Model
     version: int = CAPTURE_VERSION
     pyquorum_version: str = ""
@@ -181,7 +181,7 @@ class CaptureHeader:
         transport, service and granted max_msg_size) with the given corosync
         and libqb versions (this package does not probe the host)."""
         kind = getattr(connection, "connection_type", None)
-        transport: Transport = "socket" if int(kind if kind is not None else 1) == 0 else "shm"
+        transport: TransportName = "socket" if int(kind if kind is not None else 1) == 0 else "shm"
         return cls(
             transport=transport,
             model=model,

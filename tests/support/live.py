@@ -18,7 +18,7 @@ from pyquorum.testing.cluster import (
     Cluster,
     ClusterUnavailable,
     Node,
-    Transport,
+    TransportName,
     check_available,
 )
 
@@ -58,7 +58,7 @@ class NodePool:
         self._clusters: dict[str, Cluster] = {}
         self._failures: dict[str, BaseException] = {}
 
-    def node(self, transport: Transport) -> Node:
+    def node(self, transport: TransportName) -> Node:
         if transport in self._failures:  # do not pay a start-up timeout per test
             raise self._failures[transport]
         cluster = self._clusters.get(transport)

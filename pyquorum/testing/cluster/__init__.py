@@ -37,7 +37,7 @@ healed partition after ~0.2 s; a clean SIGTERM stop takes ~1 s.
 stops clusters by hand.
 """
 
-from pyquorum.testing.cluster.cluster import Cluster, Transport
+from pyquorum.testing.cluster.cluster import Cluster, TransportName
 from pyquorum.testing.cluster.common import (
     DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_MS,
@@ -66,7 +66,7 @@ __all__ = [
     "Node",
     "QdeviceConfig",
     "QuorumStatus",
-    "Transport",
+    "TransportName",
     "VotequorumOptions",
     "WaitTimeout",
     "check_available",

@@ -62,11 +62,13 @@ from pyquorum.testing.cluster.qdevice import (
 from pyquorum.testing.cluster.status import QuorumStatus
 from pyquorum.testing.cluster.wait import wait_until
 
-__all__ = ["Cluster", "Transport"]
+__all__ = ["Cluster", "TransportName"]
 
 T = TypeVar("T")
 
-Transport = Literal["shm", "socket"]
+#: The same literal as :data:`pyquorum.ipc.wire.TransportName`, spelled here because the
+#: harness imports nothing of the client.
+TransportName = Literal["shm", "socket"]
 
 
 class Cluster:
@@ -99,7 +101,7 @@ class Cluster:
         self,
         nodes: int = 3,
         *,
-        transport: Transport = "shm",
+        transport: TransportName = "shm",
         expected_votes: int | None = None,
         quorum: bool = True,
         token_ms: int = DEFAULT_TOKEN_MS,
@@ -139,7 +141,7 @@ class Cluster:
         tag: str,
         *,
         nodes: int,
-        transport: Transport,
+        transport: TransportName,
         expected_votes: int | None,
         quorum: bool,
         token_ms: int,
@@ -183,7 +185,7 @@ class Cluster:
             "persistent": persistent,
         }
         self.tag = tag
-        self.transport: Transport = transport
+        self.transport: TransportName = transport
         self.expected_votes = expected_votes
         self.quorum = quorum
         self.token_ms = token_ms
