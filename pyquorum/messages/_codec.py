@@ -100,6 +100,41 @@ def parse(what: str, schema: Schema, data: bytes) -> Parsed:
         raise malformed(f"{what}: {exc}", data) from None
 
 
+def parse_header(what: str, raw: bytes, schema: Schema) -> Parsed:
+    """The request or response header every message starts with, its ``size``
+    checked against the bytes: the first step of every decoder."""
+    if len(raw) < schema.size:
+        raise truncated(what, raw, schema)
+    hdr = parse(what, schema, raw)
+    check_size_field(what, raw, hdr.num("size"))
+    return hdr
+
+
+def parse_head(what: str, raw: bytes, schema: Schema) -> Parsed:
+    """The fixed part of a variable-length message (a value or a list follows);
+    the caller then checks the lengths it gives against ``len(raw)``."""
+    if len(raw) < schema.size:
+        raise truncated(what, raw, schema)
+    return parse(what, schema, raw[: schema.size])
+
+
+def check_exact(what: str, raw: bytes, schema: Schema) -> None:
+    """A fixed-size message must be exactly its schema's size (``size`` @8 said so)."""
+    if len(raw) != schema.size:
+        raise malformed(f"{what} must be {schema.size} bytes, not {len(raw)}", raw, "size", 8)
+
+
+def unmatched_response(
+    service: str, raw: bytes, ident: int, size: int, known: frozenset[int]
+) -> RemoteProtocolError:
+    """A response no decoder branch took: a known id with the wrong size, or an
+    unknown id.  Either way it cannot be paired with the request it answers."""
+    prefix = f"{service} " if service else ""
+    if ident in known:
+        return malformed(f"{prefix}response id {ident} never has size {size}", raw, "size", 8)
+    return malformed(f"unknown {prefix}response id {ident} (size {size})", raw, "id", 0)
+
+
 @functools.lru_cache(maxsize=1024)
 def u32s(count: int) -> struct.Struct:
     """``count`` little-endian u32s back to back (the notifications' lists; a

@@ -23,12 +23,11 @@ from pyquorum.messages._codec import (
     check_int,
     check_node_list,
     check_size,
-    check_size_field,
     check_u32,
     cs_error,
     malformed,
     parse,
-    truncated,
+    parse_header,
     u32s,
     wrong_type,
 )
@@ -238,11 +237,8 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
     """:func:`decode_notification` read entirely through the construct schemas:
     the definition the fast path is held to, and the path every message the
     fast path does not take (unknown ids, malformed bytes) goes through."""
-    if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("notification", raw, _schema.RESPONSE_HEADER)
-    hdr = parse("notification", _schema.RESPONSE_HEADER, raw)
+    hdr = parse_header("notification", raw, _schema.RESPONSE_HEADER)
     ident = hdr.num("id")
-    check_size_field("notification", raw, hdr.num("size"))
     if ident == ResponseId.V1_NODELIST_NOTIFICATION:
         msg = _parse_lists(
             "V1 nodelist notification", raw,

@@ -47,16 +47,18 @@ from pyquorum.messages._codec import (
     Buffer,
     as_bytes,
     check_body,
+    check_exact,
     check_i32,
     check_int,
     check_size,
-    check_size_field,
     cs_error,
     lookup,
     malformed,
     members,
     parse,
-    truncated,
+    parse_head,
+    parse_header,
+    unmatched_response,
     wrong_type,
 )
 from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER, Parsed, Schema
@@ -361,11 +363,6 @@ def _key(msg: Parsed, raw: bytes, schema: Schema) -> str:
     return decode_key(msg.num("key_length"), msg.raw("key_value"), raw, offset)
 
 
-def _exact(what: str, raw: bytes, schema: Schema) -> None:
-    if len(raw) != schema.size:
-        raise malformed(f"{what} must be {schema.size} bytes, not {len(raw)}", raw, "size", 8)
-
-
 def _hdr(ident: int, size: int) -> dict[str, object]:
     return {"id": ident, "size": size}
 
@@ -449,16 +446,11 @@ _REQUEST_IDS = frozenset(int(i) for i in RequestId)
 def decode_request(data: Buffer) -> Request:
     """Server side: one request; an unknown id is an UnknownRequest."""
     raw = as_bytes(data)
-    if len(raw) < REQUEST_HEADER_SIZE:
-        raise truncated("cmap request", raw, REQUEST_HEADER)
-    hdr = parse("cmap request", REQUEST_HEADER, raw)
+    hdr = parse_header("cmap request", raw, REQUEST_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("cmap request", raw, size)
     if ident == RequestId.SET:
         head = SET_REQUEST_HEAD
-        if len(raw) < head.size:
-            raise truncated("SET request", raw, head)
-        msg = parse("SET request", head, raw[: head.size])
+        msg = parse_head("SET request", raw, head)
         value_len = msg.num("value_len")
         if len(raw) != head.size + value_len:
             raise malformed(
@@ -468,21 +460,21 @@ def decode_request(data: Buffer) -> Request:
         value = decode_value(msg.num("type"), raw[head.size:], raw, 288)
         return SetRequest(_key(msg, raw, head), value)
     if ident in (RequestId.DELETE, RequestId.ITER_INIT):
-        _exact("cmap key request", raw, KEY_REQUEST)
+        check_exact("cmap key request", raw, KEY_REQUEST)
         key = _key(parse("cmap key request", KEY_REQUEST, raw), raw, KEY_REQUEST)
         if ident == RequestId.DELETE:
             return DeleteRequest(key)
         return IterInitRequest(key)
     if ident == RequestId.GET:
-        _exact("GET request", raw, GET_REQUEST)
+        check_exact("GET request", raw, GET_REQUEST)
         msg = parse("GET request", GET_REQUEST, raw)
         return GetRequest(_key(msg, raw, GET_REQUEST), msg.num("value_len"))
     if ident == RequestId.ADJUST_INT:
-        _exact("ADJUST_INT request", raw, ADJUST_INT_REQUEST)
+        check_exact("ADJUST_INT request", raw, ADJUST_INT_REQUEST)
         msg = parse("ADJUST_INT request", ADJUST_INT_REQUEST, raw)
         return AdjustIntRequest(_key(msg, raw, ADJUST_INT_REQUEST), msg.num("step"))
     if ident == RequestId.TRACK_ADD:
-        _exact("TRACK_ADD request", raw, TRACK_ADD_REQUEST)
+        check_exact("TRACK_ADD request", raw, TRACK_ADD_REQUEST)
         msg = parse("TRACK_ADD request", TRACK_ADD_REQUEST, raw)
         track_type = msg.num("track_type")
         return TrackAddRequest(
@@ -492,11 +484,11 @@ def decode_request(data: Buffer) -> Request:
             msg.num("track_inst_handle"),
         )
     if ident == RequestId.SET_CURRENT_MAP:
-        _exact("SET_CURRENT_MAP request", raw, SET_CURRENT_MAP_REQUEST)
+        check_exact("SET_CURRENT_MAP request", raw, SET_CURRENT_MAP_REQUEST)
         msg = parse("SET_CURRENT_MAP request", SET_CURRENT_MAP_REQUEST, raw)
         return SetCurrentMapRequest(lookup(_MAPS, msg.num("map")))
     if ident in (RequestId.ITER_NEXT, RequestId.ITER_FINALIZE, RequestId.TRACK_DELETE):
-        _exact("cmap handle request", raw, HANDLE_REQUEST)
+        check_exact("cmap handle request", raw, HANDLE_REQUEST)
         handle = parse("cmap handle request", HANDLE_REQUEST, raw).num("handle")
         if ident == RequestId.ITER_NEXT:
             return IterNextRequest(handle)
@@ -578,11 +570,8 @@ def _encode_get_response(resp: GetResponse, error: int) -> bytes:
 def decode_response(data: Buffer) -> Response:
     """Client side: one response, by id (and size, which every id but GET fixes)."""
     raw = as_bytes(data)
-    if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("cmap response", raw, RESPONSE_HEADER)
-    hdr = parse("cmap response", RESPONSE_HEADER, raw)
+    hdr = parse_header("cmap response", raw, RESPONSE_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("cmap response", raw, size)
     error = cs_error(hdr.num("error"))
     bare = _BARE_BY_ID.get(ident)
     if bare is not None and size == RESPONSE_HEADER_SIZE:
@@ -606,9 +595,7 @@ def decode_response(data: Buffer) -> Response:
         if error == CsErrorCode.OK and value_len <= room:
             value = decode_value(kind, raw[head.size : head.size + value_len], raw, head.size)
         return GetResponse(error, lookup(_VALUE_TYPES, kind), value_len, value, room)
-    if ident in _RESPONSE_IDS:
-        raise malformed(f"cmap response id {ident} never has size {size}", raw, "size", 8)
-    raise malformed(f"unknown cmap response id {ident} (size {size})", raw, "id", 0)
+    raise unmatched_response("cmap", raw, ident, size, _RESPONSE_IDS)
 
 
 # ---------------------------------------------------------------- notifications
@@ -648,17 +635,12 @@ def encode_notification(note: Notification) -> bytes:
 def decode_notification(data: Buffer) -> Notification:
     """Client side: one event; lengths are checked against the bytes before slicing."""
     raw = as_bytes(data)
-    if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("cmap notification", raw, RESPONSE_HEADER)
-    hdr = parse("cmap notification", RESPONSE_HEADER, raw)
-    ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("cmap notification", raw, size)
+    hdr = parse_header("cmap notification", raw, RESPONSE_HEADER)
+    ident = hdr.num("id")
     if ident != ResponseId.NOTIFY_CALLBACK:
         return UnknownNotification(ident, cs_error(hdr.num("error")), raw[RESPONSE_HEADER_SIZE:])
     head = NOTIFY_CALLBACK_HEAD
-    if len(raw) < head.size:
-        raise truncated("cmap notification", raw, head)
-    msg = parse("cmap notification", head, raw[: head.size])
+    msg = parse_head("cmap notification", raw, head)
     new_len, old_len = msg.num("new_len"), msg.num("old_len")
     if len(raw) != head.size + new_len + old_len:
         raise malformed(

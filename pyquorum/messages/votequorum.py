@@ -29,21 +29,23 @@ from pyquorum.messages._codec import (
     as_bytes,
     check_body,
     check_bool,
+    check_exact,
     check_i32,
     check_int,
     check_size,
-    check_size_field,
     check_u32,
     cs_error,
     lookup,
     malformed,
     members,
     parse,
-    truncated,
+    parse_head,
+    parse_header,
     u32s,
+    unmatched_response,
     wrong_type,
 )
-from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER, Schema
+from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER
 from pyquorum.messages._votequorum_schema import (
     EXPECTEDVOTES_NOTIFICATION,
     GETINFO_REQUEST,
@@ -253,11 +255,6 @@ def _u64(value: object, what: str) -> int:
     return check_int(value, what, 0, U64_MAX)
 
 
-def _exact(what: str, raw: bytes, schema: Schema) -> None:
-    if len(raw) != schema.size:
-        raise malformed(f"{what} must be {schema.size} bytes, not {len(raw)}", raw, "size", 8)
-
-
 def _encode_name(value: object) -> bytes:
     """``qdevice_name``: at most 254 bytes, so the NUL fits the 255-byte field."""
     if not isinstance(value, str):
@@ -341,28 +338,25 @@ def encode_request(req: Request) -> bytes:
 def decode_request(data: Buffer) -> Request:
     """Server side: one request; ids it does not model are UnknownRequest."""
     raw = as_bytes(data)
-    if len(raw) < REQUEST_HEADER_SIZE:
-        raise truncated("votequorum request", raw, REQUEST_HEADER)
-    hdr = parse("votequorum request", REQUEST_HEADER, raw)
+    hdr = parse_header("votequorum request", raw, REQUEST_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("votequorum request", raw, size)
     if ident == RequestId.GETINFO:
-        _exact("GETINFO request", raw, GETINFO_REQUEST)
+        check_exact("GETINFO request", raw, GETINFO_REQUEST)
         return GetInfoRequest(parse("GETINFO", GETINFO_REQUEST, raw).num("nodeid"))
     if ident == RequestId.SETEXPECTED:
-        _exact("SETEXPECTED request", raw, SETEXPECTED_REQUEST)
+        check_exact("SETEXPECTED request", raw, SETEXPECTED_REQUEST)
         msg = parse("SETEXPECTED", SETEXPECTED_REQUEST, raw)
         return SetExpectedRequest(msg.num("expected_votes"))
     if ident == RequestId.SETVOTES:
-        _exact("SETVOTES request", raw, SETVOTES_REQUEST)
+        check_exact("SETVOTES request", raw, SETVOTES_REQUEST)
         msg = parse("SETVOTES", SETVOTES_REQUEST, raw)
         return SetVotesRequest(nodeid=msg.num("nodeid"), votes=msg.num("votes"))
     if ident == RequestId.TRACKSTART:
-        _exact("TRACKSTART request", raw, TRACKSTART_REQUEST)
+        check_exact("TRACKSTART request", raw, TRACKSTART_REQUEST)
         msg = parse("TRACKSTART", TRACKSTART_REQUEST, raw)
         return TrackStartRequest(Track(msg.num("track_flags")), msg.num("context"))
     if ident == RequestId.TRACKSTOP:
-        _exact("TRACKSTOP request", raw, REQUEST_HEADER)
+        check_exact("TRACKSTOP request", raw, REQUEST_HEADER)
         return TrackStopRequest()
     return UnknownRequest(ident, size, raw[REQUEST_HEADER_SIZE:])
 
@@ -391,11 +385,8 @@ def encode_response(resp: Response) -> bytes:
 def decode_response(data: Buffer) -> Response:
     """Client side: one response, identified by ``(id, size)``."""
     raw = as_bytes(data)
-    if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("votequorum response", raw, RESPONSE_HEADER)
-    hdr = parse("votequorum response", RESPONSE_HEADER, raw)
+    hdr = parse_header("votequorum response", raw, RESPONSE_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("votequorum response", raw, size)
     error = cs_error(hdr.num("error"))
     if ident == ResponseId.STATUS and size == RESPONSE_HEADER_SIZE:
         return StatusResponse(error)
@@ -414,9 +405,7 @@ def decode_response(data: Buffer) -> Response:
             qdevice_votes=msg.num("qdevice_votes"),
             qdevice_name=_decode_name(msg.raw("qdevice_name")),
         )
-    if ident in _KNOWN_RESPONSE_IDS:
-        raise malformed(f"votequorum response id {ident} never has size {size}", raw, "size", 8)
-    raise malformed(f"unknown votequorum response id {ident} (size {size})", raw, "id", 0)
+    raise unmatched_response("votequorum", raw, ident, size, _KNOWN_RESPONSE_IDS)
 
 
 # ---------------------------------------------------------------- notifications
@@ -523,16 +512,11 @@ _EXPECTED_ID = int(ResponseId.EXPECTEDVOTES_NOTIFICATION)
 def decode_notification_by_schema(raw: bytes) -> Notification:
     """:func:`decode_notification` read through the construct schemas: the
     definition the fast path is held to, and the path of everything else."""
-    if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("votequorum notification", raw, RESPONSE_HEADER)
-    hdr = parse("votequorum notification", RESPONSE_HEADER, raw)
-    ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("votequorum notification", raw, size)
+    hdr = parse_header("votequorum notification", raw, RESPONSE_HEADER)
+    ident = hdr.num("id")
     if ident == ResponseId.QUORUM_NOTIFICATION:
         head_schema = QUORUM_NOTIFICATION_HEAD
-        if len(raw) < head_schema.size:
-            raise truncated("quorum notification", raw, head_schema)
-        head = parse("quorum notification", head_schema, raw[: head_schema.size])
+        head = parse_head("quorum notification", raw, head_schema)
         n = head.num("node_list_entries")
         if len(raw) != head_schema.size + 8 * n:
             raise malformed(
@@ -546,9 +530,7 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
         return QuorumNotification(head.num("quorate") != 0, head.num("context"), nodes)
     if ident == ResponseId.NODELIST_NOTIFICATION:
         head_schema = NODELIST_NOTIFICATION_HEAD
-        if len(raw) < head_schema.size:
-            raise truncated("nodelist notification", raw, head_schema)
-        head = parse("nodelist notification", head_schema, raw[: head_schema.size])
+        head = parse_head("nodelist notification", raw, head_schema)
         n = head.num("node_list_entries")
         if len(raw) != head_schema.size + 4 * n:
             raise malformed(
@@ -560,7 +542,7 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
             head.num("context"), RingId(head.num("ring_nodeid"), head.num("ring_seq")), ids
         )
     if ident == ResponseId.EXPECTEDVOTES_NOTIFICATION:
-        _exact("expected votes notification", raw, EXPECTEDVOTES_NOTIFICATION)
+        check_exact("expected votes notification", raw, EXPECTEDVOTES_NOTIFICATION)
         msg = parse("expected votes notification", EXPECTEDVOTES_NOTIFICATION, raw)
         return ExpectedVotesNotification(msg.num("context"), msg.num("expected_votes"))
     return UnknownNotification(ident, cs_error(hdr.num("error")), raw[RESPONSE_HEADER_SIZE:])
