@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pyquorum._buffer import Buffer as Buffer  # re-exported: the codecs take it from here
 from pyquorum.errors import CsErrorCode, LocalProtocolError, RemoteProtocolError
-from pyquorum.messages.constants import PATH_MAX
+from pyquorum.messages.constants import PATH_MAX, REQUEST_HEADER_SIZE, RESPONSE_HEADER_SIZE
 
 if TYPE_CHECKING:
     from pyquorum.messages._schema import Parsed, Schema
@@ -230,3 +230,61 @@ def check_size(total: int, what: str) -> int:
     if total > I32_MAX:
         raise LocalProtocolError(f"{what} would be {total} bytes, more than an i32 size allows")
     return total
+
+
+# Every service keeps unknown ids for forward compatibility (UnknownRequest on
+# the server side, UnknownNotification on the client side); encoding them is
+# the same for all: a bare header plus the body, and never a known id, since
+# that would decode as the known message and could not round-trip.
+
+
+def encode_unknown_request(
+    req: object,
+    ident: object,
+    size: object,
+    body: object,
+    known: frozenset[int],
+    ids: type[IntEnum],
+    header: Schema,
+) -> bytes:
+    """An UnknownRequest's bytes: ``qb_ipc_request_header`` (``header``) + ``body``.
+
+    ``known`` are the ids the service models, named by the enum ``ids``.
+    """
+    checked_id = check_i32(ident, "request id")
+    if checked_id in known:
+        raise wrong_type(
+            req, f"the {ids(checked_id).name} request class for id {checked_id}"
+        )
+    checked_body = check_body(body, "request body")
+    checked_size = check_i32(size, "request size")
+    if checked_size != REQUEST_HEADER_SIZE + len(checked_body):
+        raise LocalProtocolError(
+            f"UnknownRequest.size is {checked_size}, but header plus body is "
+            f"{REQUEST_HEADER_SIZE + len(checked_body)} bytes"
+        )
+    return header.build({"id": checked_id, "size": checked_size}) + checked_body
+
+
+def encode_unknown_notification(
+    note: object,
+    ident: object,
+    error: object,
+    data: object,
+    known: frozenset[int],
+    expected: str,
+    header: Schema,
+) -> bytes:
+    """An UnknownNotification's bytes: ``qb_ipc_response_header`` (``header``) + ``data``.
+
+    An id in ``known`` is refused with a wrong-type error naming ``expected``
+    (formatted with ``ident``): the class that id must be sent with.
+    """
+    checked_id = check_i32(ident, "notification id")
+    if checked_id in known:
+        raise wrong_type(note, expected.format(ident=checked_id))
+    checked_data = check_body(data, "notification data")
+    size = check_size(RESPONSE_HEADER_SIZE + len(checked_data), "notification")
+    return header.build(
+        {"id": checked_id, "size": size, "error": check_i32(error, "error")}
+    ) + checked_data

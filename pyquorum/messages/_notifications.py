@@ -17,14 +17,13 @@ from pyquorum.messages._codec import (
     Buffer,
     LazyModule,
     as_bytes,
-    check_body,
     check_bool,
-    check_i32,
     check_int,
     check_node_list,
     check_size,
     check_u32,
     cs_error,
+    encode_unknown_notification,
     malformed,
     parse,
     parse_header,
@@ -119,15 +118,10 @@ def encode_notification(n: Notification) -> bytes:
 
 
 def _encode_unknown_notification(n: UnknownNotification) -> bytes:
-    ident = check_i32(n.id, "notification id")
-    if ident in _NOTIFICATION_IDS:
-        raise wrong_type(n, f"the notification class for id {ident}")
-    body = check_body(n.data, "notification data")
-    size = check_size(RESPONSE_HEADER_SIZE + len(body), "notification")
-    header = _schema.RESPONSE_HEADER.build(
-        {"id": ident, "size": size, "error": check_i32(n.error, "error")}
+    return encode_unknown_notification(
+        n, n.id, n.error, n.data, _NOTIFICATION_IDS,
+        "the notification class for id {ident}", _schema.RESPONSE_HEADER,
     )
-    return header + body
 
 
 def _check_ring_id(ring_id: object) -> tuple[int, int]:

@@ -46,12 +46,13 @@ from pyquorum.messages._codec import (
     U64_MAX,
     Buffer,
     as_bytes,
-    check_body,
     check_exact,
     check_i32,
     check_int,
     check_size,
     cs_error,
+    encode_unknown_notification,
+    encode_unknown_request,
     lookup,
     malformed,
     members,
@@ -117,6 +118,7 @@ _MAPS = members(CmapMap)
 _MAX_ROOM = I32_MAX - GET_RESPONSE_HEAD.size
 _VALUE_TYPES = members(CmapValueType)
 _EVENTS = {int(e): e for e in (CmapTrack.ADD, CmapTrack.DELETE, CmapTrack.MODIFY)}
+_NOTIFICATION_IDS = frozenset((int(ResponseId.NOTIFY_CALLBACK),))
 
 
 # ---------------------------------------------------------------- requests
@@ -426,17 +428,9 @@ def encode_request(req: Request) -> bytes:
             {**_hdr(int(ident), HANDLE_REQUEST.size), "handle": _u64(getattr(req, field), field)}
         )
     if isinstance(req, UnknownRequest):
-        unknown = check_i32(req.id, "request id")
-        if unknown in _REQUEST_IDS:
-            raise wrong_type(req, f"the {RequestId(unknown).name} request class for id {unknown}")
-        body = check_body(req.body, "request body")
-        size = check_i32(req.size, "request size")
-        if size != REQUEST_HEADER_SIZE + len(body):
-            raise LocalProtocolError(
-                f"UnknownRequest.size is {size}, but header plus body is "
-                f"{REQUEST_HEADER_SIZE + len(body)} bytes"
-            )
-        return REQUEST_HEADER.build(_hdr(unknown, size)) + body
+        return encode_unknown_request(
+            req, req.id, req.size, req.body, _REQUEST_IDS, RequestId, REQUEST_HEADER
+        )
     raise wrong_type(req, "a cmap Request")
 
 
@@ -621,14 +615,10 @@ def encode_notification(note: Notification) -> bytes:
              "new_len": len(new), "old_len": len(old)}
         ) + new + old
     if isinstance(note, UnknownNotification):
-        ident = check_i32(note.id, "notification id")
-        if ident == ResponseId.NOTIFY_CALLBACK:
-            raise wrong_type(note, "NotifyCallback for id 9")
-        body = check_body(note.data, "notification data")
-        size = check_size(RESPONSE_HEADER_SIZE + len(body), "notification")
-        return RESPONSE_HEADER.build(
-            {**_hdr(ident, size), "error": check_i32(note.error, "error")}
-        ) + body
+        return encode_unknown_notification(
+            note, note.id, note.error, note.data, _NOTIFICATION_IDS,
+            "NotifyCallback for id {ident}", RESPONSE_HEADER,
+        )
     raise wrong_type(note, "a cmap Notification")
 
 

@@ -27,13 +27,13 @@ from pyquorum.messages._codec import (
     Buffer,
     LazyModule,
     as_bytes,
-    check_body,
     check_bool,
     check_exact,
     check_i32,
     check_size_field,
     check_u32,
     cs_error,
+    encode_unknown_request,
     lookup,
     members,
     parse,
@@ -174,18 +174,9 @@ def _model_gettype_request(model: int) -> bytes:
 
 
 def _encode_unknown_request(req: UnknownRequest) -> bytes:
-    ident = check_i32(req.id, "request id")
-    if ident in _KNOWN_REQUEST_IDS:
-        # It would decode as the known request, so it could not round-trip.
-        raise wrong_type(req, f"the {RequestId(ident).name} request class for id {ident}")
-    body = check_body(req.body, "request body")
-    size = check_i32(req.size, "request size")
-    if size != REQUEST_HEADER_SIZE + len(body):
-        raise LocalProtocolError(
-            f"UnknownRequest.size is {size}, but header plus body is "
-            f"{REQUEST_HEADER_SIZE + len(body)} bytes"
-        )
-    return _schema.REQUEST_HEADER.build({"id": ident, "size": size}) + body
+    return encode_unknown_request(
+        req, req.id, req.size, req.body, _KNOWN_REQUEST_IDS, RequestId, _schema.REQUEST_HEADER
+    )
 
 
 def decode_request(data: Buffer) -> Request:

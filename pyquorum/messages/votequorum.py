@@ -27,7 +27,6 @@ from pyquorum.messages._codec import (
     U64_MAX,
     Buffer,
     as_bytes,
-    check_body,
     check_bool,
     check_exact,
     check_i32,
@@ -35,6 +34,8 @@ from pyquorum.messages._codec import (
     check_size,
     check_u32,
     cs_error,
+    encode_unknown_notification,
+    encode_unknown_request,
     lookup,
     malformed,
     members,
@@ -321,17 +322,9 @@ def encode_request(req: Request) -> bytes:
     if isinstance(req, TrackStopRequest):
         return _header(int(RequestId.TRACKSTOP), REQUEST_HEADER_SIZE)
     if isinstance(req, UnknownRequest):
-        ident = check_i32(req.id, "request id")
-        if ident in _KNOWN_REQUEST_IDS:
-            raise wrong_type(req, f"the {RequestId(ident).name} request class for id {ident}")
-        body = check_body(req.body, "request body")
-        size = check_i32(req.size, "request size")
-        if size != REQUEST_HEADER_SIZE + len(body):
-            raise LocalProtocolError(
-                f"UnknownRequest.size is {size}, but header plus body is "
-                f"{REQUEST_HEADER_SIZE + len(body)} bytes"
-            )
-        return _header(ident, size) + body
+        return encode_unknown_request(
+            req, req.id, req.size, req.body, _KNOWN_REQUEST_IDS, RequestId, REQUEST_HEADER
+        )
     raise wrong_type(req, "a votequorum Request")
 
 
@@ -455,12 +448,10 @@ def encode_notification(note: Notification) -> bytes:
              "expected_votes": check_u32(note.expected_votes, "expected_votes")}
         )
     if isinstance(note, UnknownNotification):
-        ident = check_i32(note.id, "notification id")
-        if ident in _NOTIFICATION_IDS:
-            raise wrong_type(note, f"the notification class for id {ident}")
-        data = check_body(note.data, "notification data")
-        size = check_size(RESPONSE_HEADER_SIZE + len(data), "notification")
-        return RESPONSE_HEADER.build(_res_header(ident, size, note.error)) + data
+        return encode_unknown_notification(
+            note, note.id, note.error, note.data, _NOTIFICATION_IDS,
+            "the notification class for id {ident}", RESPONSE_HEADER,
+        )
     raise wrong_type(note, "a votequorum Notification")
 
 
