@@ -182,6 +182,10 @@ def check_u32(value: object, what: str) -> int:
     return check_int(value, what, 0, U32_MAX)
 
 
+def check_u64(value: object, what: str) -> int:
+    return check_int(value, what, 0, U64_MAX)
+
+
 def check_bool(value: object, what: str) -> int:
     """A C truth value we send as 0 or 1; ints other than 0/1 would not round-trip."""
     if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):

@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING
 
 from pyquorum.errors import CsErrorCode
 from pyquorum.messages._codec import (
-    U64_MAX,
     Buffer,
     LazyModule,
     as_bytes,
     check_bool,
-    check_int,
     check_node_list,
     check_size,
     check_u32,
+    check_u64,
     cs_error,
     encode_unknown_notification,
     malformed,
@@ -107,7 +106,7 @@ def encode_notification(n: Notification) -> bytes:
                 "size": _list_message_size(_schema.QUORUM_NOTIFICATION_V0, view),
                 "error": _OK,
                 "quorate": check_bool(n.quorate, "quorate"),
-                "ring_seq": check_int(n.ring_seq, "ring_seq", 0, U64_MAX),
+                "ring_seq": check_u64(n.ring_seq, "ring_seq"),
                 "view_list_entries": len(view),
                 "view_list": view,
             }
@@ -129,7 +128,7 @@ def _check_ring_id(ring_id: object) -> tuple[int, int]:
         raise wrong_type(ring_id, "a RingId")
     return (
         check_u32(ring_id.nodeid, "ring_id.nodeid"),
-        check_int(ring_id.seq, "ring_id.seq", 0, U64_MAX),
+        check_u64(ring_id.seq, "ring_id.seq"),
     )
 
 

@@ -43,13 +43,13 @@ from pyquorum.messages._cmap_values import (
 )
 from pyquorum.messages._codec import (
     I32_MAX,
-    U64_MAX,
     Buffer,
     as_bytes,
     check_exact,
     check_i32,
     check_int,
     check_size,
+    check_u64,
     cs_error,
     encode_unknown_notification,
     encode_unknown_request,
@@ -351,10 +351,6 @@ class UnknownNotification(Notification):
 # ---------------------------------------------------------------- helpers
 
 
-def _u64(value: object, what: str) -> int:
-    return check_int(value, what, 0, U64_MAX)
-
-
 def _key_fields(key: object, what: str = "key", allow_empty: bool = False) -> dict[str, object]:
     length, value = encode_key(key, what, allow_empty=allow_empty)
     return {"key_length": length, "key_value": value}
@@ -414,7 +410,7 @@ def encode_request(req: Request) -> bytes:
             {**_hdr(int(RequestId.TRACK_ADD), TRACK_ADD_REQUEST.size),
              **_key_fields(req.key, allow_empty=True),
              "track_type": check_i32(req.track_type, "track_type"),
-             "track_inst_handle": _u64(req.track_inst_handle, "track_inst_handle")}
+             "track_inst_handle": check_u64(req.track_inst_handle, "track_inst_handle")}
         )
     if isinstance(req, SetCurrentMapRequest):
         return SET_CURRENT_MAP_REQUEST.build(
@@ -425,7 +421,8 @@ def encode_request(req: Request) -> bytes:
     if handle is not None:
         ident, field = handle
         return HANDLE_REQUEST.build(
-            {**_hdr(int(ident), HANDLE_REQUEST.size), "handle": _u64(getattr(req, field), field)}
+            {**_hdr(int(ident), HANDLE_REQUEST.size),
+             "handle": check_u64(getattr(req, field), field)}
         )
     if isinstance(req, UnknownRequest):
         return encode_unknown_request(
@@ -522,13 +519,13 @@ def encode_response(resp: Response) -> bytes:
         ident, field = handle
         return HANDLE_RESPONSE.build(
             {**_hdr(int(ident), HANDLE_RESPONSE.size), "error": error,
-             "handle": _u64(getattr(resp, field), field)}
+             "handle": check_u64(getattr(resp, field), field)}
         )
     if isinstance(resp, IterNextResponse):
         return ITER_NEXT_RESPONSE.build(
             {**_hdr(int(ResponseId.ITER_NEXT), ITER_NEXT_RESPONSE.size), "error": error,
              **_key_fields(resp.key, allow_empty=True),
-             "value_len": _u64(resp.value_len, "value_len"),
+             "value_len": check_u64(resp.value_len, "value_len"),
              "type": check_int(resp.value_type, "value_type", 0, 255)}
         )
     if isinstance(resp, GetResponse):
@@ -539,7 +536,7 @@ def encode_response(resp: Response) -> bytes:
 def _encode_get_response(resp: GetResponse, error: int) -> bytes:
     room = check_int(resp.room, "room", 0, _MAX_ROOM)
     kind = check_int(resp.value_type, "value_type", 0, 255)
-    value_len = _u64(resp.value_len, "value_len")
+    value_len = check_u64(resp.value_len, "value_len")
     payload = b""
     if resp.value is not None:
         if error != CsErrorCode.OK:
@@ -609,7 +606,7 @@ def encode_notification(note: Notification) -> bytes:
         size = check_size(NOTIFY_CALLBACK_HEAD.size + len(new) + len(old), "notification")
         return NOTIFY_CALLBACK_HEAD.build(
             {**_hdr(int(ResponseId.NOTIFY_CALLBACK), size), "error": int(CsErrorCode.OK),
-             "track_inst_handle": _u64(note.track_inst_handle, "track_inst_handle"),
+             "track_inst_handle": check_u64(note.track_inst_handle, "track_inst_handle"),
              **_key_fields(note.key), "event": check_i32(note.event, "event"),
              "new_type": new_type, "old_type": old_type,
              "new_len": len(new), "old_len": len(old)}

@@ -24,15 +24,14 @@ from dataclasses import dataclass
 
 from pyquorum.errors import CsErrorCode, LocalProtocolError
 from pyquorum.messages._codec import (
-    U64_MAX,
     Buffer,
     as_bytes,
     check_bool,
     check_exact,
     check_i32,
-    check_int,
     check_size,
     check_u32,
+    check_u64,
     cs_error,
     encode_unknown_notification,
     encode_unknown_request,
@@ -252,10 +251,6 @@ class UnknownNotification(Notification):
 # ---------------------------------------------------------------- helpers
 
 
-def _u64(value: object, what: str) -> int:
-    return check_int(value, what, 0, U64_MAX)
-
-
 def _encode_name(value: object) -> bytes:
     """``qdevice_name``: at most 254 bytes, so the NUL fits the 255-byte field."""
     if not isinstance(value, str):
@@ -316,7 +311,7 @@ def encode_request(req: Request) -> bytes:
     if isinstance(req, TrackStartRequest):
         return TRACKSTART_REQUEST.build(
             {"id": int(RequestId.TRACKSTART), "size": TRACKSTART_REQUEST.size,
-             "context": _u64(req.context, "context"),
+             "context": check_u64(req.context, "context"),
              "track_flags": check_u32(req.flags, "track flags")}
         )
     if isinstance(req, TrackStopRequest):
@@ -420,7 +415,7 @@ def encode_notification(note: Notification) -> bytes:
         head = QUORUM_NOTIFICATION_HEAD.build(
             {**_res_header(int(ResponseId.QUORUM_NOTIFICATION), size, _OK),
              "quorate": check_bool(note.quorate, "quorate"),
-             "context": _u64(note.context, "context"), "node_list_entries": len(nodes)}
+             "context": check_u64(note.context, "context"), "node_list_entries": len(nodes)}
         )
         return head + bytes(body)
     if isinstance(note, NodelistNotification):
@@ -435,16 +430,16 @@ def encode_notification(note: Notification) -> bytes:
         size = check_size(NODELIST_NOTIFICATION_HEAD.size + len(id_bytes), "nodelist notification")
         head = NODELIST_NOTIFICATION_HEAD.build(
             {**_res_header(int(ResponseId.NODELIST_NOTIFICATION), size, _OK),
-             "context": _u64(note.context, "context"),
+             "context": check_u64(note.context, "context"),
              "ring_nodeid": check_u32(note.ring_id.nodeid, "ring_id.nodeid"),
-             "ring_seq": _u64(note.ring_id.seq, "ring_id.seq"), "node_list_entries": len(ids)}
+             "ring_seq": check_u64(note.ring_id.seq, "ring_id.seq"), "node_list_entries": len(ids)}
         )
         return head + id_bytes
     if isinstance(note, ExpectedVotesNotification):
         return EXPECTEDVOTES_NOTIFICATION.build(
             {**_res_header(int(ResponseId.EXPECTEDVOTES_NOTIFICATION),
                            EXPECTEDVOTES_NOTIFICATION.size, _OK),
-             "context": _u64(note.context, "context"),
+             "context": check_u64(note.context, "context"),
              "expected_votes": check_u32(note.expected_votes, "expected_votes")}
         )
     if isinstance(note, UnknownNotification):
