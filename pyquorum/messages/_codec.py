@@ -212,6 +212,24 @@ def check_body(value: object, what: str) -> bytes:
     raise LocalProtocolError(f"{what} must be bytes, not {type(value).__name__}")
 
 
+def encode_c_string(value: object, what: str) -> bytes:
+    """The bytes of a str bound for a C string field, without the NUL.
+
+    UTF-8 with surrogateescape, so that any name decoded from the wire (the
+    decoders use the same) encodes back to the same bytes; a NUL inside would
+    end the C string early, so it is refused.  Fitting the field is the caller's.
+    """
+    if not isinstance(value, str):
+        raise LocalProtocolError(f"{what} must be a str, not {type(value).__name__}")
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError as exc:
+        raise LocalProtocolError(f"{what} cannot be encoded: {exc}") from None
+    if b"\0" in raw:
+        raise LocalProtocolError(f"{what} contains a NUL byte")
+    return raw
+
+
 def encode_path(value: object, what: str) -> bytes:
     """A path for a ``char[PATH_MAX]`` field, NUL-padded; the NUL must fit."""
     if not isinstance(value, str):

@@ -33,6 +33,7 @@ from pyquorum.messages._codec import (
     check_u32,
     check_u64,
     cs_error,
+    encode_c_string,
     encode_unknown_notification,
     encode_unknown_request,
     lookup,
@@ -253,14 +254,7 @@ class UnknownNotification(Notification):
 
 def _encode_name(value: object) -> bytes:
     """``qdevice_name``: at most 254 bytes, so the NUL fits the 255-byte field."""
-    if not isinstance(value, str):
-        raise LocalProtocolError(f"qdevice_name must be a str, not {type(value).__name__}")
-    try:
-        raw = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError as exc:
-        raise LocalProtocolError(f"qdevice_name cannot be encoded: {exc}") from None
-    if b"\0" in raw:
-        raise LocalProtocolError("qdevice_name contains a NUL byte")
+    raw = encode_c_string(value, "qdevice_name")
     if len(raw) >= VOTEQUORUM_QDEVICE_MAX_NAME_LEN:
         raise LocalProtocolError(
             f"qdevice_name is {len(raw)} bytes; at most "
