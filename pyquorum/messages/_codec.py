@@ -120,8 +120,13 @@ def parse_head(what: str, raw: bytes, schema: Schema) -> Parsed:
 
 def check_exact(what: str, raw: bytes, schema: Schema) -> None:
     """A fixed-size message must be exactly its schema's size (``size`` @8 said so)."""
-    if len(raw) != schema.size:
-        raise malformed(f"{what} must be {schema.size} bytes, not {len(raw)}", raw, "size", 8)
+    check_length(what, raw, schema.size)
+
+
+def check_length(what: str, raw: bytes, expected: int) -> None:
+    """:func:`check_exact` for a length known without a schema (libqb's handshake)."""
+    if len(raw) != expected:
+        raise malformed(f"{what} must be {expected} bytes, not {len(raw)}", raw, "size", 8)
 
 
 def unmatched_response(
