@@ -123,10 +123,13 @@ def check_exact(what: str, raw: bytes, schema: Schema) -> None:
     check_length(what, raw, schema.size)
 
 
-def check_length(what: str, raw: bytes, expected: int) -> None:
-    """:func:`check_exact` for a length known without a schema (libqb's handshake)."""
+def check_length(
+    what: str, raw: bytes, expected: int, field: str = "size", offset: int = 8
+) -> None:
+    """:func:`check_exact` for a length known without a schema: libqb's handshake,
+    or a variable-length message whose own counts (``field`` @``offset``) give it."""
     if len(raw) != expected:
-        raise malformed(f"{what} must be {expected} bytes, not {len(raw)}", raw, "size", 8)
+        raise malformed(f"{what} must be {expected} bytes, not {len(raw)}", raw, field, offset)
 
 
 def unmatched_response(

@@ -48,13 +48,13 @@ from pyquorum.messages._codec import (
     check_exact,
     check_i32,
     check_int,
+    check_length,
     check_size,
     check_u64,
     cs_error,
     encode_unknown_notification,
     encode_unknown_request,
     lookup,
-    malformed,
     members,
     parse,
     parse_head,
@@ -443,11 +443,10 @@ def decode_request(data: Buffer) -> Request:
         head = SET_REQUEST_HEAD
         msg = parse_head("SET request", raw, head)
         value_len = msg.num("value_len")
-        if len(raw) != head.size + value_len:
-            raise malformed(
-                f"SET request with value_len {value_len} must be {head.size + value_len} "
-                f"bytes, not {len(raw)}", raw, "value_len", 280,
-            )
+        check_length(
+            f"SET request with value_len {value_len}", raw, head.size + value_len,
+            "value_len", 280,
+        )
         value = decode_value(msg.num("type"), raw[head.size:], raw, 288)
         return SetRequest(_key(msg, raw, head), value)
     if ident in (RequestId.DELETE, RequestId.ITER_INIT):
@@ -629,11 +628,10 @@ def decode_notification(data: Buffer) -> Notification:
     head = NOTIFY_CALLBACK_HEAD
     msg = parse_head("cmap notification", raw, head)
     new_len, old_len = msg.num("new_len"), msg.num("old_len")
-    if len(raw) != head.size + new_len + old_len:
-        raise malformed(
-            f"notification with values of {new_len} and {old_len} bytes must be "
-            f"{head.size + new_len + old_len} bytes, not {len(raw)}", raw, "new_value_len", 320,
-        )
+    check_length(
+        f"notification with values of {new_len} and {old_len} bytes", raw,
+        head.size + new_len + old_len, "new_value_len", 320,
+    )
     new_raw = raw[head.size : head.size + new_len]
     old_raw = raw[head.size + new_len :]
     event = msg.num("event")

@@ -29,6 +29,7 @@ from pyquorum.messages._codec import (
     check_bool,
     check_exact,
     check_i32,
+    check_length,
     check_size,
     check_u32,
     check_u64,
@@ -37,7 +38,6 @@ from pyquorum.messages._codec import (
     encode_unknown_notification,
     encode_unknown_request,
     lookup,
-    malformed,
     members,
     parse,
     parse_head,
@@ -498,11 +498,10 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
         head_schema = QUORUM_NOTIFICATION_HEAD
         head = parse_head("quorum notification", raw, head_schema)
         n = head.num("node_list_entries")
-        if len(raw) != head_schema.size + 8 * n:
-            raise malformed(
-                f"quorum notification with {n} nodes must be {head_schema.size + 8 * n} "
-                f"bytes, not {len(raw)}", raw, "node_list_entries", 40,
-            )
+        check_length(
+            f"quorum notification with {n} nodes", raw, head_schema.size + 8 * n,
+            "node_list_entries", 40,
+        )
         words = struct.unpack_from(f"<{2 * n}I", raw, head_schema.size)
         nodes = tuple(
             NodeStatus(words[2 * i], lookup(_NODE_STATES, words[2 * i + 1])) for i in range(n)
@@ -512,11 +511,10 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
         head_schema = NODELIST_NOTIFICATION_HEAD
         head = parse_head("nodelist notification", raw, head_schema)
         n = head.num("node_list_entries")
-        if len(raw) != head_schema.size + 4 * n:
-            raise malformed(
-                f"nodelist notification with {n} members must be {head_schema.size + 4 * n} "
-                f"bytes, not {len(raw)}", raw, "node_list_entries", 48,
-            )
+        check_length(
+            f"nodelist notification with {n} members", raw, head_schema.size + 4 * n,
+            "node_list_entries", 48,
+        )
         ids = struct.unpack_from(f"<{n}I", raw, head_schema.size)
         return NodelistNotification(
             head.num("context"), RingId(head.num("ring_nodeid"), head.num("ring_seq")), ids
