@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 
 from pyquorum.errors import LocalProtocolError
-from pyquorum.messages._codec import as_bytes, malformed
+from pyquorum.messages._codec import as_bytes, encode_c_string, malformed
 from pyquorum.messages.constants import CS_MAX_NAME_LENGTH, CmapValueType
 
 __all__ = [
@@ -73,14 +73,7 @@ class CmapValue:
 
 def encode_key(value: object, what: str = "key", *, allow_empty: bool = False) -> tuple[int, bytes]:
     """``(length, 256 NUL-padded bytes)`` for a ``mar_name_t``."""
-    if not isinstance(value, str):
-        raise LocalProtocolError(f"{what} must be a str, not {type(value).__name__}")
-    try:
-        raw = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError as exc:
-        raise LocalProtocolError(f"{what} cannot be encoded: {exc}") from None
-    if b"\0" in raw:
-        raise LocalProtocolError(f"{what} contains a NUL byte")
+    raw = encode_c_string(value, what)
     if not raw and not allow_empty:
         raise LocalProtocolError(f"{what} is empty")
     if len(raw) > MAX_KEY_BYTES:

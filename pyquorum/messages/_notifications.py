@@ -13,22 +13,19 @@ from typing import TYPE_CHECKING
 
 from pyquorum.errors import CsErrorCode
 from pyquorum.messages._codec import (
-    U64_MAX,
     Buffer,
     LazyModule,
     as_bytes,
-    check_body,
     check_bool,
-    check_i32,
-    check_int,
     check_node_list,
     check_size,
-    check_size_field,
     check_u32,
+    check_u64,
     cs_error,
+    encode_unknown_notification,
     malformed,
     parse,
-    truncated,
+    parse_header,
     u32s,
     wrong_type,
 )
@@ -109,7 +106,7 @@ def encode_notification(n: Notification) -> bytes:
                 "size": _list_message_size(_schema.QUORUM_NOTIFICATION_V0, view),
                 "error": _OK,
                 "quorate": check_bool(n.quorate, "quorate"),
-                "ring_seq": check_int(n.ring_seq, "ring_seq", 0, U64_MAX),
+                "ring_seq": check_u64(n.ring_seq, "ring_seq"),
                 "view_list_entries": len(view),
                 "view_list": view,
             }
@@ -120,15 +117,10 @@ def encode_notification(n: Notification) -> bytes:
 
 
 def _encode_unknown_notification(n: UnknownNotification) -> bytes:
-    ident = check_i32(n.id, "notification id")
-    if ident in _NOTIFICATION_IDS:
-        raise wrong_type(n, f"the notification class for id {ident}")
-    body = check_body(n.data, "notification data")
-    size = check_size(RESPONSE_HEADER_SIZE + len(body), "notification")
-    header = _schema.RESPONSE_HEADER.build(
-        {"id": ident, "size": size, "error": check_i32(n.error, "error")}
+    return encode_unknown_notification(
+        n, n.id, n.error, n.data, _NOTIFICATION_IDS,
+        "the notification class for id {ident}", _schema.RESPONSE_HEADER,
     )
-    return header + body
 
 
 def _check_ring_id(ring_id: object) -> tuple[int, int]:
@@ -136,7 +128,7 @@ def _check_ring_id(ring_id: object) -> tuple[int, int]:
         raise wrong_type(ring_id, "a RingId")
     return (
         check_u32(ring_id.nodeid, "ring_id.nodeid"),
-        check_int(ring_id.seq, "ring_id.seq", 0, U64_MAX),
+        check_u64(ring_id.seq, "ring_id.seq"),
     )
 
 
@@ -238,11 +230,8 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
     """:func:`decode_notification` read entirely through the construct schemas:
     the definition the fast path is held to, and the path every message the
     fast path does not take (unknown ids, malformed bytes) goes through."""
-    if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("notification", raw, _schema.RESPONSE_HEADER)
-    hdr = parse("notification", _schema.RESPONSE_HEADER, raw)
+    hdr = parse_header("notification", raw, _schema.RESPONSE_HEADER)
     ident = hdr.num("id")
-    check_size_field("notification", raw, hdr.num("size"))
     if ident == ResponseId.V1_NODELIST_NOTIFICATION:
         msg = _parse_lists(
             "V1 nodelist notification", raw,

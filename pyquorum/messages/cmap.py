@@ -43,20 +43,23 @@ from pyquorum.messages._cmap_values import (
 )
 from pyquorum.messages._codec import (
     I32_MAX,
-    U64_MAX,
     Buffer,
     as_bytes,
-    check_body,
+    check_exact,
     check_i32,
     check_int,
+    check_length,
     check_size,
-    check_size_field,
+    check_u64,
     cs_error,
+    encode_unknown_notification,
+    encode_unknown_request,
     lookup,
-    malformed,
     members,
     parse,
-    truncated,
+    parse_head,
+    parse_header,
+    unmatched_response,
     wrong_type,
 )
 from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER, Parsed, Schema
@@ -115,6 +118,7 @@ _MAPS = members(CmapMap)
 _MAX_ROOM = I32_MAX - GET_RESPONSE_HEAD.size
 _VALUE_TYPES = members(CmapValueType)
 _EVENTS = {int(e): e for e in (CmapTrack.ADD, CmapTrack.DELETE, CmapTrack.MODIFY)}
+_NOTIFICATION_IDS = frozenset((int(ResponseId.NOTIFY_CALLBACK),))
 
 
 # ---------------------------------------------------------------- requests
@@ -347,10 +351,6 @@ class UnknownNotification(Notification):
 # ---------------------------------------------------------------- helpers
 
 
-def _u64(value: object, what: str) -> int:
-    return check_int(value, what, 0, U64_MAX)
-
-
 def _key_fields(key: object, what: str = "key", allow_empty: bool = False) -> dict[str, object]:
     length, value = encode_key(key, what, allow_empty=allow_empty)
     return {"key_length": length, "key_value": value}
@@ -359,11 +359,6 @@ def _key_fields(key: object, what: str = "key", allow_empty: bool = False) -> di
 def _key(msg: Parsed, raw: bytes, schema: Schema) -> str:
     offset = schema.fields["key_length"][0]
     return decode_key(msg.num("key_length"), msg.raw("key_value"), raw, offset)
-
-
-def _exact(what: str, raw: bytes, schema: Schema) -> None:
-    if len(raw) != schema.size:
-        raise malformed(f"{what} must be {schema.size} bytes, not {len(raw)}", raw, "size", 8)
 
 
 def _hdr(ident: int, size: int) -> dict[str, object]:
@@ -415,7 +410,7 @@ def encode_request(req: Request) -> bytes:
             {**_hdr(int(RequestId.TRACK_ADD), TRACK_ADD_REQUEST.size),
              **_key_fields(req.key, allow_empty=True),
              "track_type": check_i32(req.track_type, "track_type"),
-             "track_inst_handle": _u64(req.track_inst_handle, "track_inst_handle")}
+             "track_inst_handle": check_u64(req.track_inst_handle, "track_inst_handle")}
         )
     if isinstance(req, SetCurrentMapRequest):
         return SET_CURRENT_MAP_REQUEST.build(
@@ -426,20 +421,13 @@ def encode_request(req: Request) -> bytes:
     if handle is not None:
         ident, field = handle
         return HANDLE_REQUEST.build(
-            {**_hdr(int(ident), HANDLE_REQUEST.size), "handle": _u64(getattr(req, field), field)}
+            {**_hdr(int(ident), HANDLE_REQUEST.size),
+             "handle": check_u64(getattr(req, field), field)}
         )
     if isinstance(req, UnknownRequest):
-        unknown = check_i32(req.id, "request id")
-        if unknown in _REQUEST_IDS:
-            raise wrong_type(req, f"the {RequestId(unknown).name} request class for id {unknown}")
-        body = check_body(req.body, "request body")
-        size = check_i32(req.size, "request size")
-        if size != REQUEST_HEADER_SIZE + len(body):
-            raise LocalProtocolError(
-                f"UnknownRequest.size is {size}, but header plus body is "
-                f"{REQUEST_HEADER_SIZE + len(body)} bytes"
-            )
-        return REQUEST_HEADER.build(_hdr(unknown, size)) + body
+        return encode_unknown_request(
+            req, req.id, req.size, req.body, _REQUEST_IDS, RequestId, REQUEST_HEADER
+        )
     raise wrong_type(req, "a cmap Request")
 
 
@@ -449,40 +437,34 @@ _REQUEST_IDS = frozenset(int(i) for i in RequestId)
 def decode_request(data: Buffer) -> Request:
     """Server side: one request; an unknown id is an UnknownRequest."""
     raw = as_bytes(data)
-    if len(raw) < REQUEST_HEADER_SIZE:
-        raise truncated("cmap request", raw, REQUEST_HEADER)
-    hdr = parse("cmap request", REQUEST_HEADER, raw)
+    hdr = parse_header("cmap request", raw, REQUEST_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("cmap request", raw, size)
     if ident == RequestId.SET:
         head = SET_REQUEST_HEAD
-        if len(raw) < head.size:
-            raise truncated("SET request", raw, head)
-        msg = parse("SET request", head, raw[: head.size])
+        msg = parse_head("SET request", raw, head)
         value_len = msg.num("value_len")
-        if len(raw) != head.size + value_len:
-            raise malformed(
-                f"SET request with value_len {value_len} must be {head.size + value_len} "
-                f"bytes, not {len(raw)}", raw, "value_len", 280,
-            )
+        check_length(
+            f"SET request with value_len {value_len}", raw, head.size + value_len,
+            "value_len", 280,
+        )
         value = decode_value(msg.num("type"), raw[head.size:], raw, 288)
         return SetRequest(_key(msg, raw, head), value)
     if ident in (RequestId.DELETE, RequestId.ITER_INIT):
-        _exact("cmap key request", raw, KEY_REQUEST)
+        check_exact("cmap key request", raw, KEY_REQUEST)
         key = _key(parse("cmap key request", KEY_REQUEST, raw), raw, KEY_REQUEST)
         if ident == RequestId.DELETE:
             return DeleteRequest(key)
         return IterInitRequest(key)
     if ident == RequestId.GET:
-        _exact("GET request", raw, GET_REQUEST)
+        check_exact("GET request", raw, GET_REQUEST)
         msg = parse("GET request", GET_REQUEST, raw)
         return GetRequest(_key(msg, raw, GET_REQUEST), msg.num("value_len"))
     if ident == RequestId.ADJUST_INT:
-        _exact("ADJUST_INT request", raw, ADJUST_INT_REQUEST)
+        check_exact("ADJUST_INT request", raw, ADJUST_INT_REQUEST)
         msg = parse("ADJUST_INT request", ADJUST_INT_REQUEST, raw)
         return AdjustIntRequest(_key(msg, raw, ADJUST_INT_REQUEST), msg.num("step"))
     if ident == RequestId.TRACK_ADD:
-        _exact("TRACK_ADD request", raw, TRACK_ADD_REQUEST)
+        check_exact("TRACK_ADD request", raw, TRACK_ADD_REQUEST)
         msg = parse("TRACK_ADD request", TRACK_ADD_REQUEST, raw)
         track_type = msg.num("track_type")
         return TrackAddRequest(
@@ -492,11 +474,11 @@ def decode_request(data: Buffer) -> Request:
             msg.num("track_inst_handle"),
         )
     if ident == RequestId.SET_CURRENT_MAP:
-        _exact("SET_CURRENT_MAP request", raw, SET_CURRENT_MAP_REQUEST)
+        check_exact("SET_CURRENT_MAP request", raw, SET_CURRENT_MAP_REQUEST)
         msg = parse("SET_CURRENT_MAP request", SET_CURRENT_MAP_REQUEST, raw)
         return SetCurrentMapRequest(lookup(_MAPS, msg.num("map")))
     if ident in (RequestId.ITER_NEXT, RequestId.ITER_FINALIZE, RequestId.TRACK_DELETE):
-        _exact("cmap handle request", raw, HANDLE_REQUEST)
+        check_exact("cmap handle request", raw, HANDLE_REQUEST)
         handle = parse("cmap handle request", HANDLE_REQUEST, raw).num("handle")
         if ident == RequestId.ITER_NEXT:
             return IterNextRequest(handle)
@@ -536,13 +518,13 @@ def encode_response(resp: Response) -> bytes:
         ident, field = handle
         return HANDLE_RESPONSE.build(
             {**_hdr(int(ident), HANDLE_RESPONSE.size), "error": error,
-             "handle": _u64(getattr(resp, field), field)}
+             "handle": check_u64(getattr(resp, field), field)}
         )
     if isinstance(resp, IterNextResponse):
         return ITER_NEXT_RESPONSE.build(
             {**_hdr(int(ResponseId.ITER_NEXT), ITER_NEXT_RESPONSE.size), "error": error,
              **_key_fields(resp.key, allow_empty=True),
-             "value_len": _u64(resp.value_len, "value_len"),
+             "value_len": check_u64(resp.value_len, "value_len"),
              "type": check_int(resp.value_type, "value_type", 0, 255)}
         )
     if isinstance(resp, GetResponse):
@@ -553,7 +535,7 @@ def encode_response(resp: Response) -> bytes:
 def _encode_get_response(resp: GetResponse, error: int) -> bytes:
     room = check_int(resp.room, "room", 0, _MAX_ROOM)
     kind = check_int(resp.value_type, "value_type", 0, 255)
-    value_len = _u64(resp.value_len, "value_len")
+    value_len = check_u64(resp.value_len, "value_len")
     payload = b""
     if resp.value is not None:
         if error != CsErrorCode.OK:
@@ -578,11 +560,8 @@ def _encode_get_response(resp: GetResponse, error: int) -> bytes:
 def decode_response(data: Buffer) -> Response:
     """Client side: one response, by id (and size, which every id but GET fixes)."""
     raw = as_bytes(data)
-    if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("cmap response", raw, RESPONSE_HEADER)
-    hdr = parse("cmap response", RESPONSE_HEADER, raw)
+    hdr = parse_header("cmap response", raw, RESPONSE_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("cmap response", raw, size)
     error = cs_error(hdr.num("error"))
     bare = _BARE_BY_ID.get(ident)
     if bare is not None and size == RESPONSE_HEADER_SIZE:
@@ -606,9 +585,7 @@ def decode_response(data: Buffer) -> Response:
         if error == CsErrorCode.OK and value_len <= room:
             value = decode_value(kind, raw[head.size : head.size + value_len], raw, head.size)
         return GetResponse(error, lookup(_VALUE_TYPES, kind), value_len, value, room)
-    if ident in _RESPONSE_IDS:
-        raise malformed(f"cmap response id {ident} never has size {size}", raw, "size", 8)
-    raise malformed(f"unknown cmap response id {ident} (size {size})", raw, "id", 0)
+    raise unmatched_response("cmap", raw, ident, size, _RESPONSE_IDS)
 
 
 # ---------------------------------------------------------------- notifications
@@ -628,43 +605,33 @@ def encode_notification(note: Notification) -> bytes:
         size = check_size(NOTIFY_CALLBACK_HEAD.size + len(new) + len(old), "notification")
         return NOTIFY_CALLBACK_HEAD.build(
             {**_hdr(int(ResponseId.NOTIFY_CALLBACK), size), "error": int(CsErrorCode.OK),
-             "track_inst_handle": _u64(note.track_inst_handle, "track_inst_handle"),
+             "track_inst_handle": check_u64(note.track_inst_handle, "track_inst_handle"),
              **_key_fields(note.key), "event": check_i32(note.event, "event"),
              "new_type": new_type, "old_type": old_type,
              "new_len": len(new), "old_len": len(old)}
         ) + new + old
     if isinstance(note, UnknownNotification):
-        ident = check_i32(note.id, "notification id")
-        if ident == ResponseId.NOTIFY_CALLBACK:
-            raise wrong_type(note, "NotifyCallback for id 9")
-        body = check_body(note.data, "notification data")
-        size = check_size(RESPONSE_HEADER_SIZE + len(body), "notification")
-        return RESPONSE_HEADER.build(
-            {**_hdr(ident, size), "error": check_i32(note.error, "error")}
-        ) + body
+        return encode_unknown_notification(
+            note, note.id, note.error, note.data, _NOTIFICATION_IDS,
+            "NotifyCallback for id {ident}", RESPONSE_HEADER,
+        )
     raise wrong_type(note, "a cmap Notification")
 
 
 def decode_notification(data: Buffer) -> Notification:
     """Client side: one event; lengths are checked against the bytes before slicing."""
     raw = as_bytes(data)
-    if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("cmap notification", raw, RESPONSE_HEADER)
-    hdr = parse("cmap notification", RESPONSE_HEADER, raw)
-    ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("cmap notification", raw, size)
+    hdr = parse_header("cmap notification", raw, RESPONSE_HEADER)
+    ident = hdr.num("id")
     if ident != ResponseId.NOTIFY_CALLBACK:
         return UnknownNotification(ident, cs_error(hdr.num("error")), raw[RESPONSE_HEADER_SIZE:])
     head = NOTIFY_CALLBACK_HEAD
-    if len(raw) < head.size:
-        raise truncated("cmap notification", raw, head)
-    msg = parse("cmap notification", head, raw[: head.size])
+    msg = parse_head("cmap notification", raw, head)
     new_len, old_len = msg.num("new_len"), msg.num("old_len")
-    if len(raw) != head.size + new_len + old_len:
-        raise malformed(
-            f"notification with values of {new_len} and {old_len} bytes must be "
-            f"{head.size + new_len + old_len} bytes, not {len(raw)}", raw, "new_value_len", 320,
-        )
+    check_length(
+        f"notification with values of {new_len} and {old_len} bytes", raw,
+        head.size + new_len + old_len, "new_value_len", 320,
+    )
     new_raw = raw[head.size : head.size + new_len]
     old_raw = raw[head.size + new_len :]
     event = msg.num("event")

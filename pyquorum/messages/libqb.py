@@ -22,6 +22,7 @@ from pyquorum.messages._codec import (
     as_bytes,
     check_i32,
     check_int,
+    check_length,
     check_size_field,
     check_u32,
     cs_error,
@@ -159,7 +160,7 @@ def decode_connection_request(data: Buffer) -> ConnectionRequest:
     msg = parse(what, _schema.CONNECTION_REQUEST, raw)
     _check_authenticate(what, raw, msg.num("id"))
     check_size_field(what, raw, msg.num("size"))
-    _check_exact(what, raw, CONNECTION_REQUEST_SIZE)
+    check_length(what, raw, CONNECTION_REQUEST_SIZE)
     return ConnectionRequest(msg.num("max_msg_size"))
 
 
@@ -197,7 +198,7 @@ def decode_connection_response(data: Buffer) -> ConnectionResponse:
     )
     _check_authenticate(what, raw, ident)
     check_size_field(what, raw, size)
-    _check_exact(what, raw, CONNECTION_RESPONSE_SIZE)
+    check_length(what, raw, CONNECTION_RESPONSE_SIZE)
     return ConnectionResponse(
         error=error,
         connection_type=lookup(_CONNECTION_TYPES, connection_type),
@@ -241,8 +242,3 @@ def _check_authenticate(what: str, raw: bytes, ident: int) -> None:
             "id",
             0,
         )
-
-
-def _check_exact(what: str, raw: bytes, expected: int) -> None:
-    if len(raw) != expected:
-        raise malformed(f"{what} must be {expected} bytes, not {len(raw)}", raw, "size", 8)

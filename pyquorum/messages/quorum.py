@@ -27,17 +27,19 @@ from pyquorum.messages._codec import (
     Buffer,
     LazyModule,
     as_bytes,
-    check_body,
     check_bool,
+    check_exact,
     check_i32,
     check_size_field,
     check_u32,
     cs_error,
+    encode_unknown_request,
     lookup,
-    malformed,
     members,
     parse,
+    parse_header,
     truncated,
+    unmatched_response,
     wrong_type,
 )
 from pyquorum.messages._notifications import decode_notification, encode_notification
@@ -69,7 +71,6 @@ from pyquorum.messages.types import (
 
 if TYPE_CHECKING:
     from pyquorum.messages import _schema
-    from pyquorum.messages._schema import Schema
 else:
     _schema = LazyModule("pyquorum.messages._schema")
 
@@ -173,52 +174,35 @@ def _model_gettype_request(model: int) -> bytes:
 
 
 def _encode_unknown_request(req: UnknownRequest) -> bytes:
-    ident = check_i32(req.id, "request id")
-    if ident in _KNOWN_REQUEST_IDS:
-        # It would decode as the known request, so it could not round-trip.
-        raise wrong_type(req, f"the {RequestId(ident).name} request class for id {ident}")
-    body = check_body(req.body, "request body")
-    size = check_i32(req.size, "request size")
-    if size != REQUEST_HEADER_SIZE + len(body):
-        raise LocalProtocolError(
-            f"UnknownRequest.size is {size}, but header plus body is "
-            f"{REQUEST_HEADER_SIZE + len(body)} bytes"
-        )
-    return _schema.REQUEST_HEADER.build({"id": ident, "size": size}) + body
+    return encode_unknown_request(
+        req, req.id, req.size, req.body, _KNOWN_REQUEST_IDS, RequestId, _schema.REQUEST_HEADER
+    )
 
 
 def decode_request(data: Buffer) -> Request:
     """Server side: one request.  An id the service does not know is an UnknownRequest
     (corosync answers those with the generic error response)."""
     raw = as_bytes(data)
-    if len(raw) < REQUEST_HEADER_SIZE:
-        raise truncated("request", raw, _schema.REQUEST_HEADER)
-    hdr = parse("request", _schema.REQUEST_HEADER, raw)
+    hdr = parse_header("request", raw, _schema.REQUEST_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("request", raw, size)
     if ident == RequestId.GETQUORATE:
-        _check_exact("GETQUORATE request", raw, _schema.REQUEST_HEADER)
+        check_exact("GETQUORATE request", raw, _schema.REQUEST_HEADER)
         return GetQuorateRequest()
     if ident == RequestId.TRACKSTOP:
-        _check_exact("TRACKSTOP request", raw, _schema.REQUEST_HEADER)
+        check_exact("TRACKSTOP request", raw, _schema.REQUEST_HEADER)
         return TrackStopRequest()
     if ident == RequestId.GETTYPE:
-        _check_exact("GETTYPE request", raw, _schema.REQUEST_HEADER)
+        check_exact("GETTYPE request", raw, _schema.REQUEST_HEADER)
         return GetTypeRequest()
     if ident == RequestId.TRACKSTART:
-        _check_exact("TRACKSTART request", raw, _schema.TRACKSTART_REQUEST)
+        check_exact("TRACKSTART request", raw, _schema.TRACKSTART_REQUEST)
         msg = parse("TRACKSTART request", _schema.TRACKSTART_REQUEST, raw)
         return TrackStartRequest(Track(msg.num("track_flags")))
     if ident == RequestId.MODEL_GETTYPE:
-        _check_exact("MODEL_GETTYPE request", raw, _schema.MODEL_GETTYPE_REQUEST)
+        check_exact("MODEL_GETTYPE request", raw, _schema.MODEL_GETTYPE_REQUEST)
         msg = parse("MODEL_GETTYPE request", _schema.MODEL_GETTYPE_REQUEST, raw)
         return ModelGetTypeRequest(lookup(_MODELS, msg.num("model")))
     return UnknownRequest(ident, size, raw[REQUEST_HEADER_SIZE:])
-
-
-def _check_exact(what: str, raw: bytes, schema: Schema) -> None:
-    if len(raw) != schema.size:
-        raise malformed(f"{what} must be {schema.size} bytes, not {len(raw)}", raw, "size", 8)
 
 
 # ------------------------------------------------------------------ responses
@@ -305,6 +289,4 @@ def decode_response(data: Buffer) -> Response:
             return GetTypeResponse(error, lookup(_QUORUM_TYPES, value))
         if ident == ResponseId.MODEL_GETTYPE:
             return ModelGetTypeResponse(error, lookup(_QUORUM_TYPES, value))
-    if ident in _KNOWN_RESPONSE_IDS:
-        raise malformed(f"response id {ident} never has size {size}", raw, "size", 8)
-    raise malformed(f"unknown response id {ident} (size {size})", raw, "id", 0)
+    raise unmatched_response("", raw, ident, size, _KNOWN_RESPONSE_IDS)

@@ -24,26 +24,29 @@ from dataclasses import dataclass
 
 from pyquorum.errors import CsErrorCode, LocalProtocolError
 from pyquorum.messages._codec import (
-    U64_MAX,
     Buffer,
     as_bytes,
-    check_body,
     check_bool,
+    check_exact,
     check_i32,
-    check_int,
+    check_length,
     check_size,
-    check_size_field,
     check_u32,
+    check_u64,
     cs_error,
+    encode_c_string,
+    encode_unknown_notification,
+    encode_unknown_request,
     lookup,
-    malformed,
     members,
     parse,
-    truncated,
+    parse_head,
+    parse_header,
     u32s,
+    unmatched_response,
     wrong_type,
 )
-from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER, Schema
+from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER
 from pyquorum.messages._votequorum_schema import (
     EXPECTEDVOTES_NOTIFICATION,
     GETINFO_REQUEST,
@@ -249,25 +252,9 @@ class UnknownNotification(Notification):
 # ---------------------------------------------------------------- helpers
 
 
-def _u64(value: object, what: str) -> int:
-    return check_int(value, what, 0, U64_MAX)
-
-
-def _exact(what: str, raw: bytes, schema: Schema) -> None:
-    if len(raw) != schema.size:
-        raise malformed(f"{what} must be {schema.size} bytes, not {len(raw)}", raw, "size", 8)
-
-
 def _encode_name(value: object) -> bytes:
     """``qdevice_name``: at most 254 bytes, so the NUL fits the 255-byte field."""
-    if not isinstance(value, str):
-        raise LocalProtocolError(f"qdevice_name must be a str, not {type(value).__name__}")
-    try:
-        raw = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError as exc:
-        raise LocalProtocolError(f"qdevice_name cannot be encoded: {exc}") from None
-    if b"\0" in raw:
-        raise LocalProtocolError("qdevice_name contains a NUL byte")
+    raw = encode_c_string(value, "qdevice_name")
     if len(raw) >= VOTEQUORUM_QDEVICE_MAX_NAME_LEN:
         raise LocalProtocolError(
             f"qdevice_name is {len(raw)} bytes; at most "
@@ -318,51 +305,40 @@ def encode_request(req: Request) -> bytes:
     if isinstance(req, TrackStartRequest):
         return TRACKSTART_REQUEST.build(
             {"id": int(RequestId.TRACKSTART), "size": TRACKSTART_REQUEST.size,
-             "context": _u64(req.context, "context"),
+             "context": check_u64(req.context, "context"),
              "track_flags": check_u32(req.flags, "track flags")}
         )
     if isinstance(req, TrackStopRequest):
         return _header(int(RequestId.TRACKSTOP), REQUEST_HEADER_SIZE)
     if isinstance(req, UnknownRequest):
-        ident = check_i32(req.id, "request id")
-        if ident in _KNOWN_REQUEST_IDS:
-            raise wrong_type(req, f"the {RequestId(ident).name} request class for id {ident}")
-        body = check_body(req.body, "request body")
-        size = check_i32(req.size, "request size")
-        if size != REQUEST_HEADER_SIZE + len(body):
-            raise LocalProtocolError(
-                f"UnknownRequest.size is {size}, but header plus body is "
-                f"{REQUEST_HEADER_SIZE + len(body)} bytes"
-            )
-        return _header(ident, size) + body
+        return encode_unknown_request(
+            req, req.id, req.size, req.body, _KNOWN_REQUEST_IDS, RequestId, REQUEST_HEADER
+        )
     raise wrong_type(req, "a votequorum Request")
 
 
 def decode_request(data: Buffer) -> Request:
     """Server side: one request; ids it does not model are UnknownRequest."""
     raw = as_bytes(data)
-    if len(raw) < REQUEST_HEADER_SIZE:
-        raise truncated("votequorum request", raw, REQUEST_HEADER)
-    hdr = parse("votequorum request", REQUEST_HEADER, raw)
+    hdr = parse_header("votequorum request", raw, REQUEST_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("votequorum request", raw, size)
     if ident == RequestId.GETINFO:
-        _exact("GETINFO request", raw, GETINFO_REQUEST)
+        check_exact("GETINFO request", raw, GETINFO_REQUEST)
         return GetInfoRequest(parse("GETINFO", GETINFO_REQUEST, raw).num("nodeid"))
     if ident == RequestId.SETEXPECTED:
-        _exact("SETEXPECTED request", raw, SETEXPECTED_REQUEST)
+        check_exact("SETEXPECTED request", raw, SETEXPECTED_REQUEST)
         msg = parse("SETEXPECTED", SETEXPECTED_REQUEST, raw)
         return SetExpectedRequest(msg.num("expected_votes"))
     if ident == RequestId.SETVOTES:
-        _exact("SETVOTES request", raw, SETVOTES_REQUEST)
+        check_exact("SETVOTES request", raw, SETVOTES_REQUEST)
         msg = parse("SETVOTES", SETVOTES_REQUEST, raw)
         return SetVotesRequest(nodeid=msg.num("nodeid"), votes=msg.num("votes"))
     if ident == RequestId.TRACKSTART:
-        _exact("TRACKSTART request", raw, TRACKSTART_REQUEST)
+        check_exact("TRACKSTART request", raw, TRACKSTART_REQUEST)
         msg = parse("TRACKSTART", TRACKSTART_REQUEST, raw)
         return TrackStartRequest(Track(msg.num("track_flags")), msg.num("context"))
     if ident == RequestId.TRACKSTOP:
-        _exact("TRACKSTOP request", raw, REQUEST_HEADER)
+        check_exact("TRACKSTOP request", raw, REQUEST_HEADER)
         return TrackStopRequest()
     return UnknownRequest(ident, size, raw[REQUEST_HEADER_SIZE:])
 
@@ -391,11 +367,8 @@ def encode_response(resp: Response) -> bytes:
 def decode_response(data: Buffer) -> Response:
     """Client side: one response, identified by ``(id, size)``."""
     raw = as_bytes(data)
-    if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("votequorum response", raw, RESPONSE_HEADER)
-    hdr = parse("votequorum response", RESPONSE_HEADER, raw)
+    hdr = parse_header("votequorum response", raw, RESPONSE_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("votequorum response", raw, size)
     error = cs_error(hdr.num("error"))
     if ident == ResponseId.STATUS and size == RESPONSE_HEADER_SIZE:
         return StatusResponse(error)
@@ -414,9 +387,7 @@ def decode_response(data: Buffer) -> Response:
             qdevice_votes=msg.num("qdevice_votes"),
             qdevice_name=_decode_name(msg.raw("qdevice_name")),
         )
-    if ident in _KNOWN_RESPONSE_IDS:
-        raise malformed(f"votequorum response id {ident} never has size {size}", raw, "size", 8)
-    raise malformed(f"unknown votequorum response id {ident} (size {size})", raw, "id", 0)
+    raise unmatched_response("votequorum", raw, ident, size, _KNOWN_RESPONSE_IDS)
 
 
 # ---------------------------------------------------------------- notifications
@@ -438,7 +409,7 @@ def encode_notification(note: Notification) -> bytes:
         head = QUORUM_NOTIFICATION_HEAD.build(
             {**_res_header(int(ResponseId.QUORUM_NOTIFICATION), size, _OK),
              "quorate": check_bool(note.quorate, "quorate"),
-             "context": _u64(note.context, "context"), "node_list_entries": len(nodes)}
+             "context": check_u64(note.context, "context"), "node_list_entries": len(nodes)}
         )
         return head + bytes(body)
     if isinstance(note, NodelistNotification):
@@ -453,25 +424,23 @@ def encode_notification(note: Notification) -> bytes:
         size = check_size(NODELIST_NOTIFICATION_HEAD.size + len(id_bytes), "nodelist notification")
         head = NODELIST_NOTIFICATION_HEAD.build(
             {**_res_header(int(ResponseId.NODELIST_NOTIFICATION), size, _OK),
-             "context": _u64(note.context, "context"),
+             "context": check_u64(note.context, "context"),
              "ring_nodeid": check_u32(note.ring_id.nodeid, "ring_id.nodeid"),
-             "ring_seq": _u64(note.ring_id.seq, "ring_id.seq"), "node_list_entries": len(ids)}
+             "ring_seq": check_u64(note.ring_id.seq, "ring_id.seq"), "node_list_entries": len(ids)}
         )
         return head + id_bytes
     if isinstance(note, ExpectedVotesNotification):
         return EXPECTEDVOTES_NOTIFICATION.build(
             {**_res_header(int(ResponseId.EXPECTEDVOTES_NOTIFICATION),
                            EXPECTEDVOTES_NOTIFICATION.size, _OK),
-             "context": _u64(note.context, "context"),
+             "context": check_u64(note.context, "context"),
              "expected_votes": check_u32(note.expected_votes, "expected_votes")}
         )
     if isinstance(note, UnknownNotification):
-        ident = check_i32(note.id, "notification id")
-        if ident in _NOTIFICATION_IDS:
-            raise wrong_type(note, f"the notification class for id {ident}")
-        data = check_body(note.data, "notification data")
-        size = check_size(RESPONSE_HEADER_SIZE + len(data), "notification")
-        return RESPONSE_HEADER.build(_res_header(ident, size, note.error)) + data
+        return encode_unknown_notification(
+            note, note.id, note.error, note.data, _NOTIFICATION_IDS,
+            "the notification class for id {ident}", RESPONSE_HEADER,
+        )
     raise wrong_type(note, "a votequorum Notification")
 
 
@@ -523,22 +492,16 @@ _EXPECTED_ID = int(ResponseId.EXPECTEDVOTES_NOTIFICATION)
 def decode_notification_by_schema(raw: bytes) -> Notification:
     """:func:`decode_notification` read through the construct schemas: the
     definition the fast path is held to, and the path of everything else."""
-    if len(raw) < RESPONSE_HEADER_SIZE:
-        raise truncated("votequorum notification", raw, RESPONSE_HEADER)
-    hdr = parse("votequorum notification", RESPONSE_HEADER, raw)
-    ident, size = hdr.num("id"), hdr.num("size")
-    check_size_field("votequorum notification", raw, size)
+    hdr = parse_header("votequorum notification", raw, RESPONSE_HEADER)
+    ident = hdr.num("id")
     if ident == ResponseId.QUORUM_NOTIFICATION:
         head_schema = QUORUM_NOTIFICATION_HEAD
-        if len(raw) < head_schema.size:
-            raise truncated("quorum notification", raw, head_schema)
-        head = parse("quorum notification", head_schema, raw[: head_schema.size])
+        head = parse_head("quorum notification", raw, head_schema)
         n = head.num("node_list_entries")
-        if len(raw) != head_schema.size + 8 * n:
-            raise malformed(
-                f"quorum notification with {n} nodes must be {head_schema.size + 8 * n} "
-                f"bytes, not {len(raw)}", raw, "node_list_entries", 40,
-            )
+        check_length(
+            f"quorum notification with {n} nodes", raw, head_schema.size + 8 * n,
+            "node_list_entries", 40,
+        )
         words = struct.unpack_from(f"<{2 * n}I", raw, head_schema.size)
         nodes = tuple(
             NodeStatus(words[2 * i], lookup(_NODE_STATES, words[2 * i + 1])) for i in range(n)
@@ -546,21 +509,18 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
         return QuorumNotification(head.num("quorate") != 0, head.num("context"), nodes)
     if ident == ResponseId.NODELIST_NOTIFICATION:
         head_schema = NODELIST_NOTIFICATION_HEAD
-        if len(raw) < head_schema.size:
-            raise truncated("nodelist notification", raw, head_schema)
-        head = parse("nodelist notification", head_schema, raw[: head_schema.size])
+        head = parse_head("nodelist notification", raw, head_schema)
         n = head.num("node_list_entries")
-        if len(raw) != head_schema.size + 4 * n:
-            raise malformed(
-                f"nodelist notification with {n} members must be {head_schema.size + 4 * n} "
-                f"bytes, not {len(raw)}", raw, "node_list_entries", 48,
-            )
+        check_length(
+            f"nodelist notification with {n} members", raw, head_schema.size + 4 * n,
+            "node_list_entries", 48,
+        )
         ids = struct.unpack_from(f"<{n}I", raw, head_schema.size)
         return NodelistNotification(
             head.num("context"), RingId(head.num("ring_nodeid"), head.num("ring_seq")), ids
         )
     if ident == ResponseId.EXPECTEDVOTES_NOTIFICATION:
-        _exact("expected votes notification", raw, EXPECTEDVOTES_NOTIFICATION)
+        check_exact("expected votes notification", raw, EXPECTEDVOTES_NOTIFICATION)
         msg = parse("expected votes notification", EXPECTEDVOTES_NOTIFICATION, raw)
         return ExpectedVotesNotification(msg.num("context"), msg.num("expected_votes"))
     return UnknownNotification(ident, cs_error(hdr.num("error")), raw[RESPONSE_HEADER_SIZE:])

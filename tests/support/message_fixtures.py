@@ -114,17 +114,29 @@ def load(name: str) -> tuple[bytes, Message]:
 def from_json(obj: dict[str, Any]) -> Message:
     """The dataclass a fixture's JSON describes (tuples for lists, hex for bytes)."""
     values = dict(obj)
-    cls = _CLASSES[values.pop("type")]
+    return build(_CLASSES[values.pop("type")], values)
+
+
+def convert_field(name: str, value: Any) -> Any:
+    """A JSON field value as the dataclass field ``name`` holds it."""
+    if name == "ring_id":
+        return RingId(**value)
+    if name in ("members", "joined", "left"):
+        return tuple(value)
+    if name in ("body", "data"):
+        return bytes.fromhex(value)
+    return value
+
+
+def build(
+    cls: type[Message], values: dict[str, Any],
+    convert: Callable[[str, Any], Any] = convert_field,
+) -> Message:
+    """``cls`` from the fixture JSON ``values`` (the ``type`` key removed); every field
+    must be given and no other key, so a fixture cannot silently drift from its class."""
     kwargs: dict[str, Any] = {}
     for f in fields(cls):  # type: ignore[arg-type]
-        value = values.pop(f.name)
-        if f.name == "ring_id":
-            value = RingId(**value)
-        elif f.name in ("members", "joined", "left"):
-            value = tuple(value)
-        elif f.name in ("body", "data"):
-            value = bytes.fromhex(value)
-        kwargs[f.name] = value
+        kwargs[f.name] = convert(f.name, values.pop(f.name))
     if values:
         raise ValueError(f"unexpected keys for {cls.__name__}: {sorted(values)}")
     return cls(**kwargs)

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from pyquorum.messages import cmap, votequorum
 from pyquorum.messages.constants import CmapValueType
-from pyquorum.messages.types import Message, RingId
-from tests.support.message_fixtures import load_hex
+from pyquorum.messages.types import Message
+from tests.support.message_fixtures import build, convert_field, load_hex
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures"
 SERVICES: dict[str, ModuleType] = {"votequorum": votequorum, "cmap": cmap}
@@ -83,25 +83,16 @@ def _value(obj: dict[str, Any] | None) -> cmap.CmapValue | None:
 
 def from_json(module: ModuleType, obj: dict[str, Any]) -> Message:
     values = dict(obj)
-    cls = getattr(module, values.pop("type"))
-    kwargs: dict[str, Any] = {}
-    for f in fields(cls):
-        value = values.pop(f.name)
-        if f.name == "ring_id":
-            value = RingId(**value)
-        elif f.name == "nodes":
-            value = tuple(votequorum.NodeStatus(**n) for n in value)
-        elif f.name == "members":
-            value = tuple(value)
-        elif f.name in ("value", "new_value", "old_value"):
-            value = _value(value)
-        elif f.name in ("body", "data"):
-            value = bytes.fromhex(value)
-        kwargs[f.name] = value
-    if values:
-        raise ValueError(f"unexpected keys for {cls.__name__}: {sorted(values)}")
-    result: Message = cls(**kwargs)
-    return result
+    return build(getattr(module, values.pop("type")), values, _convert)
+
+
+def _convert(name: str, value: Any) -> Any:
+    """The quorum fixtures' conversions plus votequorum's nodes and cmap's values."""
+    if name == "nodes":
+        return tuple(votequorum.NodeStatus(**n) for n in value)
+    if name in ("value", "new_value", "old_value"):
+        return _value(value)
+    return convert_field(name, value)
 
 
 # ------------------------------------------------------------------ the garbage oracle
