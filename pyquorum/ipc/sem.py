@@ -48,6 +48,10 @@ __all__ = [
 #: sizeof(sem_t) on x86_64 glibc; the header reserves exactly this much
 #: (posix_sem at 8208, user_data at 8240).
 SEM_SIZE: Final = _libc.SEM_T_SIZE
+#: Where glibc keeps the futex flags in a sem_t, and the two values it writes there
+#: (FUTEX_PRIVATE_FLAG for a process-shared semaphore, 0 for a private one).
+_PRIVATE_OFFSET: Final = 8
+_PRIVATE_VALUES: Final = frozenset({0x80, 0})
 
 #: Longer timeouts are cut to this (about 31 years), which keeps the absolute
 #: deadline well inside ``time_t``.
@@ -107,7 +111,7 @@ class PosixSemaphore:
     corrupt, and the connection using it cannot be trusted any more.
     """
 
-    __slots__ = ("_addr", "_anchor", "_out", "_out_ref", "offset")
+    __slots__ = ("_addr", "_anchor", "_out", "_out_ref", "_private", "offset")
 
     def __init__(self, buffer: WritableBuffer, offset: int) -> None:
         if offset < 0:
@@ -128,6 +132,13 @@ class PosixSemaphore:
         # while the calls overlapped, which is all a snapshot promises.
         self._out = ctypes.c_int()
         self._out_ref = ctypes.byref(self._out)
+        # glibc's sem_t: {u64 data; int private; int pad}.  ``private`` becomes the
+        # futex flags of every wait and wake (0x80 shared, 0 private); any other
+        # value makes the futex call fail and glibc then *aborts the process*
+        # ("The futex facility returned an unexpected error code").  The daemon
+        # can write it, so it is checked before each call that may reach a futex
+        # (docs/trust-boundary.md §6.4).
+        self._private = ctypes.c_int.from_address(address + _PRIVATE_OFFSET)
         self.offset = offset
 
     @classmethod
@@ -165,8 +176,19 @@ class PosixSemaphore:
         err = _libc.get_errno()
         return OSError(err, f"{what}: {os.strerror(err)}")
 
+    def _check_private(self, what: str) -> None:
+        flags = self._private.value
+        if flags not in _PRIVATE_VALUES:
+            raise OSError(
+                errno.EINVAL,
+                f"{what}: the sem_t's private word is {flags:#x}, not 0x80 or 0 "
+                "(glibc would abort the process on it)",
+            )
+
     def post(self) -> None:
-        if _libc.sem_post(self._address()) != 0:
+        addr = self._address()
+        self._check_private("sem_post")
+        if _libc.sem_post(addr) != 0:
             raise self._fail("sem_post")
 
     def trywait(self) -> bool:
@@ -198,6 +220,7 @@ class PosixSemaphore:
         if self.trywait():
             return True
         addr = self._address()
+        self._check_private("sem_clockwait")
         clockwait = _libc.sem_clockwait
         clock = time.CLOCK_MONOTONIC if clockwait is not None else time.CLOCK_REALTIME
         deadline = time.clock_gettime_ns(clock) + int(timeout * _NS)
@@ -234,6 +257,7 @@ class PosixSemaphore:
         # can close the mmap.  Idempotent.
         self._addr = None
         self._anchor = None
+        self._private = None  # type: ignore[assignment]
 
     @property
     def address(self) -> int:

@@ -394,3 +394,41 @@ def test_without_sem_clockwait_the_realtime_wait_still_works(
     assert result is False and 0.04 <= took < 5.0
     threading.Timer(0.05, sem.post).start()
     assert _timedwait_in_thread(sem, 5.0)[0] is True
+
+
+@pytest.mark.parametrize("call", ["timedwait", "post"])
+@pytest.mark.parametrize("private", [0x3039, -1, 0x81])
+def test_a_corrupt_private_word_is_refused_before_glibc_aborts_on_it(
+    call: str, private: int
+) -> None:
+    """glibc turns the sem_t's ``private`` word into futex flags and aborts the whole
+    process when the futex call then fails; a daemon can write that word.  Run in a
+    child: without the check the child dies of SIGABRT instead of printing EINVAL."""
+    script = textwrap.dedent(f"""
+        import errno, mmap, struct
+        from pyquorum.ipc.sem import PosixSemaphore
+        buf = mmap.mmap(-1, 64)
+        sem = PosixSemaphore.init(buf, 0)
+        # a waiter bit, so that post must wake a futex too
+        struct.pack_into("=i", buf, 4, 1)
+        struct.pack_into("=i", buf, 8, {private})
+        try:
+            sem.{call}(*([0.05] if "{call}" == "timedwait" else []))
+        except OSError as exc:
+            print("refused", errno.errorcode[exc.errno])
+        else:
+            print("no error")
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert (proc.returncode, proc.stdout) == (0, "refused EINVAL\n"), proc.stderr
+
+
+def test_the_two_private_values_glibc_writes_are_accepted(shared: mmap.mmap) -> None:
+    for pshared in (True, False):
+        sem = PosixSemaphore.init(shared, 0, pshared=pshared)
+        try:
+            sem.post()
+            assert sem.timedwait(0.01)
+        finally:
+            sem.release()
