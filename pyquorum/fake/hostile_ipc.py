@@ -10,12 +10,11 @@ offer the override points used here.
 
 from __future__ import annotations
 
-import socket
 import struct
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import ClassVar
 
-from pyquorum.ipc.credentials import Credentials
 from pyquorum.ipc.ring import CHUNK_MAGIC, CHUNK_MAGIC_ALLOC, chunk_words
 from pyquorum.ipc.server.connection import ServerConnection, ServiceHandler
 from pyquorum.ipc.server.listener import AccessPolicy, IpcServer, PendingHandshake
@@ -173,6 +172,11 @@ class HostileIpcServer(IpcServer):
     queues connections.
     """
 
+    connection_classes: ClassVar[Mapping[ConnectionType, type[ServerConnection]]] = {
+        ConnectionType.SHM: HostileShmConnection,
+        ConnectionType.SOCKET: HostileSocketConnection,
+    }
+
     def __init__(
         self,
         handler: ServiceHandler,
@@ -199,21 +203,3 @@ class HostileIpcServer(IpcServer):
         if self.transform_handshake is not None:
             raw = self.transform_handshake(raw)
         return raw
-
-    def _new_connection(
-        self,
-        sock: socket.socket,
-        client: Credentials,
-        *,
-        directory: str,
-        max_msg_size: int,
-        conn_id: int,
-    ) -> ServerConnection:
-        kind = HostileShmConnection if self.transport == ConnectionType.SHM else (
-            HostileSocketConnection
-        )
-        return kind(
-            self.loop, self.handler, sock, client, service=self.service,
-            directory=directory, max_msg_size=max_msg_size, conn_id=conn_id,
-            on_closed=self._connection_closed,
-        )
