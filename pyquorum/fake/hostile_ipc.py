@@ -51,7 +51,12 @@ class HostileConnection(ServerConnection, ABC):
     def die_mid_response(self, good: bytes) -> None:
         """Go away as a daemon killed while writing ``good`` would."""
 
-    @abstractmethod
+    # The SHM-only tools: the SHM connection overrides them, any other
+    # transport refuses them here.
+
+    def _no_rings(self, what: str) -> ValueError:
+        return ValueError(f"the {self.transport.name.lower()} transport has no {what}")
+
     def forge_chunk(
         self,
         ring: RingName,
@@ -63,18 +68,19 @@ class HostileConnection(ServerConnection, ABC):
         post: bool = True,
     ) -> None:
         """Write a ring chunk by hand (SHM only): any length word, any magic."""
+        raise self._no_rings("rings to forge chunks in")
 
-    @abstractmethod
     def ring_words(self, ring: RingName) -> int:
         """A ring's data area size in words (SHM only)."""
+        raise self._no_rings("rings")
 
-    @abstractmethod
     def ring_doorbell(self) -> None:
         """Send one event doorbell byte (SHM only)."""
+        raise self._no_rings("doorbells")
 
-    @abstractmethod
     def place_write_pt(self, ring: RingName, value: int) -> None:
         """Store any ``write_pt`` in a ring's header and post its semaphore (SHM only)."""
+        raise self._no_rings("rings")
 
 
 class HostileShmConnection(ShmServerConnection, HostileConnection):
@@ -139,27 +145,6 @@ class HostileSocketConnection(SocketServerConnection, HostileConnection):
     def die_mid_response(self, good: bytes) -> None:
         # A datagram is never half sent: the daemon is just gone.
         self.abort()
-
-    def forge_chunk(
-        self,
-        ring: RingName,
-        payload: bytes,
-        *,
-        length: int | None = None,
-        magic: int = CHUNK_MAGIC,
-        advance: int | None = None,
-        post: bool = True,
-    ) -> None:
-        raise ValueError("the socket transport has no rings to forge chunks in")
-
-    def ring_words(self, ring: RingName) -> int:
-        raise ValueError("the socket transport has no rings")
-
-    def ring_doorbell(self) -> None:
-        raise ValueError("the socket transport has no doorbells")
-
-    def place_write_pt(self, ring: RingName, value: int) -> None:
-        raise ValueError("the socket transport has no rings")
 
 
 class HostileIpcServer(IpcServer):
