@@ -78,6 +78,7 @@ __all__ = [
     "CmapChange",
     "CmapCore",
     "CmapKey",
+    "CmapProperties",
     "CmapTracker",
     "IterEntry",
     "Tracker",
@@ -398,6 +399,31 @@ class CmapCore(SessionLifecycle):
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<CmapCore {state} map={self.map!r} trackers={len(self._trackers)}>"
+
+
+class CmapProperties:
+    """The cmap session's own properties and event rule, the same on both front ends."""
+
+    _cmap: CmapCore
+
+    @property
+    def map(self) -> CmapMap | int:
+        """The map this session reads."""
+        return self._cmap.map
+
+    @property
+    def trackers(self) -> tuple[Tracker, ...]:
+        """The trackers in place."""
+        return self._cmap.trackers
+
+    def _leftover_consumed(self, dropped_before: int, change: CmapChange | None) -> bool:
+        """Whether a receive that gave no change only consumed a deleted tracker's
+        leftover (so the front end looks for the next event): ``dropped_before``
+        is :attr:`CmapCore.dropped` as it was before that receive."""
+        return change is None and self._cmap.dropped != dropped_before and not self._cmap.closed
+
+    def _describe(self) -> str:
+        return f"{self._cmap.state.value} map={self._cmap.map!r}"
 
 
 def _iter_entry(data: bytes) -> IterEntry | None:
