@@ -38,9 +38,8 @@ from pyquorum.errors import (
     NoSectionsError,
     NotExistError,
     RemoteProtocolError,
-    raise_for_code,
 )
-from pyquorum.frontend.core import Operation, SessionLifecycle
+from pyquorum.frontend.core import Operation, SessionLifecycle, expect
 from pyquorum.messages.cmap import (
     AdjustIntRequest,
     AdjustIntResponse,
@@ -130,14 +129,8 @@ class CmapChange:
 
 
 def _expect(data: bytes, cls: type[R], what: str) -> R:
-    resp = decode_response(data)
-    raise_for_code(resp.error, what)
-    if isinstance(resp, cls):
-        return resp
-    raise RemoteProtocolError(
-        f"{what}: expected {cls.__name__}, got {type(resp).__name__} with CS_OK",
-        data=bytes(data),
-    )
+    # Every response carries a cs_error_t, so any kind raises its error first.
+    return expect(data, cls, what, decode_response, (Response,))
 
 
 class CmapCore(SessionLifecycle):
