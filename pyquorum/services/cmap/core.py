@@ -288,32 +288,23 @@ class CmapCore(SessionLifecycle):
         return Operation("items", self._items(prefix))
 
     def _items(self, prefix: str) -> Generator[bytes, bytes, dict[str, CmapValue]]:
-        handle = _expect(
-            (yield encode_request(IterInitRequest(prefix))), IterInitResponse, "ITER_INIT"
-        ).iter_handle
-        finalize = encode_request(IterFinalizeRequest(handle))
         out: dict[str, CmapValue] = {}
-        try:
-            while (entry := _iter_entry((yield encode_request(IterNextRequest(handle))))):
-                # ITER_NEXT's length is the room of one GET; a value that grew since
-                # answers INVALID_PARAM and is measured again.
-                try:
-                    out[entry.key] = yield from self._get(
-                        entry.key, encode_request(GetRequest(entry.key, entry.value_len)), False
-                    )
-                except NotExistError:
-                    continue  # deleted since ITER_NEXT named it
-                except InvalidParamError:
-                    out[entry.key] = yield from self._get(
-                        entry.key, encode_request(GetRequest(entry.key, 0)), True
-                    )
-        except CsError:
-            # The daemon keeps an iterator until it is finalized: do that, then raise.
-            # (After a protocol error the connection is not trusted with more requests.)
-            with contextlib.suppress(CsError):
-                _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
-            raise
-        _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
+
+        def fetch(entry: IterEntry) -> Generator[bytes, bytes, None]:
+            # ITER_NEXT's length is the room of one GET; a value that grew since
+            # answers INVALID_PARAM and is measured again.
+            try:
+                out[entry.key] = yield from self._get(
+                    entry.key, encode_request(GetRequest(entry.key, entry.value_len)), False
+                )
+            except NotExistError:
+                return  # deleted since ITER_NEXT named it
+            except InvalidParamError:
+                out[entry.key] = yield from self._get(
+                    entry.key, encode_request(GetRequest(entry.key, 0)), True
+                )
+
+        yield from self._walk(prefix, fetch)
         return out
 
     def entries(self, prefix: str = "") -> Operation[list[IterEntry]]:
@@ -323,20 +314,33 @@ class CmapCore(SessionLifecycle):
         return Operation("entries", self._entries(prefix))
 
     def _entries(self, prefix: str) -> Generator[bytes, bytes, list[IterEntry]]:
+        out: list[IterEntry] = []
+        yield from self._walk(prefix, out.append)
+        return out
+
+    def _walk(
+        self,
+        prefix: str,
+        visit: Callable[[IterEntry], Generator[bytes, bytes, None] | None],
+    ) -> Generator[bytes, bytes, None]:
+        """ITER_INIT, ``visit`` each key ITER_NEXT names (a generator it returns
+        makes exchanges of its own), ITER_FINALIZE: also after an error."""
         handle = _expect(
             (yield encode_request(IterInitRequest(prefix))), IterInitResponse, "ITER_INIT"
         ).iter_handle
         finalize = encode_request(IterFinalizeRequest(handle))
-        out: list[IterEntry] = []
         try:
             while (entry := _iter_entry((yield encode_request(IterNextRequest(handle))))):
-                out.append(entry)
+                exchanges = visit(entry)
+                if exchanges is not None:
+                    yield from exchanges
         except CsError:
+            # The daemon keeps an iterator until it is finalized: do that, then raise.
+            # (After a protocol error the connection is not trusted with more requests.)
             with contextlib.suppress(CsError):
                 _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
             raise
         _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
-        return out
 
     # -- tracking --------------------------------------------------------------
 
