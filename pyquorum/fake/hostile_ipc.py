@@ -10,12 +10,11 @@ offer the override points used here.
 
 from __future__ import annotations
 
-import socket
 import struct
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import ClassVar
 
-from pyquorum.ipc.credentials import Credentials
 from pyquorum.ipc.ring import CHUNK_MAGIC, CHUNK_MAGIC_ALLOC, chunk_words
 from pyquorum.ipc.server.connection import ServerConnection, ServiceHandler
 from pyquorum.ipc.server.listener import AccessPolicy, IpcServer, PendingHandshake
@@ -52,7 +51,12 @@ class HostileConnection(ServerConnection, ABC):
     def die_mid_response(self, good: bytes) -> None:
         """Go away as a daemon killed while writing ``good`` would."""
 
-    @abstractmethod
+    # The SHM-only tools: the SHM connection overrides them, any other
+    # transport refuses them here.
+
+    def _no_rings(self, what: str) -> ValueError:
+        return ValueError(f"the {self.transport.name.lower()} transport has no {what}")
+
     def forge_chunk(
         self,
         ring: RingName,
@@ -64,18 +68,19 @@ class HostileConnection(ServerConnection, ABC):
         post: bool = True,
     ) -> None:
         """Write a ring chunk by hand (SHM only): any length word, any magic."""
+        raise self._no_rings("rings to forge chunks in")
 
-    @abstractmethod
     def ring_words(self, ring: RingName) -> int:
         """A ring's data area size in words (SHM only)."""
+        raise self._no_rings("rings")
 
-    @abstractmethod
     def ring_doorbell(self) -> None:
         """Send one event doorbell byte (SHM only)."""
+        raise self._no_rings("doorbells")
 
-    @abstractmethod
     def place_write_pt(self, ring: RingName, value: int) -> None:
         """Store any ``write_pt`` in a ring's header and post its semaphore (SHM only)."""
+        raise self._no_rings("rings")
 
 
 class HostileShmConnection(ShmServerConnection, HostileConnection):
@@ -141,27 +146,6 @@ class HostileSocketConnection(SocketServerConnection, HostileConnection):
         # A datagram is never half sent: the daemon is just gone.
         self.abort()
 
-    def forge_chunk(
-        self,
-        ring: RingName,
-        payload: bytes,
-        *,
-        length: int | None = None,
-        magic: int = CHUNK_MAGIC,
-        advance: int | None = None,
-        post: bool = True,
-    ) -> None:
-        raise ValueError("the socket transport has no rings to forge chunks in")
-
-    def ring_words(self, ring: RingName) -> int:
-        raise ValueError("the socket transport has no rings")
-
-    def ring_doorbell(self) -> None:
-        raise ValueError("the socket transport has no doorbells")
-
-    def place_write_pt(self, ring: RingName, value: int) -> None:
-        raise ValueError("the socket transport has no rings")
-
 
 class HostileIpcServer(IpcServer):
     """An :class:`IpcServer` whose connections are :class:`HostileConnection`\\ s.
@@ -172,6 +156,11 @@ class HostileIpcServer(IpcServer):
     their requests never read, like a stopped daemon whose kernel still
     queues connections.
     """
+
+    connection_classes: ClassVar[Mapping[ConnectionType, type[ServerConnection]]] = {
+        ConnectionType.SHM: HostileShmConnection,
+        ConnectionType.SOCKET: HostileSocketConnection,
+    }
 
     def __init__(
         self,
@@ -199,21 +188,3 @@ class HostileIpcServer(IpcServer):
         if self.transform_handshake is not None:
             raw = self.transform_handshake(raw)
         return raw
-
-    def _new_connection(
-        self,
-        sock: socket.socket,
-        client: Credentials,
-        *,
-        directory: str,
-        max_msg_size: int,
-        conn_id: int,
-    ) -> ServerConnection:
-        kind = HostileShmConnection if self.transport == ConnectionType.SHM else (
-            HostileSocketConnection
-        )
-        return kind(
-            self.loop, self.handler, sock, client, service=self.service,
-            directory=directory, max_msg_size=max_msg_size, conn_id=conn_id,
-            on_closed=self._connection_closed,
-        )

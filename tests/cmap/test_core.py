@@ -10,6 +10,7 @@ from pyquorum.errors import (
     InvalidParamError,
     LibraryError,
     NotExistError,
+    RemoteProtocolError,
 )
 from pyquorum.messages import cmap as cm
 from pyquorum.messages.constants import CmapMap, CmapTrack, CmapValueType
@@ -94,6 +95,15 @@ def test_set_and_adjust() -> None:
     dec = core.dec(PREFIX + "string")
     with pytest.raises(InvalidParamError):
         dec.feed(raw("response_adjust_string"))
+
+
+def test_an_answer_of_another_kind_raises_its_error_then_is_a_protocol_error() -> None:
+    op = CmapCore().delete(PREFIX + "x")
+    with pytest.raises(NotExistError):
+        op.feed(cm.encode_response(cm.SetResponse(12)))
+    op = CmapCore().delete(PREFIX + "x")
+    with pytest.raises(RemoteProtocolError):
+        op.feed(cm.encode_response(cm.SetResponse(1)))
 
 
 def test_iteration_by_steps() -> None:

@@ -12,7 +12,6 @@ and pyquorum's start from the same map.
 from __future__ import annotations
 
 import select
-import textwrap
 from typing import Any
 
 import pytest
@@ -22,7 +21,8 @@ from pyquorum.errors import CsError
 from pyquorum.messages.cmap import CmapValue
 from pyquorum.messages.constants import CmapValueType
 from pyquorum.services.cmap.core import CmapChange, Tracker
-from tests.oracle import OracleUnavailable, build_oracle, run_cmap_oracle
+from tests.support import differential
+from tests.support.differential import Lines, ScriptRunner
 
 Node = Any  # pyquorum.testing.cluster.Node
 OK = 1
@@ -59,7 +59,7 @@ def parse_value(kind: CmapValueType, text: str) -> CmapValue:
     return CmapValue(kind, int(text, 0))
 
 
-class Runner:
+class Runner(ScriptRunner):
     """The Python twin of cmap_oracle's script mode, on CmapSession."""
 
     def __init__(self, dispatch_timeout: float = 10.0) -> None:
@@ -202,28 +202,10 @@ class Runner:
         except CsError as exc:
             self.out.append({"call": "iter_finalize", "rc": int(exc.code)})
 
-    def run(self, script: str) -> list[dict[str, Any]]:
-        for line in script.splitlines():
-            if line.strip() and not line.strip().startswith("#"):
-                self.command(line.strip())
-        if self.session is not None:
-            self.session.close()
-        return self.out
 
-
-def both(
-    node: Node, script: str, runner: Runner | None = None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def both(node: Node, script: str, runner: Runner | None = None) -> tuple[Lines, Lines]:
     """(oracle's lines, pyquorum's lines) for ``script`` on ``node``."""
-    script = textwrap.dedent(script).strip() + "\n"
-    try:
-        build_oracle("cmap")
-    except OracleUnavailable as exc:
-        pytest.skip(str(exc))
-    expected = run_cmap_oracle(node, script)
-    with node.netns_context():
-        got = (runner or Runner()).run(script)
-    return expected, got
+    return differential.both("cmap", node, script, runner or Runner())
 
 
 P = "testing.pyquorum.diff."

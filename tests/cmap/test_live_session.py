@@ -6,9 +6,6 @@ compared with libcmap in test_live_differential.py.)"""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import threading
 import time
 from typing import Any
 
@@ -17,7 +14,6 @@ import pytest
 from pyquorum import AsyncCmapSession, CmapSession
 from pyquorum.errors import (
     AccessError,
-    ConnectionLost,
     CsTimeoutError,
     NotExistError,
     NotSupportedError,
@@ -25,29 +21,15 @@ from pyquorum.errors import (
 from pyquorum.messages.cmap import CmapValue
 from pyquorum.messages.constants import CmapMap, CmapTrack, CmapValueType, DispatchMode
 from pyquorum.services.cmap.core import CmapChange
+from tests.support.live_sessions import (
+    CYCLES,
+    assert_a_dead_daemon_ends_both_waits,
+    leaves_nothing_behind,
+)
 
 Node = Any  # pyquorum.testing.cluster.Node
 U32 = CmapValueType.UINT32
 ALL = CmapTrack.ADD | CmapTrack.MODIFY | CmapTrack.DELETE
-
-#: Open/close cycles per transport: SHM sessions cost ~5 ms each (four files in
-#: /dev/shm, mapped and unlinked), socket ones ~0.5 ms.
-CYCLES = {"socket": 10_000, "shm": 2_000}
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-def shm_mappings() -> int:
-    with open("/proc/self/maps") as maps:
-        return sum("/dev/shm/" in line for line in maps)
-
-
-def our_shm_entries(node: Node) -> list[str]:
-    prefix = f"qb-{node.pid}-{os.getpid()}-"
-    return [name for name in os.listdir("/dev/shm") if name.startswith(prefix)]
-
 
 def cmapctl(node: Node, *args: str) -> None:
     done = node.run(["corosync-cmapctl", *args])
@@ -160,24 +142,7 @@ def test_dead_daemon_ends_a_request_and_a_blocking_dispatch_within_3_s(
         waiting = CmapSession(timeout=None)
         asking = CmapSession(timeout=None)
     waiting.track_add("testing.pyquorum.", ALL | CmapTrack.PREFIX)
-    outcome: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            waiting.dispatch(DispatchMode.BLOCKING)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    t = threading.Thread(target=run)
-    t.start()
-    node.pause()
-    threading.Timer(0.3, os.kill, (node.pid, signal.SIGKILL)).start()
-    t0 = time.monotonic()
-    with pytest.raises(ConnectionLost):
-        asking.items("")
-    t.join(10)
-    assert time.monotonic() - t0 < 3.3
-    assert len(outcome) == 1 and isinstance(outcome[0], ConnectionLost), outcome
+    assert_a_dead_daemon_ends_both_waits(node, waiting, lambda: asking.items(""))
     waiting.close()
     asking.close()
 
@@ -204,8 +169,7 @@ def test_async_request_on_a_stopped_daemon_times_out(corosync_node_any: Node) ->
 def test_open_close_cycles_leak_nothing(corosync_node_any: Node) -> None:
     node = corosync_node_any
     cycles = CYCLES[node.cluster.transport]
-    fds, maps, threads = open_fds(), shm_mappings(), threading.active_count()
-    with node.netns_context():
+    with leaves_nothing_behind(node), node.netns_context():
         for i in range(cycles):
             session = CmapSession(CmapMap.STATS if i % 2 else CmapMap.DEFAULT, timeout=10)
             if i % 1000 == 0:  # now and then one that did more than connect
@@ -221,12 +185,3 @@ def test_open_close_cycles_leak_nothing(corosync_node_any: Node) -> None:
                     await s.get("nodelist.node.0.nodeid")
 
         asyncio.run(cycle_async())
-    deadline = time.monotonic() + 10
-    while threading.active_count() > threads and time.monotonic() < deadline:
-        time.sleep(0.05)  # an async session's own executor thread ends just after close
-    assert threading.active_count() == threads
-    assert open_fds() == fds
-    assert shm_mappings() == maps
-    while our_shm_entries(node) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert our_shm_entries(node) == []

@@ -3,7 +3,6 @@ a port in use, and the command run against the fake server (root: its namespace)
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -17,7 +16,7 @@ from pyquorum import cli
 from pyquorum.fake.script import Script
 from pyquorum.testing.cluster import wait_until
 from pyquorum.testing.fake import FakeQuorumServer
-from tests.support.live import require_live
+from tests.support.exporter_runs import require_fake_root
 
 PYQUORUM = [sys.executable, "-m", "pyquorum"]
 
@@ -71,8 +70,7 @@ def scrape(server: FakeQuorumServer, port: int) -> dict[str, float]:
 
 
 def test_the_command_serves_the_fake_servers_numbers_and_stops_on_sigterm() -> None:
-    if os.geteuid() != 0:
-        require_live("the fake server's private network namespace needs root")
+    require_fake_root()
     with FakeQuorumServer(Script.build([1, 2, 3], quorate=True)) as server:
         # the fake's private namespace starts with loopback down
         assert server.run(["ip", "link", "set", "lo", "up"]).returncode == 0

@@ -5,7 +5,6 @@ Root only (the fake's private network namespace)."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 
 import pytest
@@ -15,28 +14,17 @@ from pyquorum.exporter.inputs import Tracked
 from pyquorum.exporter.runner import Exporter
 from pyquorum.exporter.source import Source
 from pyquorum.exporter.state import ClusterSnapshot, ClusterState
-from pyquorum.fake.script import Script, Step
+from pyquorum.fake.script import Script
 from pyquorum.fake.server import TransportName
 from pyquorum.testing.cluster import wait_until
 from pyquorum.testing.fake import FakeQuorumServer
+from tests.support.exporter_runs import STORY, TRANSPORTS, require_fake_root
 from tests.support.exporter_source_contract import ALL_CHECKS
-from tests.support.live import require_live
-
-TRANSPORTS: tuple[TransportName, ...] = ("shm", "socket")
-
-STORY = Script.build([1, 2, 3], steps=[
-    Step(0.10, members=(1, 2)),
-    Step(0.20, members=(1,), quorate=False),
-    Step(0.30, members=(1, 2, 3), quorate=True),
-    Step(0.40, quorate=False),
-    Step(0.45, quorate=True),
-])
 
 
 @pytest.fixture(autouse=True)
 def _root() -> None:
-    if os.geteuid() != 0:
-        require_live("the fake server's private network namespace needs root")
+    require_fake_root()
 
 
 def on(server: FakeQuorumServer) -> CorosyncSource:

@@ -24,7 +24,7 @@ from pyquorum.messages.constants import Model
 from pyquorum.services.quorum.session import QuorumSession
 from pyquorum.testing.cluster import Cluster
 from pyquorum.testing.prometheus import PROMETHEUS, PrometheusServer
-from tests.support.exporter_live import ScrapeTimer
+from tests.support.exporter_live import scraped_across_a_restart
 from tests.support.live import require_live
 
 pytestmark = pytest.mark.slow
@@ -72,18 +72,9 @@ def test_membership_quorum_and_a_corosync_restart_under_prometheus(
         assert prom.value("pyquorum_corosync_quorum_losses_total") == 1
 
         # corosync on node 1 killed and restarted under the exporter
-        timer = ScrapeTimer(f"http://127.0.0.1:{server.port}/metrics")
-        timer.start()
-        try:
-            node1.crash()
-            prom.wait_for_value("pyquorum_corosync_reachable", 0)
-            time.sleep(2)  # several reconnect attempts against a dead daemon
-            node1.restart()
-            prom.wait_for_value("pyquorum_corosync_reachable", 1, timeout=60)
+        url = f"http://127.0.0.1:{server.port}/metrics"
+        with scraped_across_a_restart(node1, prom, url) as timer:
             prom.wait_for_value("ha_cluster_corosync_quorate", 1, timeout=60)
-        finally:
-            timer.stop.set()
-            timer.join(15)
         assert prom.value("pyquorum_corosync_connection_losses_total") == 1
         assert timer.failures == []
         print(f"\nslowest of {timer.count} scrapes across the restart: "

@@ -19,10 +19,10 @@ from pyquorum.testing.prometheus import PROMETHEUS, PrometheusServer
 from tests.support.exporter_live import (
     Key,
     RunningExporter,
-    ScrapeTimer,
     exporter_on,
     exporter_view,
     key,
+    scraped_across_a_restart,
     tools_view,
 )
 from tests.support.live import ClusterFactory, require_live
@@ -133,19 +133,9 @@ def test_prometheus_sees_membership_votes_quorum_and_a_corosync_restart(
         # corosync on node 1 killed and restarted under the exporter
         fds, shm = exporter.fds(), len(exporter.shm_files())
         assert shm > 0 or cluster.transport == "socket"
-        timer = ScrapeTimer(exporter.url)
-        timer.start()
-        try:
-            node1.crash()
-            prom.wait_for_value("pyquorum_corosync_reachable", 0)
-            time.sleep(2)  # several reconnect attempts against a dead daemon
-            node1.restart()
-            prom.wait_for_value("pyquorum_corosync_reachable", 1, timeout=60)
+        with scraped_across_a_restart(node1, prom, exporter.url) as timer:
             prom.wait_for_value("pyquorum_corosync_members", 3, timeout=60)
             prom.wait_for_value('ha_cluster_corosync_quorum_votes{type="total_votes"}', 3)
-        finally:
-            timer.stop.set()
-            timer.join(15)
         assert timer.failures == []
         print(f"\nslowest of {timer.count} scrapes of `pyquorum exporter` across a corosync "
               f"kill and restart: {timer.slowest * 1000:.1f} ms")

@@ -13,31 +13,18 @@ import pytest
 from pyquorum.exporter.quorum_source import QuorumServiceSource
 from pyquorum.exporter.runner import Exporter
 from pyquorum.exporter.source import Source
-from pyquorum.exporter.state import ClusterSnapshot, ClusterState
-from pyquorum.fake.script import Script, Step
+from pyquorum.exporter.state import ClusterState
+from pyquorum.fake.script import Script
 from pyquorum.fake.server import TransportName
 from pyquorum.services.quorum.session import QuorumSession
 from pyquorum.testing.fake import FakeQuorumServer
+from tests.support.exporter_runs import STORY, TRANSPORTS, require_fake_root, wait_for
 from tests.support.exporter_source_contract import ALL_CHECKS
-from tests.support.live import require_live
-
-TRANSPORTS: tuple[TransportName, ...] = ("shm", "socket")
-
-#: node 3 leaves, node 2 leaves and quorum goes, both come back with quorum, then a
-#: quorum-only loss that heals 50 ms later.
-STORY = Script.build([1, 2, 3], steps=[
-    Step(0.10, members=(1, 2)),
-    Step(0.20, members=(1,), quorate=False),
-    Step(0.30, members=(1, 2, 3), quorate=True),
-    Step(0.40, quorate=False),
-    Step(0.45, quorate=True),
-])
 
 
 @pytest.fixture(autouse=True)
 def _root() -> None:
-    if os.geteuid() != 0:
-        require_live("the fake server's private network namespace needs root")
+    require_fake_root()
 
 
 def opener(server: FakeQuorumServer) -> Callable[[float], QuorumSession]:
@@ -55,17 +42,6 @@ def story_numbers(script: Script) -> tuple[int, int]:
             losses += 1
         before = change.state
     return changes, losses
-
-
-def wait_for(state: ClusterState, predicate: Callable[[ClusterSnapshot], bool],
-             timeout: float = 10.0) -> ClusterSnapshot:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        snap = state.snapshot()
-        if predicate(snap):
-            return snap
-        time.sleep(0.01)
-    raise AssertionError(f"not reached within {timeout}s: {state.snapshot()}")
 
 
 def open_fds() -> set[int]:
@@ -90,7 +66,8 @@ def test_the_exporter_gives_the_storys_numbers(transport: TransportName) -> None
             server.wait_finished()
             final = STORY.final
             snap = wait_for(exporter.state, lambda s: s.ring_id == final.ring_id
-                            and s.quorate is final.quorate and s.quorum_losses >= 2)
+                            and s.quorate is final.quorate and s.quorum_losses >= 2,
+                            timeout=10)
             assert snap.members == tuple(sorted(final.members))
             assert snap.quorum_losses == expected_losses
             assert snap.membership_changes == expected_changes
@@ -112,14 +89,14 @@ def test_a_restarted_daemon_is_reconnected_without_leaks() -> None:
                         backoff_initial=0.05, backoff_max=0.2, poll_slice=0.05)
     try:
         with exporter:
-            wait_for(state, lambda s: s.reachable and s.quorate is True)
+            wait_for(state, lambda s: s.reachable and s.quorate is True, timeout=10)
             first.stop()
             snap = wait_for(state, lambda s: not s.reachable, timeout=5)
             assert snap.connection_losses == 1
             time.sleep(0.3)  # refused reconnects meanwhile
             second = FakeQuorumServer(Script.build([1, 2], quorate=False)).start()
             servers.append(second)
-            snap = wait_for(state, lambda s: s.reachable and s.quorate is False)
+            snap = wait_for(state, lambda s: s.reachable and s.quorate is False, timeout=10)
             assert snap.members == (1, 2)
             assert snap.quorum_losses == 1 and snap.membership_changes == 1
             assert second.connection_count == 1

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from pyquorum.errors import ConnectionLost, CorosyncNotRunning
 from pyquorum.exporter.runner import Exporter
 from pyquorum.exporter.source import ScriptedSource, Source
-from pyquorum.exporter.state import ClusterSnapshot, ClusterState
+from pyquorum.exporter.state import ClusterState
 from tests.support.exporter_builders import healthy_cluster, knet, quorum
-
-
-def wait_for(state: ClusterState, predicate: Callable[[ClusterSnapshot], bool],
-             timeout: float = 5.0) -> ClusterSnapshot:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        snap = state.snapshot()
-        if predicate(snap):
-            return snap
-        time.sleep(0.01)
-    raise AssertionError(f"not reached within {timeout}s: {state.snapshot()}")
+from tests.support.exporter_runs import wait_for
 
 
 @pytest.fixture

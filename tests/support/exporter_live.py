@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from prometheus_client.parser import text_string_to_metric_families
 
 from pyquorum.testing.cluster import Node, QuorumStatus
+from pyquorum.testing.prometheus import PrometheusServer
 
 #: A sample: its name and its labels, sorted.
 Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -195,3 +196,23 @@ class ScrapeTimer(threading.Thread):
             self.slowest = max(self.slowest, time.monotonic() - started)
             self.count += 1
             time.sleep(0.02)
+
+
+@contextmanager
+def scraped_across_a_restart(node: Node, prom: PrometheusServer, url: str) -> Iterator[ScrapeTimer]:
+    """Kill corosync on ``node`` and restart it under the exporter at ``url``
+    while a :class:`ScrapeTimer` scrapes it back to back.  The block runs once
+    Prometheus sees the exporter reach corosync again (the caller's own waits);
+    the timer stops when it ends."""
+    timer = ScrapeTimer(url)
+    timer.start()
+    try:
+        node.crash()
+        prom.wait_for_value("pyquorum_corosync_reachable", 0)
+        time.sleep(2)  # several reconnect attempts against a dead daemon
+        node.restart()
+        prom.wait_for_value("pyquorum_corosync_reachable", 1, timeout=60)
+        yield timer
+    finally:
+        timer.stop.set()
+        timer.join(15)

@@ -126,6 +126,13 @@ def test_getinfo_answered_with_status_ok_is_a_protocol_error() -> None:
         op.feed(vq.encode_response(vq.StatusResponse(1)))
 
 
+def test_getinfo_answered_with_a_status_error_raises_that_error() -> None:
+    # The STATUS reply also answers an unknown request (docs/votequorum.md §3.5).
+    op = VotequorumCore().getinfo()
+    with pytest.raises(NotExistError):
+        op.feed(vq.encode_response(vq.StatusResponse(12)))
+
+
 def test_bad_arguments_and_closed() -> None:
     core = VotequorumCore()
     with pytest.raises(LocalProtocolError):

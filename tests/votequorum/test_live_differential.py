@@ -23,12 +23,14 @@ from pyquorum.messages.votequorum import (
     QuorumNotification,
 )
 from tests.oracle import OracleUnavailable, build_oracle, run_votequorum_oracle, watch_oracle
+from tests.support import differential
+from tests.support.differential import Lines, ScriptRunner
 
 Node = Any  # pyquorum.testing.cluster.Node
 OK = 1
 
 
-class Runner:
+class Runner(ScriptRunner):
     """The Python twin of votequorum_oracle's script mode, on VotequorumSession."""
 
     def __init__(self) -> None:
@@ -118,26 +120,10 @@ class Runner:
             raise AssertionError(f"unknown script command {cmd!r}")
         return {}
 
-    def run(self, script: str) -> list[dict[str, Any]]:
-        for line in script.splitlines():
-            if line.strip() and not line.strip().startswith("#"):
-                self.command(line)
-        if self.session is not None:
-            self.session.close()
-        return self.out
 
-
-def both(node: Node, script: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def both(node: Node, script: str) -> tuple[Lines, Lines]:
     """(oracle's lines, pyquorum's lines) for ``script`` on ``node``."""
-    script = textwrap.dedent(script).strip() + "\n"
-    try:
-        build_oracle("votequorum")
-    except OracleUnavailable as exc:
-        pytest.skip(str(exc))
-    expected = run_votequorum_oracle(node, script)
-    with node.netns_context():
-        got = Runner().run(script)
-    return expected, got
+    return differential.both("votequorum", node, script, Runner())
 
 
 SCRIPTS = {

@@ -6,39 +6,22 @@ in test_live_differential.py.)"""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import threading
 import time
 from typing import Any
 
 import pytest
 
 from pyquorum import AsyncVotequorumSession, VotequorumSession
-from pyquorum.errors import ConnectionLost, CsTimeoutError, NotExistError
-from pyquorum.messages.constants import DispatchMode, NodeState, Track, VotequorumInfo
+from pyquorum.errors import CsTimeoutError, NotExistError
+from pyquorum.messages.constants import NodeState, Track, VotequorumInfo
 from pyquorum.messages.votequorum import NodelistNotification, QuorumNotification
+from tests.support.live_sessions import (
+    CYCLES,
+    assert_a_dead_daemon_ends_both_waits,
+    leaves_nothing_behind,
+)
 
 Node = Any  # pyquorum.testing.cluster.Node
-
-#: Open/close cycles per transport: SHM sessions cost ~5 ms each (four files in
-#: /dev/shm, mapped and unlinked), socket ones ~0.5 ms.
-CYCLES = {"socket": 10_000, "shm": 2_000}
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-def shm_mappings() -> int:
-    with open("/proc/self/maps") as maps:
-        return sum("/dev/shm/" in line for line in maps)
-
-
-def our_shm_entries(node: Node) -> list[str]:
-    prefix = f"qb-{node.pid}-{os.getpid()}-"
-    return [name for name in os.listdir("/dev/shm") if name.startswith(prefix)]
-
 
 def test_async_session_calls_and_events(corosync_node_any: Node) -> None:
     node = corosync_node_any
@@ -84,24 +67,7 @@ def test_dead_daemon_ends_a_request_and_a_blocking_dispatch_within_3_s(
         waiting = VotequorumSession(timeout=None)
         asking = VotequorumSession(timeout=None)
     waiting.trackstart(Track.CHANGES_ONLY)
-    outcome: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            waiting.dispatch(DispatchMode.BLOCKING)
-        except BaseException as exc:
-            outcome.append(exc)
-
-    t = threading.Thread(target=run)
-    t.start()
-    node.pause()  # the request below is queued, never answered
-    threading.Timer(0.3, os.kill, (node.pid, signal.SIGKILL)).start()
-    t0 = time.monotonic()
-    with pytest.raises(ConnectionLost):
-        asking.getinfo()
-    t.join(10)
-    assert time.monotonic() - t0 < 3.3
-    assert len(outcome) == 1 and isinstance(outcome[0], ConnectionLost), outcome
+    assert_a_dead_daemon_ends_both_waits(node, waiting, lambda: asking.getinfo())
     waiting.close()
     asking.close()
 
@@ -128,8 +94,7 @@ def test_async_request_on_a_stopped_daemon_times_out(corosync_node_any: Node) ->
 def test_open_close_cycles_leak_nothing(corosync_node_any: Node) -> None:
     node = corosync_node_any
     cycles = CYCLES[node.cluster.transport]
-    fds, maps, threads = open_fds(), shm_mappings(), threading.active_count()
-    with node.netns_context():
+    with leaves_nothing_behind(node), node.netns_context():
         for i in range(cycles):
             session = VotequorumSession(timeout=10)
             if i % 1000 == 0:  # now and then one that did more than connect
@@ -144,12 +109,3 @@ def test_open_close_cycles_leak_nothing(corosync_node_any: Node) -> None:
                     await s.getinfo()
 
         asyncio.run(cycle_async())
-    deadline = time.monotonic() + 10
-    while threading.active_count() > threads and time.monotonic() < deadline:
-        time.sleep(0.05)  # an async session's own executor thread ends just after close
-    assert threading.active_count() == threads
-    assert open_fds() == fds
-    assert shm_mappings() == maps
-    while our_shm_entries(node) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert our_shm_entries(node) == []

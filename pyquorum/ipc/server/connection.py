@@ -182,6 +182,13 @@ class ServerConnection(ABC):
         self.closed = False
         self._reading = True
         self._active = False
+        self._open_transport()
+
+    @abstractmethod
+    def _open_transport(self) -> None:
+        """Create this transport's files and sockets (the constructor's last
+        step, once the fields above are set); on failure release what was made
+        and raise."""
 
     # -- what a service uses ----------------------------------------------------
 

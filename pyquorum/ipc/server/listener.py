@@ -48,9 +48,9 @@ import os
 import select
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from pyquorum.errors import RemoteProtocolError
 from pyquorum.ipc.address import setup_address
@@ -143,8 +143,14 @@ class IpcServer:
     handler and from any thread).
 
     Subclasses (a test server) may override :meth:`_begin_handshake`,
-    :meth:`_encode_response` and :meth:`_new_connection`.
+    :meth:`_encode_response` and :attr:`connection_classes`.
     """
+
+    #: The :class:`ServerConnection` class serving each transport.
+    connection_classes: ClassVar[Mapping[ConnectionType, type[ServerConnection]]] = {
+        ConnectionType.SHM: ShmServerConnection,
+        ConnectionType.SOCKET: SocketServerConnection,
+    }
 
     def __init__(
         self,
@@ -462,10 +468,7 @@ class IpcServer:
         conn_id: int,
     ) -> ServerConnection:
         """Create the transport's files and sockets for a client being accepted."""
-        kind = ShmServerConnection if self.transport == ConnectionType.SHM else (
-            SocketServerConnection
-        )
-        return kind(
+        return self.connection_classes[self.transport](
             self.loop, self.handler, sock, client, service=self.service,
             directory=directory, max_msg_size=max_msg_size, conn_id=conn_id,
             on_closed=self._connection_closed,

@@ -33,7 +33,6 @@ import os
 import select
 import socket
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,9 +45,7 @@ from pyquorum.ipc.sem import PosixSemaphore
 from pyquorum.ipc.server.connection import (
     REQUESTS_PER_WAKEUP,
     RETRY_INTERVAL,
-    Loop,
     ServerConnection,
-    ServiceHandler,
     Timer,
     create_file,
 )
@@ -140,24 +137,9 @@ class ShmServerConnection(ServerConnection):
 
     transport = ConnectionType.SHM
 
-    def __init__(
-        self,
-        loop: Loop,
-        handler: ServiceHandler,
-        sock: socket.socket,
-        credentials: Credentials,
-        *,
-        service: str,
-        directory: str,
-        max_msg_size: int,
-        conn_id: int,
-        on_closed: Callable[[ServerConnection], None],
-    ) -> None:
-        super().__init__(
-            loop, handler, sock, credentials,
-            service=service, directory=directory, max_msg_size=max_msg_size, conn_id=conn_id,
-            on_closed=on_closed,
-        )
+    def _open_transport(self) -> None:
+        directory, service = self.directory, self.service
+        max_msg_size, credentials = self.max_msg_size, self.credentials
         size = data_size_for(max_msg_size)
         self._rings: dict[RingName, _ServerRing] = {}
         try:

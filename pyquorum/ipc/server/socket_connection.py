@@ -28,17 +28,13 @@ import select
 import socket
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Literal
 
 from pyquorum.ipc.address import abstract_address
-from pyquorum.ipc.credentials import Credentials
 from pyquorum.ipc.disconnect import is_disconnect_request
 from pyquorum.ipc.server.connection import (
     REQUESTS_PER_WAKEUP,
-    Loop,
     ServerConnection,
-    ServiceHandler,
     Timer,
     create_file,
 )
@@ -90,24 +86,9 @@ class SocketServerConnection(ServerConnection):
 
     transport = ConnectionType.SOCKET
 
-    def __init__(
-        self,
-        loop: Loop,
-        handler: ServiceHandler,
-        sock: socket.socket,
-        credentials: Credentials,
-        *,
-        service: str,
-        directory: str,
-        max_msg_size: int,
-        conn_id: int,
-        on_closed: Callable[[ServerConnection], None],
-    ) -> None:
-        super().__init__(
-            loop, handler, sock, credentials,
-            service=service, directory=directory, max_msg_size=max_msg_size, conn_id=conn_id,
-            on_closed=on_closed,
-        )
+    def _open_transport(self) -> None:
+        directory, service = self.directory, self.service
+        max_msg_size, credentials = self.max_msg_size, self.credentials
         self._base = os.path.join(directory, f"qb-{service}")
         self._control_path = os.path.join(directory, f"qb-control-{service}")
         fd = create_file(directory, f"qb-control-{service}", CONTROL_SIZE, credentials)

@@ -26,6 +26,7 @@ from pyquorum.netns import NetNamespace
 from pyquorum.services.cmap.core import (
     CmapChange,
     CmapCore,
+    CmapProperties,
     IterEntry,
     Tracker,
     check_type,
@@ -36,7 +37,7 @@ from pyquorum.timeouts import DEFAULT, Timeout
 __all__ = ["AsyncCmapSession"]
 
 
-class AsyncCmapSession(AsyncSession[CmapChange]):
+class AsyncCmapSession(CmapProperties, AsyncSession[CmapChange]):
     """A cmap session for asyncio.
 
     ::
@@ -79,11 +80,6 @@ class AsyncCmapSession(AsyncSession[CmapChange]):
             netns=netns,
             connection_factory=connection_factory,
         )
-
-    @property
-    def map(self) -> CmapMap | int:
-        """The map this session reads."""
-        return self._cmap.map
 
     async def get(
         self,
@@ -149,20 +145,15 @@ class AsyncCmapSession(AsyncSession[CmapChange]):
         """Stop a tracker; its changes still queued are dropped."""
         await self._run(self._cmap.track_delete(tracker), timeout)
 
-    @property
-    def trackers(self) -> tuple[Tracker, ...]:
-        return self._cmap.trackers
-
     async def next_event(self, timeout: float | None = None) -> CmapChange | None:
         """The next change, or None when ``timeout`` passes first or the session
         closes (a deleted tracker's leftovers are skipped)."""
-        Deadline(timeout)  # validates
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout)  # validates timeout before waiting
         while True:
             dropped = self._cmap.dropped
             change = await super().next_event(deadline.remaining())
-            if change is not None or self._cmap.dropped == dropped or self._cmap.closed:
+            if not self._leftover_consumed(dropped, change):
                 return change
 
     def __repr__(self) -> str:
-        return f"<AsyncCmapSession {self._cmap.state.value} map={self._cmap.map!r}>"
+        return f"<AsyncCmapSession {self._describe()}>"

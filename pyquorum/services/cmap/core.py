@@ -38,9 +38,8 @@ from pyquorum.errors import (
     NoSectionsError,
     NotExistError,
     RemoteProtocolError,
-    raise_for_code,
 )
-from pyquorum.frontend.core import Operation, SessionLifecycle
+from pyquorum.frontend.core import Operation, SessionLifecycle, expect
 from pyquorum.messages.cmap import (
     AdjustIntRequest,
     AdjustIntResponse,
@@ -78,6 +77,7 @@ __all__ = [
     "CmapChange",
     "CmapCore",
     "CmapKey",
+    "CmapProperties",
     "CmapTracker",
     "IterEntry",
     "Tracker",
@@ -129,14 +129,8 @@ class CmapChange:
 
 
 def _expect(data: bytes, cls: type[R], what: str) -> R:
-    resp = decode_response(data)
-    raise_for_code(resp.error, what)
-    if isinstance(resp, cls):
-        return resp
-    raise RemoteProtocolError(
-        f"{what}: expected {cls.__name__}, got {type(resp).__name__} with CS_OK",
-        data=bytes(data),
-    )
+    # Every response carries a cs_error_t, so any kind raises its error first.
+    return expect(data, cls, what, decode_response, (Response,))
 
 
 class CmapCore(SessionLifecycle):
@@ -294,32 +288,23 @@ class CmapCore(SessionLifecycle):
         return Operation("items", self._items(prefix))
 
     def _items(self, prefix: str) -> Generator[bytes, bytes, dict[str, CmapValue]]:
-        handle = _expect(
-            (yield encode_request(IterInitRequest(prefix))), IterInitResponse, "ITER_INIT"
-        ).iter_handle
-        finalize = encode_request(IterFinalizeRequest(handle))
         out: dict[str, CmapValue] = {}
-        try:
-            while (entry := _iter_entry((yield encode_request(IterNextRequest(handle))))):
-                # ITER_NEXT's length is the room of one GET; a value that grew since
-                # answers INVALID_PARAM and is measured again.
-                try:
-                    out[entry.key] = yield from self._get(
-                        entry.key, encode_request(GetRequest(entry.key, entry.value_len)), False
-                    )
-                except NotExistError:
-                    continue  # deleted since ITER_NEXT named it
-                except InvalidParamError:
-                    out[entry.key] = yield from self._get(
-                        entry.key, encode_request(GetRequest(entry.key, 0)), True
-                    )
-        except CsError:
-            # The daemon keeps an iterator until it is finalized: do that, then raise.
-            # (After a protocol error the connection is not trusted with more requests.)
-            with contextlib.suppress(CsError):
-                _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
-            raise
-        _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
+
+        def fetch(entry: IterEntry) -> Generator[bytes, bytes, None]:
+            # ITER_NEXT's length is the room of one GET; a value that grew since
+            # answers INVALID_PARAM and is measured again.
+            try:
+                out[entry.key] = yield from self._get(
+                    entry.key, encode_request(GetRequest(entry.key, entry.value_len)), False
+                )
+            except NotExistError:
+                return  # deleted since ITER_NEXT named it
+            except InvalidParamError:
+                out[entry.key] = yield from self._get(
+                    entry.key, encode_request(GetRequest(entry.key, 0)), True
+                )
+
+        yield from self._walk(prefix, fetch)
         return out
 
     def entries(self, prefix: str = "") -> Operation[list[IterEntry]]:
@@ -329,20 +314,33 @@ class CmapCore(SessionLifecycle):
         return Operation("entries", self._entries(prefix))
 
     def _entries(self, prefix: str) -> Generator[bytes, bytes, list[IterEntry]]:
+        out: list[IterEntry] = []
+        yield from self._walk(prefix, out.append)
+        return out
+
+    def _walk(
+        self,
+        prefix: str,
+        visit: Callable[[IterEntry], Generator[bytes, bytes, None] | None],
+    ) -> Generator[bytes, bytes, None]:
+        """ITER_INIT, ``visit`` each key ITER_NEXT names (a generator it returns
+        makes exchanges of its own), ITER_FINALIZE: also after an error."""
         handle = _expect(
             (yield encode_request(IterInitRequest(prefix))), IterInitResponse, "ITER_INIT"
         ).iter_handle
         finalize = encode_request(IterFinalizeRequest(handle))
-        out: list[IterEntry] = []
         try:
             while (entry := _iter_entry((yield encode_request(IterNextRequest(handle))))):
-                out.append(entry)
+                exchanges = visit(entry)
+                if exchanges is not None:
+                    yield from exchanges
         except CsError:
+            # The daemon keeps an iterator until it is finalized: do that, then raise.
+            # (After a protocol error the connection is not trusted with more requests.)
             with contextlib.suppress(CsError):
                 _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
             raise
         _expect((yield finalize), IterFinalizeResponse, "ITER_FINALIZE")
-        return out
 
     # -- tracking --------------------------------------------------------------
 
@@ -398,6 +396,31 @@ class CmapCore(SessionLifecycle):
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<CmapCore {state} map={self.map!r} trackers={len(self._trackers)}>"
+
+
+class CmapProperties:
+    """The cmap session's own properties and event rule, the same on both front ends."""
+
+    _cmap: CmapCore
+
+    @property
+    def map(self) -> CmapMap | int:
+        """The map this session reads."""
+        return self._cmap.map
+
+    @property
+    def trackers(self) -> tuple[Tracker, ...]:
+        """The trackers in place."""
+        return self._cmap.trackers
+
+    def _leftover_consumed(self, dropped_before: int, change: CmapChange | None) -> bool:
+        """Whether a receive that gave no change only consumed a deleted tracker's
+        leftover (so the front end looks for the next event): ``dropped_before``
+        is :attr:`CmapCore.dropped` as it was before that receive."""
+        return change is None and self._cmap.dropped != dropped_before and not self._cmap.closed
+
+    def _describe(self) -> str:
+        return f"{self._cmap.state.value} map={self._cmap.map!r}"
 
 
 def _iter_entry(data: bytes) -> IterEntry | None:

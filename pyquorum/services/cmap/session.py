@@ -24,6 +24,7 @@ from pyquorum.messages.constants import (
 from pyquorum.services.cmap.core import (
     CmapChange,
     CmapCore,
+    CmapProperties,
     IterEntry,
     Tracker,
     check_type,
@@ -43,7 +44,7 @@ PlainValue = int | float | str | bytes
 SERVICE = "cmap"
 
 
-class CmapSession(BlockingSession[CmapChange]):
+class CmapSession(CmapProperties, BlockingSession[CmapChange]):
     """A connection to corosync's cmap service: libcmap's handle, as an object.
 
     ``map`` is the map the session reads: :attr:`CmapMap.DEFAULT
@@ -95,11 +96,6 @@ class CmapSession(BlockingSession[CmapChange]):
             max_msg_size=max_msg_size,
             connection=connection,
         )
-
-    @property
-    def map(self) -> CmapMap | int:
-        """The map this session reads."""
-        return self._cmap.map
 
     # -- values ------------------------------------------------------------------
 
@@ -205,11 +201,6 @@ class CmapSession(BlockingSession[CmapChange]):
         handle = tracker.track_handle if isinstance(tracker, Tracker) else tracker
         self._track_callbacks.pop(handle, None)
 
-    @property
-    def trackers(self) -> tuple[Tracker, ...]:
-        """The trackers in place."""
-        return self._cmap.trackers
-
     # -- events ------------------------------------------------------------------
 
     def _receive(self, timeout: float | None) -> CmapChange | None:
@@ -217,9 +208,8 @@ class CmapSession(BlockingSession[CmapChange]):
         while True:
             dropped = self._cmap.dropped
             change = super()._receive(deadline.remaining())
-            if change is not None or self._cmap.dropped == dropped or self._cmap.closed:
+            if not self._leftover_consumed(dropped, change):
                 return change
-            # A deleted tracker's leftover was consumed: look for the next event.
 
     def _deliver(self, event: CmapChange) -> None:
         callback = self._track_callbacks.get(event.tracker.track_handle, self._notify)
@@ -227,4 +217,4 @@ class CmapSession(BlockingSession[CmapChange]):
             callback(self, event)
 
     def __repr__(self) -> str:
-        return f"<CmapSession {self._cmap.state.value} map={self._cmap.map!r}>"
+        return f"<CmapSession {self._describe()}>"

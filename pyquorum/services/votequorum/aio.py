@@ -40,6 +40,8 @@ class AsyncVotequorumSession(AsyncSession[VotequorumEvent]):
     :class:`~pyquorum.frontend.asyncio.AsyncSession` describes them.
     """
 
+    _core: VotequorumCore
+
     def __init__(
         self,
         *,
@@ -51,9 +53,8 @@ class AsyncVotequorumSession(AsyncSession[VotequorumEvent]):
         netns: NetNamespace | None = None,
         connection_factory: Callable[[], Connection] | None = None,
     ) -> None:
-        self._vq = VotequorumCore()
         super().__init__(
-            self._vq,
+            VotequorumCore(),
             timeout=timeout,
             context=context,
             service=service,
@@ -65,15 +66,15 @@ class AsyncVotequorumSession(AsyncSession[VotequorumEvent]):
 
     async def getinfo(self, nodeid: int = 0, *, timeout: Timeout = DEFAULT) -> GetInfoResponse:
         """votequorum's view of ``nodeid`` (0: this node); NotExistError for an unknown one."""
-        return await self._run(self._vq.getinfo(nodeid), timeout)
+        return await self._run(self._core.getinfo(nodeid), timeout)
 
     async def setexpected(self, expected_votes: int, *, timeout: Timeout = DEFAULT) -> None:
         """Set the expected votes (applied asynchronously: wait for the event)."""
-        await self._run(self._vq.setexpected(expected_votes), timeout)
+        await self._run(self._core.setexpected(expected_votes), timeout)
 
     async def setvotes(self, nodeid: int, votes: int, *, timeout: Timeout = DEFAULT) -> None:
         """Set ``nodeid``'s votes (applied asynchronously: wait for the event)."""
-        await self._run(self._vq.setvotes(nodeid, votes), timeout)
+        await self._run(self._core.setvotes(nodeid, votes), timeout)
 
     async def trackstart(
         self,
@@ -84,11 +85,11 @@ class AsyncVotequorumSession(AsyncSession[VotequorumEvent]):
     ) -> None:
         """Ask for notifications carrying ``context``; ExistError while tracking
         (after the snapshot was queued)."""
-        await self._run(self._vq.trackstart(flags, context), timeout)
+        await self._run(self._core.trackstart(flags, context), timeout)
 
     async def trackstop(self, *, timeout: Timeout = DEFAULT) -> None:
         """Stop tracking; NotExistError when not tracking."""
-        await self._run(self._vq.trackstop(), timeout)
+        await self._run(self._core.trackstop(), timeout)
 
     def __repr__(self) -> str:
-        return f"<AsyncVotequorumSession {self._vq.state.value}>"
+        return f"<AsyncVotequorumSession {self._core.state.value}>"

@@ -23,10 +23,8 @@ from typing import Generic, TypeVar
 from pyquorum.errors import (
     LibraryError,
     LocalProtocolError,
-    RemoteProtocolError,
-    raise_for_code,
 )
-from pyquorum.frontend.core import Operation, SessionLifecycle
+from pyquorum.frontend.core import Operation, SessionLifecycle, expect
 from pyquorum.messages.constants import Track
 from pyquorum.messages.votequorum import (
     ExpectedVotesNotification,
@@ -61,14 +59,8 @@ def _expect(data: bytes, cls: type[R], what: str) -> R:
     The STATUS reply also answers an unknown request (docs/votequorum.md §3.5), so
     a GETINFO answered with STATUS raises that STATUS's error first.
     """
-    resp = decode_response(data)
-    raise_for_code(resp.error, what)
-    if isinstance(resp, cls):
-        return resp
-    raise RemoteProtocolError(
-        f"{what}: expected {cls.__name__}, got {type(resp).__name__} with CS_OK",
-        data=bytes(data),
-    )
+    # Every response carries a cs_error_t, so any kind raises its error first.
+    return expect(data, cls, what, decode_response, (Response,))
 
 
 class VotequorumCore(SessionLifecycle):
