@@ -107,9 +107,13 @@ def connection_files(server: FakeQuorumServer) -> list[str]:
     out: list[str] = []
     for d in sorted(n for n in os.listdir(SHM_DIR) if n.startswith(prefix)):
         path = os.path.join(SHM_DIR, d)
+        try:
+            names = os.listdir(path)
+        except FileNotFoundError:
+            continue  # an earlier connection's directory, removed as we looked
         out += sorted(
             os.path.join(path, n)
-            for n in os.listdir(path)
+            for n in names
             if os.path.isfile(os.path.join(path, n)) and not os.path.islink(os.path.join(path, n))
         )
     return out
