@@ -294,12 +294,15 @@ class Cluster:
                 self._start_qnetd(deadline)
             for node in starting:
                 node.wait_ready(max(0.0, deadline - time.monotonic()))
+            # The quorum devices register only once the membership has formed:
+            # corosync 3.1.7 can abort (votequorum.c, "sender_node != NULL" in the
+            # nodeinfo handler) when a device registers while nodes are still joining.
+            if self.wait_for_quorum:
+                self.wait_formed(timeout=max(0.0, deadline - time.monotonic()))
             if self.qnetd is not None:
                 for node in starting:
                     node.start_qdevice()
-            if self.wait_for_quorum:
-                self.wait_formed(timeout=max(0.0, deadline - time.monotonic()))
-                if self.qnetd is not None:
+                if self.wait_for_quorum:
                     self.wait_qdevice(timeout=max(0.0, deadline - time.monotonic()))
         except BaseException as exc:
             try:
