@@ -2,7 +2,7 @@
 
 Comments, docstrings, fixtures and documents back their wire facts with
 citations such as ``docs/protocol.md §6.5``, ``trap 8`` or a capture file
-under ``fixtures/protocol-captures/``.  A citation is only worth something
+under ``fixtures/wire-recordings/``.  A citation is only worth something
 if a reader can follow it, so this test fails on:
 
 * a cited ``.md`` or ``.txt`` file that is not in the repository (relative
@@ -37,7 +37,7 @@ SELF = Path(__file__).resolve()
 #: of a longer path or of a URL (no word, dot, slash or dash before it).
 _DOC = re.compile(r"(?<![\w./-])((?:\.{1,2}/)*(?:[\w-]+/)*[\w.-]*\w\.(?:md|txt))(?![\w/])")
 #: A folder of raw captures named without a file.
-_CAPTURE_DIR = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*protocol-captures)/")
+_CAPTURE_DIR = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*wire-recordings)/")
 #: Paths that leave the repository whatever the folder they are read from.
 _OUTSIDE = re.compile(r"\.\./shared|/work/|(?<![\w-])shared/protocol")
 #: A section reference: §6, §6.5, §3.1-3.4, §3.5–3.7.
@@ -130,7 +130,7 @@ def problems_in(path: Path, text: str) -> tuple[list[Problem], int]:
         count += 1
         if not (ROOT / m.group(1)).is_dir():
             problem(m.start(), f"cites the folder {m.group(1)!r}: "
-                               "the captures are in fixtures/protocol-captures/")
+                               "the captures are in fixtures/wire-recordings/")
 
     # Documents, in order, so that each § can be given to the document before it.
     docs: list[tuple[int, int, Path | None]] = []
@@ -231,9 +231,9 @@ def _problems(text: str, citing: Path = _CITING) -> list[str]:
     "# corosync < 3.1 (docs/protocol.md §6.3,\n# §9) falls back",
     '"""Order (docs/protocol.md §3.5, §3.7, trap 6)."""',
     "# docs/protocol.md §3.1-3.4 and §6",
-    "# docs/protocol.md §13.5 (fixtures/protocol-captures/traps-live.txt §5)",
+    "# docs/protocol.md §13.5 (fixtures/wire-recordings/traps-live.txt §5)",
     "# `docs/protocol.md` §2.3–2.4",
-    "# see fixtures/protocol-captures/layout-offsets.txt",
+    "# see fixtures/wire-recordings/layout-offsets.txt",
     "# https://example.org/some/notes.md and pyquorum/ipc/ring.py §3 is code",
 ])
 def test_correct_citations_pass(text: str) -> None:
@@ -249,13 +249,13 @@ def test_correct_citations_pass(text: str) -> None:
     ("# (protocol.md §3.3, traps-live.txt §5)", "'traps-live.txt', which is not"),
     ("# layout-offsets.txt (gcc offsetof)", "'layout-offsets.txt', which is not"),
     ("`../shared/protocol.md` is the wire reference", "outside the repository"),
-    ("# Source: protocol-captures/shm-handshake-hex.txt", "folder 'protocol-captures'"),
+    ("# Source: wire-recordings/shm-handshake-hex.txt", "folder 'wire-recordings'"),
     ("# docs/protocol.md §99", "§99 of docs/protocol.md, which has no such section"),
     ("# docs/protocol.md §6.3, §9.4", "§9.4 of docs/protocol.md"),
     ("# docs/protocol.md §3.1-3.42", "§3.42 of docs/protocol.md"),
     ("# done by then (§6.6), see", "'§6.6' follows no document"),
     ("# docs/protocol.md §6.6 says so; and then §7", "'§7' follows no document"),
-    ("# fixtures/protocol-captures/traps-live.txt §11", "§11 of fixtures/protocol-captures"),
+    ("# fixtures/wire-recordings/traps-live.txt §11", "§11 of fixtures/wire-recordings"),
     ("# docs/nothing-here.md", "'docs/nothing-here.md', which is not in the repository"),
     ("# docs/protocol.md §10, trap 24", "trap 24"),
 ])
@@ -271,7 +271,7 @@ def test_a_document_cites_its_own_sections_bare() -> None:
 
 def test_a_source_line_must_name_a_section_that_is_in_the_capture() -> None:
     citing = ROOT / "fixtures" / "messages" / "example.hex"
-    good = ("# Source: fixtures/protocol-captures/traps-live.txt (corosync 3.1.7),\n"
+    good = ("# Source: fixtures/wire-recordings/traps-live.txt (corosync 3.1.7),\n"
             "#   section '=== 5. Ring wrap-around with small rings'\n")
     assert _problems(good, citing) == []
     bad = good.replace("5. Ring wrap-around", "5. Ring wrap-around, invented")

@@ -4,7 +4,7 @@ Most tests use a ``bytearray`` ring with a :class:`ThreadSemaphore`, so
 every position, including chunks whose header words or payload straddle
 the end of the data area, can be set up directly.  Byte layouts are checked
 against chunks captured from corosync 3.1.7 / libqb 2.0.6
-(fixtures/protocol-captures/shm-python-roundtrips.txt, Part B).  The last tests
+(fixtures/wire-recordings/shm-python-roundtrips.txt, Part B).  The last tests
 share a file-backed ring with another process through glibc semaphores.
 """
 
@@ -277,7 +277,7 @@ def test_pointer_step_rounds_up_to_words_and_wraps() -> None:
 
 # --------------------------------------------------------------------------- captured bytes
 
-# Part B of fixtures/protocol-captures/shm-python-roundtrips.txt: (what, word, chunk bytes as found
+# Part B of fixtures/wire-recordings/shm-python-roundtrips.txt: (what, word, chunk bytes as found
 # in the ring).
 CAPTURED_REQUESTS = [
     ("MODEL_GETTYPE(1)", 0, "18000000a1a1a1a1040000000000000018000000000000000100000000000000"),

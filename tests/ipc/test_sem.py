@@ -1,6 +1,6 @@
 """glibc ``sem_t`` through ctypes: byte layout, counting, timeouts, other processes.
 
-The layout assertions replay fixtures/protocol-captures/glibc-sem-layout.txt: value
+The layout assertions replay fixtures/wire-recordings/glibc-sem-layout.txt: value
 (u32) at +0, blocked waiters (u32) at +4, ``private`` at +8 (0x80 when
 process-shared), zeros to +32.  corosync's posts and wake-ups rely on
 exactly that, so a libc that laid it out differently would show up here.
@@ -28,7 +28,7 @@ from pyquorum.ipc.sem import SEM_SIZE, PosixSemaphore, Semaphore, ThreadSemaphor
 #: Where the sem_t sits inside the test mapping (8-aligned, not at 0, like 8208).
 OFF = 64
 
-# Lines of fixtures/protocol-captures/glibc-sem-layout.txt (glibc 2.36 x86_64), as bytes.
+# Lines of fixtures/wire-recordings/glibc-sem-layout.txt (glibc 2.36 x86_64), as bytes.
 IDLE_SHARED = bytes.fromhex("000000000000000080000000") + bytes(20)
 TWO_POSTS = bytes.fromhex("020000000000000080000000") + bytes(20)
 ONE_WAITER = bytes.fromhex("000000000100000080000000") + bytes(20)

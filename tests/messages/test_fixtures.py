@@ -65,7 +65,7 @@ def test_fixture_decodes_from_every_buffer_type(name: str) -> None:
 def test_fixture_declares_its_source(name: str) -> None:
     text = (FIXTURE_DIR / f"{name}.hex").read_text()
     assert text.startswith("# ")
-    assert "# Source: fixtures/protocol-captures/" in text
+    assert "# Source: fixtures/wire-recordings/" in text
 
 
 def test_every_hex_fixture_has_json_and_back() -> None:
