@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
 
+from pyquorum.testing.fake import FakeCorosyncServer
+from pyquorum.testing.fake import fake_corosync as fake_corosync  # the plugin's fixture
 from pyquorum.testing.fake import fake_quorum as fake_quorum  # the plugin's fixture
+from tests.support.corosync_stubs import corosync_class
 from tests.oracle import OracleUnavailable, build_oracle
-from tests.support.fake import TRANSPORTS, Factory, server_dirs, wait_until
+from tests.support.fake import TRANSPORTS, CorosyncFactory, Factory, server_dirs, wait_until
 from tests.support.live import require_live
 
 
@@ -50,3 +54,17 @@ def _no_debris() -> Iterator[None]:
 def transport(request: pytest.FixtureRequest) -> str:
     value: str = request.param
     return value
+
+
+@pytest.fixture
+def corosync(fake_corosync: CorosyncFactory) -> CorosyncFactory:
+    """``fake_corosync`` (see pyquorum.testing.fake), root only, with the fake's cmap and
+    cfg services (stubbed while those do not exist)."""
+    if os.geteuid() != 0:
+        require_live("the fake server's private network namespace needs root")
+
+    def make(*args: Any, **kwargs: Any) -> FakeCorosyncServer:
+        kwargs.setdefault("corosync_class", corosync_class())
+        return fake_corosync(*args, **kwargs)
+
+    return make

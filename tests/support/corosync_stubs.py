@@ -1,4 +1,4 @@
-"""Minimal cmap and cfg handlers for tests of the fake corosync, and builders.
+"""Minimal cmap and cfg handlers for tests of the fake corosync, and shared stories.
 
 Only what ``corosync-quorumtool`` and ``pyquorum status`` ask: cmap GET
 and iteration (read only), cfg GET_NODE_ADDRS.  Used when the fake's own
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from pyquorum.errors import CsErrorCode, RemoteProtocolError
 from pyquorum.fake.corosync import FakeCorosync, StoryCfgView
+from pyquorum.fake.story import Cluster, Node, Votequorum
 from pyquorum.ipc.server.connection import ServerConnection, ServiceHandler
 from pyquorum.messages import cmap as cm
 from pyquorum.messages._cmap_values import CmapValue, encode_value
@@ -138,3 +139,18 @@ def corosync_class() -> type[FakeCorosync]:
     have = all(importlib.util.find_spec(f"pyquorum.fake.{m}") is not None
                for m in ("cmap_service", "cmap_store", "cfg_service"))
     return FakeCorosync if have else StubbedCorosync
+
+
+# -- stories the tests share ------------------------------------------------------------
+
+def three_nodes(**vq: object) -> Cluster:
+    """node1..node3 at 198.18.0.1-3 (the harness's addresses), this node 1."""
+    return Cluster(
+        tuple(Node(i, f"node{i}", (f"198.18.0.{i}",)) for i in (1, 2, 3)), 1,
+        cluster_name="story", votequorum=Votequorum(**vq),  # type: ignore[arg-type]
+    )
+
+
+def tool_lines(text: str) -> list[str]:
+    """corosync-quorumtool's output without its Date line (the one line that differs)."""
+    return [line for line in text.splitlines() if not line.startswith("Date:")]

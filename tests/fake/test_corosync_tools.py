@@ -1,0 +1,157 @@
+"""Debian's corosync-quorumtool against the fake corosync, on both transports.
+
+The tool opens cmap, quorum, cfg and votequorum, as against corosync, and
+must print the story's state with its own exit codes (0 quorate, 2 not
+quorate for ``-s``, 1 on error).  The expected texts are what the tool
+printed against a real 3-node harness cluster in the same state
+(tests/fake/test_live_story.py compares the two live).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+
+import pytest
+
+from pyquorum.fake import Script, Step
+from pyquorum.fake.story import ClusterChange, NodeQdevice
+from pyquorum.messages.constants import QuorumType
+from pyquorum.messages.types import RingId
+from pyquorum.testing.fake import FakeCorosyncServer
+from tests.support.corosync_stubs import three_nodes, tool_lines
+from tests.support.fake import CorosyncFactory
+
+QUORUMTOOL = "corosync-quorumtool"
+
+HEAD = ["Quorum information", "------------------", "Quorum provider:  corosync_votequorum"]
+
+QUORATE = Script.build([1, 2, 3], True, RingId(1, 13), cluster=three_nodes())
+
+
+def _tool(server: FakeCorosyncServer, *args: str) -> tuple[int, list[str], str]:
+    proc = server.run([QUORUMTOOL, *args], capture_output=True, text=True, timeout=30)
+    return proc.returncode, tool_lines(proc.stdout), proc.stderr
+
+
+def _status(*, nodes: int, ring: str, quorate: bool, expected: int, total: int,
+            quorum: int, flags: str) -> list[str]:
+    return HEAD + [
+        f"Nodes:            {nodes}", "Node ID:          1", f"Ring ID:          {ring}",
+        f"Quorate:          {'Yes' if quorate else 'No'}", "",
+        "Votequorum information", "----------------------",
+        f"Expected votes:   {expected}", f"Highest expected: {expected}",
+        f"Total votes:      {total}",
+        f"Quorum:           {quorum} {' ' if quorate else 'Activity blocked'}",
+        f"Flags:            {flags}", "",
+        "Membership information", "----------------------",
+    ]
+
+
+def test_status_list_parsable_and_addresses(corosync: CorosyncFactory, transport: str) -> None:
+    server = corosync(QUORATE, transport=transport)
+    table = ["         1          1 node1 (local)", "         2          1 node2",
+             "         3          1 node3"]
+    status = _status(nodes=3, ring="1.d", quorate=True, expected=3, total=3, quorum=2,
+                     flags="Quorate ")
+    assert _tool(server, "-s") == (0, [*status, "    Nodeid      Votes Name", *table], "")
+    assert _tool(server, "-l") == (
+        0, ["", "Membership information", "----------------------",
+            "    Nodeid      Votes Name", *table], "")
+    parsable = ["         1          1         NR node1 (local)",
+                "         2          1         NR node2", "         3          1         NR node3"]
+    assert _tool(server, "-s", "-p") == (
+        0, [*status, "    Nodeid      Votes    Qdevice Name", *parsable], "")
+    by_ip = [line.replace("node", "198.18.0.") for line in table]
+    assert _tool(server, "-s", "-i") == (0, [*status, "    Nodeid      Votes Name", *by_ip], "")
+
+
+def test_an_inquorate_story_exits_2(corosync: CorosyncFactory, transport: str) -> None:
+    story = Script.build([1], False, RingId(1, 20), cluster=three_nodes())
+    server = corosync(story, transport=transport)
+    code, lines, err = _tool(server, "-s")
+    assert (code, err) == (2, "")
+    assert lines == [*_status(nodes=1, ring="1.14", quorate=False, expected=3, total=1,
+                              quorum=2, flags=""),
+                     "    Nodeid      Votes Name", "         1          1 node1 (local)"]
+    assert _tool(server, "-l")[0] == 0  # only -s reports quorum in its exit status
+
+
+def test_a_quorum_device_row(corosync: CorosyncFactory, transport: str) -> None:
+    cluster = three_nodes(qdevice_name="Qdevice", qdevice_votes=1)
+    cluster = ClusterChange(nodes={
+        1: {"qdevice": NodeQdevice()}, 2: {"qdevice": NodeQdevice()},
+        3: {"qdevice": NodeQdevice(alive=False, cast_vote=False)},
+    }).apply(cluster)
+    server = corosync(Script.build([1, 2, 3], True, RingId(1, 8), cluster=cluster),
+                      transport=transport)
+    code, lines, err = _tool(server, "-s", "-p")
+    assert (code, err) == (0, "")
+    assert lines == [
+        *_status(nodes=3, ring="1.8", quorate=True, expected=4, total=4, quorum=3,
+                 flags="Quorate Qdevice "),
+        "    Nodeid      Votes    Qdevice Name",
+        "         1          1    A,V,NMW node1 (local)",
+        "         2          1    A,V,NMW node2",
+        "         3          1  NA,NV,NMW node3",
+        "         0          1            Qdevice",
+    ]
+
+
+def test_the_tools_follow_the_timeline(corosync: CorosyncFactory, transport: str) -> None:
+    """A step changes the ring, node 2's votes and the expected votes: every service
+    shows the new state (quorum's members, votequorum's numbers, cmap's names)."""
+    story = Script.build([1, 2, 3], True, RingId(1, 8), cluster=three_nodes(), steps=[
+        Step(60.0, members=(1, 2), cluster=ClusterChange(
+            nodes={2: {"votes": 2, "name": "two"}}, votequorum={"expected_votes": 4})),
+    ])
+    server = corosync(story, transport=transport)
+    server.apply(story.steps[0])
+    code, lines, _ = _tool(server, "-s")
+    assert code == 0
+    assert lines == [*_status(nodes=2, ring="1.c", quorate=True, expected=4, total=3,
+                              quorum=3, flags="Quorate "),
+                     "    Nodeid      Votes Name", "         1          1 node1 (local)",
+                     "         2          2 two"]
+
+
+def test_a_story_without_votequorum(corosync: CorosyncFactory, transport: str) -> None:
+    """No quorum provider: no @votequorum, quorum type free, no members named by the
+    quorum service.  The tool then fails -s (it takes "no provider" for votequorum and
+    calls it unopened) and lists nobody with -l: a real corosync 3.1.7 without a
+    provider gives exactly these outputs and exit codes."""
+    story = Script.build([], True, RingId(1, 4), cluster=replace(three_nodes(), votequorum=None),
+                         quorum_type=QuorumType.FREE)
+    server = corosync(story, transport=transport)
+    assert "votequorum" not in server.corosync.servers
+    assert _tool(server, "-s") == (
+        1, [], "Unable to start votequorum status tracking: CS_ERR_BAD_HANDLE\n")
+    assert _tool(server, "-l") == (
+        0, ["", "Membership information", "----------------------", "    Nodeid Name"], "")
+
+
+def test_a_missing_service_is_an_error(corosync: CorosyncFactory) -> None:
+    server = corosync(QUORATE, services=("quorum", "votequorum", "cmap"))
+    code, lines, err = _tool(server, "-s")
+    assert (code, lines, err) == (1, [], "Cannot initialise CFG service\n")
+
+
+def test_pyquorum_status_against_the_fake(corosync: CorosyncFactory, transport: str) -> None:
+    server = corosync(QUORATE, transport=transport)
+    proc = server.run([sys.executable, "-m", "pyquorum", "status"], capture_output=True,
+                      text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    # pyquorum prints the tool's lines without its trailing blanks, plus a Quorum type line.
+    ours = [line for line in proc.stdout.splitlines() if not line.startswith("Quorum type:")]
+    assert ours == [line.rstrip() for line in _tool(server, "-s")[1]]
+
+
+@pytest.mark.parametrize("args", [["-s"], ["-l"]])
+def test_a_version_1_script_gets_the_cluster_it_implies(
+    corosync: CorosyncFactory, args: list[str]
+) -> None:
+    server = corosync(Script.build([2, 3], True, RingId(2, 4)))
+    code, lines, err = _tool(server, *args)
+    assert (code, err) == (0, "")
+    assert lines[-3:] == ["    Nodeid      Votes Name", "         2          1 node2 (local)",
+                          "         3          1 node3"]
