@@ -1,0 +1,106 @@
+"""The stock tools against a real cluster and against the fake serving its story.
+
+One real 3-node cluster with a quorum device (module-scoped).  In each
+phase, node 1's state is read into a story (:func:`story_from_node`), the
+fake serves it in a private namespace, and ``corosync-quorumtool -s``,
+``-l``, ``-s -p`` and ``-s -i`` must print the same lines (the Date line
+aside) with the same exit code against both; ``pyquorum status --json``
+must print the same object.  Phases: everything registered; node 1's
+corosync-qdevice stopped (its ``NR`` cell, the device's ``(votes 1)``
+row); nodes 2 and 3 killed (inquorate, exit 2).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pyquorum.fake.story_record import story_from_node
+from pyquorum.testing.cluster import (
+    Cluster,
+    ClusterUnavailable,
+    Node,
+    QdeviceConfig,
+    parse_quorumtool,
+    wait_until,
+)
+from tests.support.corosync_stubs import tool_lines
+from tests.support.fake import CorosyncFactory, TRANSPORTS
+from tests.support.live import require_corosync, require_live
+
+pytestmark = pytest.mark.corosync
+
+TOOLS = (("-s",), ("-l",), ("-s", "-p"), ("-s", "-i"))
+STATUS_JSON = (sys.executable, "-m", "pyquorum", "status", "--json")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    require_corosync()
+    made = Cluster(3, qdevice=QdeviceConfig(algorithm="ffsplit", tls=False))
+    try:
+        made.start()
+        made.wait_qdevice()
+    except ClusterUnavailable as exc:
+        made.close(graceful=False)
+        require_live(exc)
+    except BaseException:
+        made.close(graceful=False)
+        raise
+    try:
+        yield made
+    finally:
+        made.close(graceful=False)
+
+
+def _outputs(run: Callable[[list[str]], Any]) -> dict[str, tuple[int, list[str]]]:
+    out = {}
+    for args in TOOLS:
+        proc = run(["corosync-quorumtool", *args])
+        out[" ".join(args)] = (proc.returncode, tool_lines(proc.stdout))
+    proc = run(list(STATUS_JSON))
+    out["pyquorum status --json"] = (proc.returncode, proc.stdout.splitlines())
+    return out
+
+
+def _compare(node: Node, corosync: CorosyncFactory) -> dict[str, tuple[int, list[str]]]:
+    """Read node's story, serve it on both transports, and compare every output."""
+    real = _outputs(lambda argv: node.run(argv, timeout=30))
+    story = node.call(story_from_node)
+    for transport in TRANSPORTS:
+        server = corosync(story, transport=transport)
+        faked = _outputs(lambda argv, s=server: s.run(argv, capture_output=True, text=True,
+                                                      timeout=60))
+        for what, expected in real.items():
+            assert faked[what] == expected, f"{what} over {transport}"
+        server.stop()
+    return real
+
+
+def test_the_tools_print_the_same_against_the_fake(
+    cluster: Cluster, corosync: CorosyncFactory
+) -> None:
+    node = cluster[1]
+    real = _compare(node, corosync)
+    code, lines = real["-s -p"]
+    assert code == 0
+    assert "         1          1    A,V,NMW node1 (local)" in lines
+    assert lines[-1] == "         0          1            Qdevice"
+
+    node.stop_qdevice()
+    wait_until(lambda: parse_quorumtool(node.run(["corosync-quorumtool", "-s"]).stdout)
+               .qdevice_states.get(1) == frozenset({"NR"}), 20,
+               "node 1 to show its quorum device unregistered")
+    code, lines = _compare(node, corosync)["-s -p"]
+    assert "         1          1         NR node1 (local)" in lines
+    assert lines[-1] == "         0          0            Qdevice (votes 1)"
+
+    cluster[2].crash()
+    cluster[3].crash()
+    node.wait_quorate(False)
+    code, lines = _compare(node, corosync)["-s"]
+    assert code == 2
+    assert "Quorate:          No" in lines
