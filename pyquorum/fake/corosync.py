@@ -140,9 +140,8 @@ class FakeCorosync:
         from pyquorum.fake.cmap_service import CmapService
         from pyquorum.fake.cmap_store import CmapStore
 
-        self.cmap_store = CmapStore()
         self._cmap_keys = cmap_keys(self.script.initial)
-        self.cmap_store.apply(dict(self._cmap_keys))
+        self.cmap_store = CmapStore(self._cmap_keys)
         return CmapService(self.cmap_store)
 
     def _cfg_handler(self, view: StoryCfgView) -> ServiceHandler:

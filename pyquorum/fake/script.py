@@ -82,6 +82,14 @@ RING_SEQ_STEP = 4
 Start = Literal["track", "serve"]
 
 
+class StepError(ScriptError):
+    """A step that cannot apply to the state before it; ``index`` is the step's."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(f"step {index + 1}: {message}")
+        self.index = index
+
+
 @dataclass(frozen=True, slots=True)
 class State:
     """What the daemon reports at one moment."""
@@ -186,8 +194,11 @@ class Script:
             raise ScriptError("steps must be in time order")
         changes = []
         state = self.initial
-        for step in self.steps:
-            change = step.apply(state)
+        for index, step in enumerate(self.steps):
+            try:
+                change = step.apply(state)
+            except ScriptError as exc:
+                raise StepError(index, str(exc)) from None
             changes.append(change)
             state = change.state
         object.__setattr__(self, "_changes", tuple(changes))
@@ -288,6 +299,8 @@ class Script:
                 raise ScriptError(f"{source}:{lineno}: {exc}") from None
         try:
             return cls(state, tuple(steps), **options)
+        except StepError as exc:
+            raise ScriptError(f"{source}:{rest[exc.index][0]}: {exc}") from None
         except ScriptError as exc:
             raise ScriptError(f"{source}: {exc}") from None
 

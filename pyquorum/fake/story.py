@@ -166,6 +166,23 @@ class ClusterChange:
         object.__setattr__(self, "votequorum", vq)
         object.__setattr__(self, "cmap", _frozen_items(self.cmap))
 
+    @classmethod
+    def of(
+        cls,
+        nodes: Mapping[int, Mapping[str, Any]] | None = None,
+        remove_nodes: tuple[int, ...] = (),
+        votequorum: Mapping[str, Any] | None = None,
+        cmap: Mapping[str, CmapValue | None] | None = None,
+    ) -> ClusterChange:
+        """A change from mappings: ``ClusterChange.of(nodes={2: {"votes": 2}},
+        votequorum={"expected_votes": 4})``."""
+        return cls(
+            nodes=tuple((i, tuple(f.items())) for i, f in (nodes or {}).items()),
+            remove_nodes=tuple(remove_nodes),
+            votequorum=tuple((votequorum or {}).items()),
+            cmap=tuple((cmap or {}).items()),
+        )
+
     def __bool__(self) -> bool:
         return bool(self.nodes or self.remove_nodes or self.votequorum or self.cmap)
 

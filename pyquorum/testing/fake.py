@@ -174,6 +174,12 @@ class FakeQuorumServer:
         with self._netns.entered():
             yield
 
+    def enter_netns(self) -> None:
+        """Move the calling thread into the server's network namespace for good
+        (a ``thread_setup`` for another server that must listen beside this one)."""
+        if self._netns is not None:
+            self._netns.enter()
+
     def session(self, model: Model | int = Model.V1, **kwargs: Any) -> QuorumSession:
         """A :class:`QuorumSession` connected to this server (``timeout`` defaults to 10 s)."""
         kwargs.setdefault("timeout", 10.0)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pyquorum.testing.fake import FakeCorosyncServer
 from pyquorum.testing.fake import fake_corosync as fake_corosync  # the plugin's fixture
 from pyquorum.testing.fake import fake_quorum as fake_quorum  # the plugin's fixture
-from tests.support.corosync_stubs import corosync_class
 from tests.oracle import OracleUnavailable, build_oracle
+from tests.support.corosync_stubs import corosync_class
 from tests.support.fake import TRANSPORTS, CorosyncFactory, Factory, server_dirs, wait_until
 from tests.support.live import require_live
 

@@ -36,7 +36,8 @@ def _tool(server: FakeCorosyncServer, *args: str) -> tuple[int, list[str], str]:
 
 def _status(*, nodes: int, ring: str, quorate: bool, expected: int, total: int,
             quorum: int, flags: str) -> list[str]:
-    return HEAD + [
+    return [
+        *HEAD,
         f"Nodes:            {nodes}", "Node ID:          1", f"Ring ID:          {ring}",
         f"Quorate:          {'Yes' if quorate else 'No'}", "",
         "Votequorum information", "----------------------",
@@ -79,7 +80,7 @@ def test_an_inquorate_story_exits_2(corosync: CorosyncFactory, transport: str) -
 
 def test_a_quorum_device_row(corosync: CorosyncFactory, transport: str) -> None:
     cluster = three_nodes(qdevice_name="Qdevice", qdevice_votes=1)
-    cluster = ClusterChange(nodes={
+    cluster = ClusterChange.of(nodes={
         1: {"qdevice": NodeQdevice()}, 2: {"qdevice": NodeQdevice()},
         3: {"qdevice": NodeQdevice(alive=False, cast_vote=False)},
     }).apply(cluster)
@@ -102,7 +103,7 @@ def test_the_tools_follow_the_timeline(corosync: CorosyncFactory, transport: str
     """A step changes the ring, node 2's votes and the expected votes: every service
     shows the new state (quorum's members, votequorum's numbers, cmap's names)."""
     story = Script.build([1, 2, 3], True, RingId(1, 8), cluster=three_nodes(), steps=[
-        Step(60.0, members=(1, 2), cluster=ClusterChange(
+        Step(60.0, members=(1, 2), cluster=ClusterChange.of(
             nodes={2: {"votes": 2, "name": "two"}}, votequorum={"expected_votes": 4})),
     ])
     server = corosync(story, transport=transport)

@@ -28,7 +28,7 @@ from pyquorum.testing.cluster import (
     wait_until,
 )
 from tests.support.corosync_stubs import tool_lines
-from tests.support.fake import CorosyncFactory, TRANSPORTS
+from tests.support.fake import TRANSPORTS, CorosyncFactory
 from tests.support.live import require_corosync, require_live
 
 pytestmark = pytest.mark.corosync
@@ -72,8 +72,11 @@ def _compare(node: Node, corosync: CorosyncFactory) -> dict[str, tuple[int, list
     story = node.call(story_from_node)
     for transport in TRANSPORTS:
         server = corosync(story, transport=transport)
-        faked = _outputs(lambda argv, s=server: s.run(argv, capture_output=True, text=True,
-                                                      timeout=60))
+
+        def in_fake(argv: list[str], s: Any = server) -> Any:
+            return s.run(argv, capture_output=True, text=True, timeout=60)
+
+        faked = _outputs(in_fake)
         for what, expected in real.items():
             assert faked[what] == expected, f"{what} over {transport}"
         server.stop()

@@ -32,7 +32,7 @@ from tests.support.fake import CorosyncFactory
 STORY = Script.build([1, 2, 3], True, RingId(1, 8), cluster=three_nodes(), steps=[
     Step(0.05, members=(1, 2)),
     Step(0.10, quorate=False),
-    Step(0.15, cluster=ClusterChange(votequorum={"expected_votes": 5})),
+    Step(0.15, cluster=ClusterChange.of(votequorum={"expected_votes": 5})),
     Step(0.20, members=(1, 2, 3), quorate=True),
 ])
 
@@ -54,7 +54,7 @@ M, D = NodeState.MEMBER, NodeState.DEAD
 
 
 def test_getinfo_of_this_node_and_of_others(corosync: CorosyncFactory, transport: str) -> None:
-    server = corosync(Script.build([1, 2], True, RingId(1, 8), cluster=ClusterChange(
+    server = corosync(Script.build([1, 2], True, RingId(1, 8), cluster=ClusterChange.of(
         nodes={2: {"votes": 2, "expected_votes": 7}}).apply(three_nodes())),
         transport=transport)
     with _session(server) as vq:
@@ -141,7 +141,9 @@ def test_setexpected(corosync: CorosyncFactory) -> None:
         assert (info.expected_votes, info.highest_expected, info.quorum) == (4, 4, 3)
         vq.setexpected(4)  # the same value: accepted, and the trackers are told again
         assert _take(vq, 1) == [ExpectedVotesNotification(3, 4)]
-    assert server.call(lambda: server.service.state.cluster).votequorum.expected_votes == 4
+    cluster = server.call(lambda: server.service.state.cluster)
+    assert cluster is not None and cluster.votequorum is not None
+    assert cluster.votequorum.expected_votes == 4
 
 
 def test_setvotes(corosync: CorosyncFactory) -> None:
@@ -161,7 +163,7 @@ def test_setvotes(corosync: CorosyncFactory) -> None:
 def test_setvotes_refused_when_quorum_would_exceed_the_votes(corosync: CorosyncFactory) -> None:
     """Expected 10 with 3 votes present: the quorum (6) exceeds the votes whatever one
     node gets, so corosync refuses every SETVOTES that keeps the total below 10."""
-    cluster = ClusterChange(votequorum={"expected_votes": 10}).apply(three_nodes())
+    cluster = ClusterChange.of(votequorum={"expected_votes": 10}).apply(three_nodes())
     server = corosync(Script.build([1, 2, 3], False, RingId(1, 8), cluster=cluster))
     with _session(server) as vq:
         with pytest.raises(InvalidParamError):
@@ -172,7 +174,7 @@ def test_setvotes_refused_when_quorum_would_exceed_the_votes(corosync: CorosyncF
 
 
 def test_quorum_device_flags_and_node_zero(corosync: CorosyncFactory) -> None:
-    cluster = ClusterChange(
+    cluster = ClusterChange.of(
         nodes={1: {"qdevice": NodeQdevice(master_wins=True)},
                2: {"qdevice": NodeQdevice(alive=True, cast_vote=False)}},
         votequorum={"qdevice_name": "Qdevice", "qdevice_votes": 2},
