@@ -2,7 +2,7 @@
 
 :func:`cmap_keys` maps one :class:`~pyquorum.fake.script.State` of a story
 to the keys of cmap's main map, with the types a live node has (checked
-with ``corosync-cmapctl`` on a harness cluster, docs/cmap.md §7):
+with ``corosync-cmapctl`` on a harness cluster, docs/fake.md §2.2):
 
 * ``totem.cluster_name`` (str);
 * ``nodelist.local_node_pos`` (u32, this node's position) and, per nodelist

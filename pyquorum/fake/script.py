@@ -35,6 +35,29 @@ State and step keys:
 
 The initial state needs ``members`` and ``quorate``; ``ring_id`` defaults
 to ``{"nodeid": lowest member, "seq": 4}``.
+
+**Stories** (``"pyquorum_script": 2``) give every state the cluster behind
+votequorum, cmap and cfg (:class:`~pyquorum.fake.story.Cluster`).  The
+initial state then also takes ``this_node`` (required), ``cluster_name``,
+``nodes`` (each ``{"nodeid", "name", "addrs", "votes", "expected_votes",
+"qdevice": {"alive", "cast_vote", "master_wins"}}``), ``votequorum``
+(null: no quorum provider; else ``expected_votes``, ``highest_expected``,
+``quorum``, ``two_node``, ``wait_for_all``, ``last_man_standing``,
+``auto_tie_breaker``, ``allow_downscale``, ``qdevice_name``,
+``qdevice_votes``) and ``cmap`` (extra keys, ``{"type": "u32", "value": 7}``);
+a step also takes ``nodes`` (fields to change per node id), ``remove_nodes``,
+``votequorum`` (fields to change) and ``cmap`` (null deletes a key), and
+may change only these (the quorum service then reports nothing)::
+
+    {"pyquorum_script": 2, "name": "two nodes named"}
+    {"members": [1, 2], "quorate": true, "this_node": 1,
+     "nodes": [{"nodeid": 1, "name": "a"}, {"nodeid": 2, "name": "b", "votes": 2}]}
+    {"at": 1.0, "nodes": [{"nodeid": 2, "votes": 1}], "votequorum": {"expected_votes": 3}}
+
+(each object on one line in a file).  The full description, and what each
+service derives from a state, is docs/fake.md §1-2.  A version-1 script
+served by the whole fake corosync gets the cluster it implies
+(:meth:`Script.as_story`).
 """
 
 from __future__ import annotations

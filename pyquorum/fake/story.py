@@ -12,7 +12,8 @@ keys.  A step may change any of it with a :class:`ClusterChange`.
 Everything votequorum, cmap and cfg answer is *derived* from one state here
 (:func:`node_info`, :func:`vq_members`), so the services never disagree
 with the quorum service: they read the same state at the same moment.  The
-numbers follow corosync 3.1.7's votequorum (docs/votequorum.md §3.1):
+numbers follow corosync 3.1.7's votequorum (docs/votequorum.md §3.1,
+docs/fake.md §2.1):
 total votes are the members' votes plus the quorum device's when it casts
 its vote on the node asked about; highest expected is the members' largest
 expected votes; quorum is the larger of ``(highest_expected + 2) // 2`` and

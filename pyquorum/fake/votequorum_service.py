@@ -1,27 +1,28 @@
 """corosync's votequorum service, as a libqb service handler playing a story.
 
-It follows corosync 3.1.7's votequorum (docs/votequorum.md §3), reading
+It follows corosync 3.1.7's votequorum (docs/votequorum.md §3, and
+docs/fake.md §2.1 for what it derives and how SETVOTES validates), reading
 every answer from the story's current state (:mod:`pyquorum.fake.story`),
 which the quorum service's timeline moves on (:class:`Timeline`): the two
 services never disagree about rings, members or quorate.
 
 * GETINFO: the asked node's votes and expected votes, this node's view of
-  total votes, highest expected, quorum and flags (§3.1); node id 0 is this
+  total votes, highest expected, quorum and flags (docs/votequorum.md §3.1); node id 0 is this
   node; a node votequorum never heard of answers CS_ERR_NOT_EXIST with the
   fields zeroed; a node that left is listed with state 2 (dead);
 * SETEXPECTED: refuses (CS_ERR_INVALID_PARAM) a value below the total
-  votes or one that would make a quorate cluster inquorate (§3.2), else
+  votes or one that would make a quorate cluster inquorate (docs/votequorum.md §3.2), else
   makes it every member's expected votes and tells every tracker, even
   when the value did not change;
-* SETVOTES: CS_ERR_NAME_NOT_FOUND for an unknown node (§3.5),
+* SETVOTES: CS_ERR_NAME_NOT_FOUND for an unknown node (docs/votequorum.md §3.5),
   CS_ERR_INVALID_PARAM when the new quorum would exceed the total votes or
   fall below half of them, else the node's votes change (and expected
   votes rise to the total votes if they fall below it, with an event);
 * TRACKSTART with CURRENT or CHANGES queues a nodelist then a quorum event
   before the answer; again answers CS_ERR_EXIST (events still queued);
-  TRACKSTOP answers CS_ERR_NOT_EXIST when not tracking (§3.3);
+  TRACKSTOP answers CS_ERR_NOT_EXIST when not tracking (docs/votequorum.md §3.3);
 * anything else (the quorum device's calls, unknown ids, undecodable bytes)
-  gets the 24-byte STATUS answer with CS_ERR_INVALID_PARAM (§3.5);
+  gets the 24-byte STATUS answer with CS_ERR_INVALID_PARAM (docs/votequorum.md §3.5);
 * a membership change goes to trackers as nodelist then quorum event, a
   quorate change as a quorum event, a change of this node's expected votes
   as an expected-votes event; each carries the tracker's context.
