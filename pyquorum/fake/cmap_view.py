@@ -11,9 +11,15 @@ with ``corosync-cmapctl`` on a harness cluster, docs/fake.md §2.2):
   ``nodelist.node.N.ringK_addr`` (str, one per address);
 * ``quorum.provider`` = ``corosync_votequorum`` (absent without votequorum),
   and the votequorum options the story turns on as corosync.conf's
-  ``quorum.*`` keys (u8 1; ``quorum.expected_votes`` u32 when stated);
-* ``runtime.votequorum.this_node_id``, ``ev_barrier``,
-  ``lowest_node_id``, ``highest_node_id`` (u32) and ``two_node`` (u8);
+  ``quorum.*`` keys (u8 1), unless the story's extra keys hold ``quorum.*``
+  keys (configuration such as ``quorum.expected_votes`` or
+  ``quorum.device.*``): then those are the configuration;
+* ``runtime.votequorum.this_node_id``, ``ev_barrier`` (the nodelist's
+  votes), ``lowest_node_id``, ``highest_node_id`` (u32, once quorate) and
+  ``two_node`` (u8), with a quorum device ``qdevice_can_operate`` and
+  ``qdevice_master_wins`` (u8), with wait_for_all ``wait_for_all_status``
+  (u8, 0 when quorate), with auto_tie_breaker ``atb_type`` (u32 1), with
+  allow_downscale ``ev_tracking_barrier`` (u32);
 * ``runtime.members.ID.ip`` (str ``r(0) ip(ADDR) ``),
   ``.join_count`` (u32), ``.status`` (str ``joined``, ``left`` once gone)
   and ``.config_version`` (u64 0) for every node votequorum has known;
@@ -23,7 +29,7 @@ with ``corosync-cmapctl`` on a harness cluster, docs/fake.md §2.2):
 from __future__ import annotations
 
 from pyquorum.fake.script import State
-from pyquorum.fake.story import Cluster, cluster_expected, node_expected
+from pyquorum.fake.story import Cluster
 from pyquorum.messages._cmap_values import CmapValue
 from pyquorum.messages.constants import CmapValueType
 
@@ -71,19 +77,31 @@ def _votequorum_keys(keys: dict[str, CmapValue], cluster: Cluster, state: State)
     if vq is None:
         return
     keys["quorum.provider"] = _str(VOTEQUORUM_PROVIDER)
-    for option in ("two_node", "wait_for_all", "last_man_standing", "auto_tie_breaker",
-                   "allow_downscale"):
-        if getattr(vq, option):
-            keys[f"quorum.{option}"] = _u8(1)
-    if vq.expected_votes is not None:
-        keys["quorum.expected_votes"] = _u32(vq.expected_votes)
+    # The options as corosync.conf would set them, unless the story gives its own
+    # configuration keys (a recorded node's: its flags and its configuration differ,
+    # e.g. two_node is configured but off with last_man_standing).
+    if not any(key.startswith("quorum.") for key, _ in cluster.cmap):
+        for option in ("two_node", "wait_for_all", "last_man_standing", "auto_tie_breaker",
+                       "allow_downscale"):
+            if getattr(vq, option):
+                keys[f"quorum.{option}"] = _u8(1)
     runtime = "runtime.votequorum."
     keys[runtime + "this_node_id"] = _u32(cluster.this_node)
     keys[runtime + "two_node"] = _u8(1 if vq.two_node else 0)
-    keys[runtime + "ev_barrier"] = _u32(
-        node_expected(cluster, cluster.this_node) if cluster.node(cluster.this_node)
-        else cluster_expected(cluster)
-    )
+    # The configured nodes' votes (the quorum device's not counted), as a live node has it.
+    barrier = sum(n.votes for n in cluster.nodes)
+    keys[runtime + "ev_barrier"] = _u32(barrier)
+    if vq.wait_for_all:
+        keys[runtime + "wait_for_all_status"] = _u8(0 if state.quorate else 1)
+    if vq.auto_tie_breaker:
+        keys[runtime + "atb_type"] = _u32(1)  # the lowest node id wins (the default)
+    if vq.allow_downscale:
+        keys[runtime + "ev_tracking_barrier"] = _u32(barrier)
+    if vq.qdevice_name:
+        this = cluster.node(cluster.this_node)
+        master_wins = this is not None and this.qdevice is not None and this.qdevice.master_wins
+        keys[runtime + "qdevice_can_operate"] = _u8(1)
+        keys[runtime + "qdevice_master_wins"] = _u8(1 if master_wins else 0)
     if state.quorate and state.members:
         keys[runtime + "lowest_node_id"] = _u32(min(state.members))
         keys[runtime + "highest_node_id"] = _u32(max(state.members))

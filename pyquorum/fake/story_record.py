@@ -43,7 +43,8 @@ def story_from_snapshot(
     snapshot: NodeSnapshot, *, extra_keys: Sequence[str] = (), name: str = ""
 ) -> Script:
     """The one-state story of ``snapshot``; ``extra_keys`` are cmap prefixes whose
-    keys the story carries verbatim (beyond those the state implies)."""
+    keys the story carries verbatim (beyond those the state implies, and the
+    ``quorum.`` configuration, always kept)."""
     status, keys = snapshot.status, snapshot.cmap
     entries: dict[int, dict[str, str | int]] = {}
     for key, value in keys.items():
@@ -99,8 +100,11 @@ def story_from_snapshot(
         )
     cluster_name = keys.get("totem.cluster_name")
     this_node = status.node_id if status.node_id is not None else min(status.members, default=1)
+    # The node's quorum configuration is kept as it is: its flags alone do not say it.
+    prefixes = ("quorum.", *extra_keys)
     extras = tuple(
-        (k, v) for k, v in sorted(keys.items()) if any(k.startswith(p) for p in extra_keys)
+        (k, v) for k, v in sorted(keys.items())
+        if any(k.startswith(p) for p in prefixes) and k != "quorum.provider"
     )
     cluster = Cluster(
         tuple(nodes),

@@ -185,8 +185,13 @@ def test_cmap_keys_of_a_state() -> None:
         "runtime.votequorum.lowest_node_id": (u32, 1),
         "runtime.votequorum.this_node_id": (u32, 1),
         "runtime.votequorum.two_node": (u8, 0),
+        "runtime.votequorum.wait_for_all_status": (u8, 0),
         "totem.cluster_name": (s, "renamed"),
     }
+    # A story with its own quorum configuration gets no option keys derived.
+    configured = ClusterChange.of(cmap={"quorum.two_node": CmapValue(u8, 1)}).apply(cluster)
+    own = cmap_keys(replace(story.initial, cluster=configured))
+    assert [k for k in own if k.startswith("quorum.")] == ["quorum.provider", "quorum.two_node"]
     without = replace(story.initial, cluster=replace(cluster, votequorum=None))
     assert not [k for k in cmap_keys(without) if "quorum" in k]
 
