@@ -97,7 +97,9 @@ def _votequorum_keys(keys: dict[str, CmapValue], cluster: Cluster, state: State)
         keys[runtime + "atb_type"] = _u32(1)  # the lowest node id wins (the default)
     if vq.allow_downscale:
         keys[runtime + "ev_tracking_barrier"] = _u32(barrier)
-    if vq.qdevice_name:
+    # corosync sets these from the configuration: a device configured (its name
+    # known, or quorum.device.* among the story's keys), registered or not.
+    if vq.qdevice_name or any(k.startswith("quorum.device.") for k, _ in cluster.cmap):
         this = cluster.node(cluster.this_node)
         master_wins = this is not None and this.qdevice is not None and this.qdevice.master_wins
         keys[runtime + "qdevice_can_operate"] = _u8(1)

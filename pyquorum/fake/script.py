@@ -476,5 +476,5 @@ def _state_dict(state: State) -> dict[str, Any]:
         "ring_id": _ring_dict(state.ring_id),
     }
     if state.cluster is not None:
-        out.update(cluster_to_json(state.cluster))
+        out.update(cluster_to_json(state.cluster, state.members))
     return out

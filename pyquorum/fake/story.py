@@ -491,7 +491,7 @@ def _cmap_from_json(obj: object, what: str, *, deletes: bool) -> dict[str, CmapV
     return out
 
 
-CLUSTER_KEYS = {"this_node", "cluster_name", "nodes", "votequorum", "cmap"}
+CLUSTER_KEYS = {"this_node", "cluster_name", "nodes", "votequorum", "cmap", "known"}
 CHANGE_KEYS = {"nodes", "remove_nodes", "votequorum", "cmap"}
 
 
@@ -511,13 +511,18 @@ def cluster_from_json(obj: Mapping[str, Any], members: tuple[int, ...]) -> Clust
         vq = None if obj["votequorum"] is None else Votequorum(
             **_vq_fields(obj["votequorum"], "votequorum"))
     keys = _cmap_from_json(obj.get("cmap", {}), "cmap", deletes=False)
+    known = members
+    if "known" in obj:
+        if not isinstance(obj["known"], list):
+            raise ScriptError("known must be a list of node ids")
+        known = tuple(_nat(k, "known") for k in obj["known"])
     return Cluster(
         tuple(nodes),
         _nat(obj["this_node"], "this_node"),
         cluster_name=_str(obj.get("cluster_name", "pyquorum"), "cluster_name"),
         votequorum=vq,
         cmap=tuple((k, v) for k, v in keys.items() if v is not None),
-        known=members,
+        known=known,
     )
 
 
@@ -559,7 +564,8 @@ def _jsonable(key: str, value: Any) -> Any:
     return value
 
 
-def cluster_to_json(cluster: Cluster) -> dict[str, Any]:
+def cluster_to_json(cluster: Cluster, members: tuple[int, ...]) -> dict[str, Any]:
+    """The initial state's cluster keys; ``known`` only when it is not the members."""
     out: dict[str, Any] = {
         "this_node": cluster.this_node,
         "cluster_name": cluster.cluster_name,
@@ -573,6 +579,8 @@ def cluster_to_json(cluster: Cluster) -> dict[str, Any]:
                              if getattr(vq, f.name) != f.default}
     if cluster.cmap:
         out["cmap"] = {k: cmap_value_to_json(v) for k, v in cluster.cmap}
+    if cluster.known != members:
+        out["known"] = list(cluster.known)
     return out
 
 

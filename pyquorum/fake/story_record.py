@@ -27,6 +27,8 @@ __all__ = ["NodeSnapshot", "story_from_node", "story_from_snapshot"]
 
 _NODELIST = re.compile(r"nodelist\.node\.(\d+)\.(\w+)$")
 _RING_ADDR = re.compile(r"ring(\d+)_addr$")
+_MEMBER_KEY = re.compile(r"runtime\.members\.(\d+)\.")
+_LAST_QUORATE_KEYS = ("runtime.votequorum.lowest_node_id", "runtime.votequorum.highest_node_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +104,17 @@ def story_from_snapshot(
     this_node = status.node_id if status.node_id is not None else min(status.members, default=1)
     # The node's quorum configuration is kept as it is: its flags alone do not say it.
     prefixes = ("quorum.", *extra_keys)
-    extras = tuple(
-        (k, v) for k, v in sorted(keys.items())
-        if any(k.startswith(p) for p in prefixes) and k != "quorum.provider"
-    )
+    kept = {k for k in keys if any(k.startswith(p) for p in prefixes)} - {"quorum.provider"}
+    if not status.quorate:
+        # Set when the node was last quorate: history a single state does not hold.
+        kept |= {k for k in keys if k in _LAST_QUORATE_KEYS}
+    extras = tuple((k, v) for k, v in sorted(keys.items()) if k in kept)
+    # Every node this one has known (runtime.members.ID.*): the dead ones stay listed.
+    known = [*status.members]
+    for key in keys:
+        m = _MEMBER_KEY.match(key)
+        if m and int(m[1]) not in known:
+            known.append(int(m[1]))
     cluster = Cluster(
         tuple(nodes),
         this_node,
@@ -113,6 +122,7 @@ def story_from_snapshot(
         and isinstance(cluster_name.value, str) else "pyquorum",
         votequorum=votequorum,
         cmap=extras,
+        known=tuple(known),
     )
     quorum_type = status.quorum_type
     return Script.build(

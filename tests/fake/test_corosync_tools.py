@@ -9,6 +9,7 @@ printed against a real 3-node harness cluster in the same state
 
 from __future__ import annotations
 
+import itertools
 import sys
 from dataclasses import replace
 
@@ -156,3 +157,33 @@ def test_a_version_1_script_gets_the_cluster_it_implies(
     assert (code, err) == (0, "")
     assert lines[-3:] == ["    Nodeid      Votes Name", "         2          1 node2 (local)",
                           "         3          1 node3"]
+
+
+def test_cmap_follows_the_story(corosync: CorosyncFactory) -> None:
+    """cmap trackers hear each change of the story: a member leaving is its
+    runtime.members status, a story key set then deleted, a name changed."""
+    from pyquorum.messages._cmap_values import CmapValue
+    from pyquorum.messages.constants import CmapTrack
+    from pyquorum.services.cmap.session import CmapSession
+
+    story = Script.build([1, 2, 3], True, RingId(1, 8), cluster=three_nodes(), steps=[
+        Step(60.0, members=(1, 2), cluster=ClusterChange.of(
+            nodes={2: {"name": "two"}}, cmap={"story.key": CmapValue.string("x")})),
+        Step(61.0, cluster=ClusterChange.of(cmap={"story.key": None})),
+    ])
+    server = corosync(story)
+    with server.netns_context(), CmapSession(timeout=10) as cmap:
+        assert cmap.get("nodelist.node.1.name").value == "node2"
+        cmap.track_add("", CmapTrack.ADD | CmapTrack.MODIFY | CmapTrack.DELETE | CmapTrack.PREFIX)
+        for step in story.steps:
+            server.apply(step)
+        seen = [(c.key, c.event, c.new.value if c.new else None)
+                for c in itertools.islice(cmap.events(timeout=5), 5)]
+        assert cmap.get("nodelist.node.1.name").value == "two"
+    assert sorted(seen[:4]) == [
+        ("nodelist.node.1.name", CmapTrack.MODIFY, "two"),
+        ("runtime.members.3.status", CmapTrack.MODIFY, "left"),
+        ("runtime.votequorum.highest_node_id", CmapTrack.MODIFY, 2),
+        ("story.key", CmapTrack.ADD, "x"),
+    ]
+    assert seen[4] == ("story.key", CmapTrack.DELETE, None)

@@ -4,8 +4,10 @@ One real 3-node cluster with a quorum device (module-scoped).  In each
 phase, node 1's state is read into a story (:func:`story_from_node`), the
 fake serves it in a private namespace, and ``corosync-quorumtool -s``,
 ``-l``, ``-s -p`` and ``-s -i`` must print the same lines (the Date line
-aside) with the same exit code against both; ``pyquorum status --json``
-must print the same object.  Phases: everything registered; node 1's
+aside) with the same exit code against both, ``corosync-cmapctl`` the
+same keys under the prefixes a story implies (nodelist, quorum, runtime
+votequorum and members, cluster name); ``pyquorum status --json`` must print
+the same object.  Phases: everything registered; node 1's
 corosync-qdevice stopped (its ``NR`` cell, the device's ``(votes 1)``
 row); nodes 2 and 3 killed (inquorate, exit 2).
 """
@@ -34,6 +36,9 @@ from tests.support.live import require_corosync, require_live
 pytestmark = pytest.mark.corosync
 
 TOOLS = (("-s",), ("-l",), ("-s", "-p"), ("-s", "-i"))
+#: What corosync-cmapctl lists under these prefixes (the keys a story implies).
+CMAP_PREFIXES = ("nodelist.", "quorum.", "runtime.votequorum.", "runtime.members.",
+                 "totem.cluster_name")
 STATUS_JSON = (sys.executable, "-m", "pyquorum", "status", "--json")
 
 
@@ -61,6 +66,9 @@ def _outputs(run: Callable[[list[str]], Any]) -> dict[str, tuple[int, list[str]]
     for args in TOOLS:
         proc = run(["corosync-quorumtool", *args])
         out[" ".join(args)] = (proc.returncode, tool_lines(proc.stdout))
+    proc = run(["corosync-cmapctl"])
+    out["corosync-cmapctl"] = (proc.returncode, [
+        line for line in proc.stdout.splitlines() if line.startswith(CMAP_PREFIXES)])
     proc = run(list(STATUS_JSON))
     out["pyquorum status --json"] = (proc.returncode, proc.stdout.splitlines())
     return out
