@@ -42,6 +42,7 @@ from pyquorum.fake.story import (
     Cluster,
     ClusterChange,
     ScriptError,
+    cluster_expected,
     node_expected,
     node_info,
     vq_members,
@@ -211,12 +212,17 @@ class VotequorumService:
         newquorum = max((info.highest_expected + 2) // 2, (info.total_votes + 2) // 2)
         if newquorum < info.total_votes // 2 or newquorum > info.total_votes:
             return CsErrorCode.ERR_INVALID_PARAM
-        fields: tuple[tuple[str, object], ...] = (("quorum", None),)
+        nodes: dict[int, dict[str, object]] = {nodeid: {"votes": votes}}
         if info.total_votes > node_expected(after, after.this_node):
-            # corosync keeps expected votes at least the total votes (and says so).
-            fields += (("expected_votes", info.total_votes), ("highest_expected", None))
-        self.timeline.apply(Step(0.0, cluster=ClusterChange(
-            nodes=((nodeid, (("votes", votes),)),), votequorum=fields)))
+            # corosync raises this node's expected votes to the total votes (and says
+            # so); the other nodes keep theirs (docs/fake.md §2.1).
+            old = cluster_expected(cluster)
+            for node in cluster.nodes:
+                if node.nodeid in state.members and node.expected_votes is None:
+                    nodes.setdefault(node.nodeid, {})["expected_votes"] = old
+            nodes.setdefault(cluster.this_node, {})["expected_votes"] = info.total_votes
+        self.timeline.apply(Step(0.0, cluster=ClusterChange.of(
+            nodes=nodes, votequorum={"quorum": None, "highest_expected": None})))
         return _OK
 
     def _trackstart(self, conn: ServerConnection, client: VotequorumClient, flags: int,

@@ -9,18 +9,24 @@ same keys under the prefixes a story implies (nodelist, quorum, runtime
 votequorum and members, cluster name); ``pyquorum status --json`` must print
 the same object.  Phases: everything registered; node 1's
 corosync-qdevice stopped (its ``NR`` cell, the device's ``(votes 1)``
-row); nodes 2 and 3 killed (inquorate, exit 2).
+row); nodes 2 and 3 killed (inquorate, exit 2).  Before, a sequence of
+SETEXPECTED and SETVOTES calls must be answered alike, with the same events.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from pyquorum.errors import CsError
 from pyquorum.fake.story_record import story_from_node
+from pyquorum.messages.constants import Track
+from pyquorum.messages.votequorum import ExpectedVotesNotification
+from pyquorum.services.votequorum.session import VotequorumSession
 from pyquorum.testing.cluster import (
     Cluster,
     ClusterUnavailable,
@@ -89,6 +95,46 @@ def _compare(node: Node, corosync: CorosyncFactory) -> dict[str, tuple[int, list
             assert faked[what] == expected, f"{what} over {transport}"
         server.stop()
     return real
+
+
+def _changes(context: Callable[[], Any], members: tuple[int, ...]) -> list[Any]:
+    """SETEXPECTED and SETVOTES calls, refused and accepted, each with the events it
+    brings, then every member's GETINFO."""
+    seen: list[Any] = []
+    with context(), VotequorumSession(timeout=10) as vq:
+        vq.trackstart(Track.CHANGES_ONLY, context=9)
+        total = vq.getinfo(0).total_votes
+        calls = [
+            lambda: vq.setexpected(total - 1),  # below the votes present
+            lambda: vq.setexpected(total * 3),  # a quorate cluster would lose quorum
+            lambda: vq.setexpected(total),
+            lambda: vq.setvotes(42, 1),  # no such node
+            # Votes stay 1: with other votes, the real corosync-qdevice (ffsplit) leaves,
+            # which is the device daemon's doing, not votequorum's.
+            lambda: vq.setvotes(members[1], 1),
+        ]
+        for call in calls:
+            try:
+                call()
+                seen.append("ok")
+            except CsError as exc:
+                seen.append(type(exc).__name__)
+            # The real daemon's change travels as a cluster message: its event comes later.
+            seen.append(list(itertools.islice(vq.events(timeout=0.5), 1)))
+        seen += [vq.getinfo(n) for n in (0, *members)]
+    return seen
+
+
+def test_setexpected_and_setvotes_like_the_daemon(
+    cluster: Cluster, corosync: CorosyncFactory
+) -> None:
+    node = cluster[1]
+    story = node.call(story_from_node)
+    server = corosync(story)
+    real = _changes(node.netns_context, story.initial.members)
+    assert _changes(server.netns_context, story.initial.members) == real
+    assert real[:6] == ["InvalidParamError", [], "InvalidParamError", [], "ok",
+                        [ExpectedVotesNotification(9, real[-1].expected_votes)]]
 
 
 def test_the_tools_print_the_same_against_the_fake(
