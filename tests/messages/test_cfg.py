@@ -101,7 +101,7 @@ def test_live_facts() -> None:
     data, unknown = load("response_get_node_addrs_unknown")
     assert isinstance(unknown, cfg.GetNodeAddrsResponse)
     assert unknown.error == CsErrorCode.ERR_NOT_EXIST and len(data) == 32
-    assert unknown.addrs == () and unknown.num_addrs > 0  # uninitialized: §3.2
+    assert unknown.addrs == () and unknown.num_addrs > 0  # uninitialized: docs/cfg.md §3.2
     _, me = load("response_local_get")
     assert me == cfg.LocalGetResponse(CsErrorCode.OK, 1)
     for name in ("response_unknown", "response_trackstop_unmodelled"):
