@@ -19,7 +19,6 @@ rules that live here:
 from __future__ import annotations
 
 import ipaddress
-import socket
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -71,9 +70,9 @@ __all__ = [
     "pack_addresses",
 ]
 
-#: The address families the daemon sends in ``family`` (Linux values).
-AF_INET = int(socket.AF_INET)
-AF_INET6 = int(socket.AF_INET6)
+#: The address families the daemon sends in ``family`` (Linux's values, docs/cfg.md §2.3).
+AF_INET = 2
+AF_INET6 = 10
 #: At most this many addresses fit a response whose size is an i32.
 _MAX_ADDRS = (2**31 - 1 - GET_NODE_ADDRS_RESPONSE_HEAD.size) // TOTEMIP_ADDRLEN
 
