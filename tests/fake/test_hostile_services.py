@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import cast
 
 import pytest
 
@@ -242,3 +243,65 @@ def test_a_mangled_stand_in_passes_everything_else_through() -> None:
     assert ServiceHostility.CMAP_GET_TYPE_ZERO.mangle(get) == get
     assert {c.direction for c in ServiceHostility} == {"response", "event"}
 
+
+
+class _Recorder:
+    """A stand-in connection: what was sent, and the attributes a handler sets."""
+
+    def __init__(self) -> None:
+        self.id = 3
+        self.data: object = None
+        self.sent: list[tuple[str, bytes]] = []
+
+    def send_response(self, data: bytes) -> None:
+        self.sent.append(("response", data))
+
+    def send_event(self, data: bytes) -> None:
+        self.sent.append(("event", data))
+
+
+def test_the_wrapped_handler_sees_the_real_connection_but_for_the_sends() -> None:
+    seen: list[ServerConnection] = []
+
+    class Stateful:
+        def connected(self, conn: ServerConnection) -> None:
+            conn.data = "mine"  # per-connection state goes to the real connection
+
+        def request(self, conn: ServerConnection, data: bytes) -> None:
+            seen.append(conn)
+            conn.send_event(data)
+            conn.send_response(data)
+
+        def disconnected(self, conn: ServerConnection) -> None:
+            seen.append(conn)
+
+    real = _Recorder()
+    conn = cast(ServerConnection, real)
+    wrapped = HostileService(Stateful(), ServiceHostility.RESPONSE_UNKNOWN_ID)
+    wrapped.connected(conn)
+    assert real.data == "mine"
+    msg = vq.encode_response(vq.StatusResponse(CsErrorCode.OK))
+    wrapped.request(conn, msg)
+    wrapped.request(conn, msg)
+    wrapped.disconnected(conn)
+    assert seen[0] is seen[1] is seen[2] and seen[0].data == "mine"  # one stand-in
+    assert real.sent == [("event", msg), ("response", b"\x63" + msg[1:])] * 2
+
+
+@pytest.mark.parametrize("transport", ["shm", "socket"])
+def test_the_quorum_service_wrapped_too(root: None, transport: str) -> None:
+    """Any handler: the fake's own stateful quorum service, its answers mangled."""
+    from pyquorum import QuorumSession
+    from pyquorum.fake import Script
+    from pyquorum.fake.service import QuorumService
+
+    script = Script.build([1, 2, 3], ring_id=RingId(1, 8))
+    for case, error in ((ServiceHostility.RESPONSE_UNKNOWN_ID, RemoteProtocolError),
+                        (ServiceHostility.EVENT_UNKNOWN_ID, LibraryError)):
+        wrapped = HostileService(QuorumService(script), case)
+        with NetnsService(wrapped, "quorum", transport) as served, pytest.raises(error):
+            with served.netns_context():
+                session = QuorumSession(timeout=BOUND)
+            with session:
+                session.trackstart(Track.CURRENT)
+                list(session.events(timeout=BOUND))
