@@ -52,7 +52,10 @@ class CfgView(Protocol):
         """The node id the daemon runs as (LOCAL_GET, and GET_NODE_ADDRS for nodeid 0)."""
 
     def node_addrs(self, nodeid: int) -> list[str] | None:
-        """The node's addresses (all IPv4 or all IPv6), or None for an unknown node."""
+        """The node's addresses (all IPv4 or all IPv6), or None for an unknown node.
+
+        corosync answers from its configured nodelist, so a node that is down
+        still has its addresses (docs/cfg.md §3.1)."""
 
 
 class CfgService:
