@@ -1,10 +1,11 @@
 """Build and run the C oracles in tests/c/: Debian's corosync client libraries.
 
-Three oracles, each one C file linked against one library::
+Four oracles, each one C file linked against one library::
 
     quorum       tests/c/quorum_oracle.c      -lquorum      (libquorum-dev)
     votequorum   tests/c/votequorum_oracle.c  -lvotequorum  (libvotequorum-dev)
     cmap         tests/c/cmap_oracle.c        -lcmap        (libcmap-dev)
+    cfg          tests/c/cfg_oracle.c         -lcfg         (libcfg-dev)
 
 Each binary is built once per source version into tests/c/build/ (ignored by
 git).  Building needs a C compiler and the library's -dev package; callers
@@ -52,6 +53,7 @@ ORACLES: dict[str, OracleSpec] = {
         OracleSpec("quorum", "quorum", "quorum.h", "libquorum-dev"),
         OracleSpec("votequorum", "votequorum", "votequorum.h", "libvotequorum-dev"),
         OracleSpec("cmap", "cmap", "cmap.h", "libcmap-dev"),
+        OracleSpec("cfg", "cfg", "cfg.h", "libcfg-dev"),
     )
 }
 
@@ -159,6 +161,11 @@ def run_votequorum_oracle(where: Where, script: str | list[str]) -> list[dict[st
 def run_cmap_oracle(where: Where, script: str | list[str]) -> list[dict[str, Any]]:
     """:func:`run_oracle` for tests/c/cmap_oracle.c."""
     return run_oracle("cmap", where, script)
+
+
+def run_cfg_oracle(where: Where, script: str | list[str]) -> list[dict[str, Any]]:
+    """:func:`run_oracle` for tests/c/cfg_oracle.c."""
+    return run_oracle("cfg", where, script)
 
 
 class OracleWatch:

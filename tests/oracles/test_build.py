@@ -12,8 +12,8 @@ from tests.oracle import ORACLES, OracleUnavailable, build_oracle
 
 
 def test_an_unknown_oracle_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="no oracle 'cfg'; known: cmap, quorum, votequorum"):
-        build_oracle("cfg")
+    with pytest.raises(ValueError, match="no oracle 'cpg'; known: cfg, cmap, quorum, votequorum"):
+        build_oracle("cpg")
 
 
 @pytest.mark.parametrize("name", sorted(ORACLES))

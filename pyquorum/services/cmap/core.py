@@ -128,6 +128,18 @@ class CmapChange:
     old: CmapValue | None
 
 
+def _roomy(resp: GetResponse, key: str, room: int) -> GetResponse:
+    """A successful GET answer has exactly the room its request asked for
+    (docs/cmap.md §3.1); one with more would hand us bytes we never asked for
+    as the value (docs/trust-boundary.md §11.1)."""
+    if resp.room != room:
+        raise RemoteProtocolError(
+            f"GET {key}: a successful answer with {resp.room} bytes of room, "
+            f"not the {room} asked for", field="size", offset=8,
+        )
+    return resp
+
+
 def _expect(data: bytes, cls: type[R], what: str) -> R:
     # Every response carries a cs_error_t, so any kind raises its error first.
     return expect(data, cls, what, decode_response, (Response,))
@@ -182,22 +194,32 @@ class CmapCore(SessionLifecycle):
         room (InvalidParamError if the value is longer); without, length first."""
         self.check_open("get")
         first = encode_request(GetRequest(key, room or 0))
-        return Operation("get", self._get(key, first, not room))
+        return Operation("get", self._get(key, first, not room, room or 0))
 
-    def _get(self, key: str, first: bytes, probing: bool) -> Generator[bytes, bytes, CmapValue]:
+    def _get(
+        self, key: str, first: bytes, probing: bool, room: int = 0
+    ) -> Generator[bytes, bytes, CmapValue]:
+        """``first`` is a GET with ``room`` (0 when ``probing``)."""
         if not probing:
-            resp = _expect((yield first), GetResponse, "GET")
+            resp = _roomy(_expect((yield first), GetResponse, "GET"), key, room)
             if resp.value is None:
                 raise RemoteProtocolError("GET: a successful answer without its value")
             return resp.value
         for _ in range(GET_ATTEMPTS):
-            probe = _expect((yield first), GetResponse, "GET")
+            probe = _roomy(_expect((yield first), GetResponse, "GET"), key, 0)
             if probe.value is not None:
                 return probe.value  # an empty value fits the probe's room of 0
             try:
-                resp = _expect(
-                    (yield encode_request(GetRequest(key, probe.value_len))), GetResponse, "GET"
-                )
+                follow = encode_request(GetRequest(key, probe.value_len))
+            except LocalProtocolError:
+                # The daemon's length, not the caller's: no answer could carry it
+                # (docs/trust-boundary.md §11.1).
+                raise RemoteProtocolError(
+                    f"GET {key}: the daemon says the value is {probe.value_len} bytes, "
+                    "more than any answer can hold", field="value_len", offset=24,
+                ) from None
+            try:
+                resp = _roomy(_expect((yield follow), GetResponse, "GET"), key, probe.value_len)
             except InvalidParamError:
                 continue  # the value grew after the probe: measure it again
             if resp.value is None:
@@ -295,7 +317,8 @@ class CmapCore(SessionLifecycle):
             # answers INVALID_PARAM and is measured again.
             try:
                 out[entry.key] = yield from self._get(
-                    entry.key, encode_request(GetRequest(entry.key, entry.value_len)), False
+                    entry.key, encode_request(GetRequest(entry.key, entry.value_len)), False,
+                    entry.value_len,
                 )
             except NotExistError:
                 return  # deleted since ITER_NEXT named it

@@ -1,0 +1,330 @@
+"""The cfg service's messages, as much as ``corosync-quorumtool`` needs.
+
+Layouts are in :mod:`pyquorum.messages._cfg_schema` and docs/cfg.md §2.  The
+rules that live here:
+
+* requests: GET_NODE_ADDRS (id 5, 24 bytes) and LOCAL_GET (id 6, 16 bytes)
+  are modelled; every other id decodes, on the server side, as
+  :class:`UnknownRequest` (corosync answers ids >= 12 with the generic reply,
+  docs/cfg.md §3.4, and the fake answers the unmodelled ones the same way);
+* responses are identified by ``(id, size)``: id 11 with ``32 + 16n`` bytes is
+  GET_NODE_ADDRS's answer, id 12 with 32 bytes LOCAL_GET's, id 0 with 24 bytes
+  the generic reply.  An error answer to GET_NODE_ADDRS is 32 bytes whose
+  ``family`` and ``num_addrs`` are not initialized by the daemon
+  (docs/cfg.md §3.2): they are decoded as they are, with no addresses;
+* cfg has events (shutdown callbacks), but corosync-quorumtool never asks for
+  them: none is modelled.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from enum import IntEnum
+
+from pyquorum.errors import CsErrorCode, LocalProtocolError
+from pyquorum.messages._cfg_schema import (
+    GET_NODE_ADDRS_REQUEST,
+    GET_NODE_ADDRS_RESPONSE_HEAD,
+    LOCAL_GET_RESPONSE,
+    TOTEMIP_ADDRLEN,
+)
+from pyquorum.messages._codec import (
+    Buffer,
+    as_bytes,
+    check_exact,
+    check_i32,
+    check_size,
+    check_u32,
+    cs_error,
+    encode_unknown_request,
+    malformed,
+    parse,
+    parse_head,
+    parse_header,
+    unmatched_response,
+    wrong_type,
+)
+from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER
+from pyquorum.messages.constants import REQUEST_HEADER_SIZE, RESPONSE_HEADER_SIZE
+from pyquorum.messages.types import Message
+
+__all__ = [
+    "AF_INET",
+    "AF_INET6",
+    "CfgRequestId",
+    "CfgResponseId",
+    "ErrorResponse",
+    "GetNodeAddrsRequest",
+    "GetNodeAddrsResponse",
+    "LocalGetRequest",
+    "LocalGetResponse",
+    "Request",
+    "Response",
+    "UnknownRequest",
+    "decode_request",
+    "decode_response",
+    "encode_request",
+    "encode_response",
+    "format_address",
+    "pack_addresses",
+]
+
+#: The address families the daemon sends in ``family`` (Linux's values, docs/cfg.md §2.3).
+AF_INET = 2
+AF_INET6 = 10
+#: At most this many addresses fit a response whose size is an i32.
+_MAX_ADDRS = (2**31 - 1 - GET_NODE_ADDRS_RESPONSE_HEAD.size) // TOTEMIP_ADDRLEN
+
+
+class CfgRequestId(IntEnum):
+    """``MESSAGE_REQ_CFG_*`` (docs/cfg.md §1.3)."""
+
+    RINGSTATUSGET = 0
+    RINGREENABLE = 1
+    KILLNODE = 2
+    TRYSHUTDOWN = 3
+    REPLYTOSHUTDOWN = 4
+    GET_NODE_ADDRS = 5
+    LOCAL_GET = 6
+    RELOAD_CONFIG = 7
+    REOPEN_LOG_FILES = 8
+    NODESTATUSGET = 9
+    TRACKSTART = 10
+    TRACKSTOP = 11
+
+
+class CfgResponseId(IntEnum):
+    """``MESSAGE_RES_CFG_*`` that pyquorum models (docs/cfg.md §1.3); 0 is also the
+    id of corosync's generic reply."""
+
+    GENERIC = 0
+    GET_NODE_ADDRS = 11
+    LOCAL_GET = 12
+
+
+_KNOWN_REQUEST_IDS = frozenset((int(CfgRequestId.GET_NODE_ADDRS), int(CfgRequestId.LOCAL_GET)))
+_KNOWN_RESPONSE_IDS = frozenset(int(i) for i in CfgResponseId)
+
+
+# ---------------------------------------------------------------- dataclasses
+
+
+class Request(Message):
+    """A cfg request (client → server)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GetNodeAddrsRequest(Request):
+    """``struct req_lib_cfg_get_node_addrs`` (24 bytes), id 5: nodeid @16; 0 = this node."""
+
+    nodeid: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LocalGetRequest(Request):
+    """``struct req_lib_cfg_local_get`` (16 bytes, the header alone), id 6."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownRequest(Request):
+    """A request id this module does not model."""
+
+    id: int
+    size: int
+    body: bytes
+
+
+class Response(Message):
+    """A cfg response; ``error`` is a cs_error_t."""
+
+    __slots__ = ()
+    error: int
+
+
+@dataclass(frozen=True, slots=True)
+class GetNodeAddrsResponse(Response):
+    """``struct res_lib_cfg_get_node_addrs``, id 11, 32 + 16n bytes: family @24,
+    num_addrs @28, ``addrs`` (16 bytes each) from @32.
+
+    ``addrs`` holds the raw 16-byte fields (an IPv4 address is 4 bytes then
+    zeros); :func:`format_address` turns one into text.  In an error answer
+    ``family`` and ``num_addrs`` are whatever the daemon's buffer held and
+    ``addrs`` is empty (docs/cfg.md §3.2).
+    """
+
+    error: int
+    family: int
+    num_addrs: int
+    addrs: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LocalGetResponse(Response):
+    """``struct res_lib_cfg_local_get`` (32 bytes), id 12: local_nodeid @24."""
+
+    error: int
+    local_nodeid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse(Response):
+    """corosync's generic reply (24 bytes, id 0): an unknown request id (docs/cfg.md §3.4)."""
+
+    error: int
+
+
+# ---------------------------------------------------------------- addresses
+
+
+def pack_addresses(addresses: list[str] | tuple[str, ...]) -> tuple[int, tuple[bytes, ...]]:
+    """``(family, addrs)`` for a GET_NODE_ADDRS answer listing ``addresses``.
+
+    The answer has one ``family`` for all its addresses (the first one's,
+    docs/cfg.md §2.3), so they must all be IPv4 or all IPv6.
+    """
+    packed: list[bytes] = []
+    family = AF_INET
+    for i, text in enumerate(addresses):
+        try:
+            addr = ipaddress.ip_address(text)
+        except ValueError:
+            raise LocalProtocolError(f"addresses[{i}] is not an IP address: {text!r}") from None
+        this = AF_INET if addr.version == 4 else AF_INET6
+        if i == 0:
+            family = this
+        elif this != family:
+            raise LocalProtocolError(
+                f"addresses[{i}] ({text}) is not of the first address's family: one answer "
+                "carries one family"
+            )
+        packed.append(addr.packed.ljust(TOTEMIP_ADDRLEN, b"\0"))
+    return family, tuple(packed)
+
+
+def format_address(family: int, raw: bytes) -> str | None:
+    """The text of one 16-byte ``addrs`` field, as libcfg reads it (docs/cfg.md §2.3):
+    the first 4 bytes for AF_INET, 16 for AF_INET6; None for another family."""
+    if len(raw) != TOTEMIP_ADDRLEN:
+        raise LocalProtocolError(f"an address field is {TOTEMIP_ADDRLEN} bytes, not {len(raw)}")
+    if family == AF_INET:
+        return str(ipaddress.IPv4Address(raw[:4]))
+    if family == AF_INET6:
+        return str(ipaddress.IPv6Address(raw))
+    return None
+
+
+# ---------------------------------------------------------------- requests
+
+
+def encode_request(req: Request) -> bytes:
+    """Client side: the bytes of one request, padding zeroed."""
+    if isinstance(req, GetNodeAddrsRequest):
+        return GET_NODE_ADDRS_REQUEST.build(
+            {"id": int(CfgRequestId.GET_NODE_ADDRS), "size": GET_NODE_ADDRS_REQUEST.size,
+             "nodeid": check_u32(req.nodeid, "nodeid")}
+        )
+    if isinstance(req, LocalGetRequest):
+        return REQUEST_HEADER.build(
+            {"id": int(CfgRequestId.LOCAL_GET), "size": REQUEST_HEADER_SIZE}
+        )
+    if isinstance(req, UnknownRequest):
+        return encode_unknown_request(
+            req, req.id, req.size, req.body, _KNOWN_REQUEST_IDS, CfgRequestId, REQUEST_HEADER
+        )
+    raise wrong_type(req, "a cfg Request")
+
+
+def decode_request(data: Buffer) -> Request:
+    """Server side: one request; ids it does not model are UnknownRequest.
+
+    The two modelled requests must have libcfg's exact sizes: the daemon does
+    not check them (docs/cfg.md §3.4), but a shorter GET_NODE_ADDRS has no
+    nodeid to read.
+    """
+    raw = as_bytes(data)
+    hdr = parse_header("cfg request", raw, REQUEST_HEADER)
+    ident, size = hdr.num("id"), hdr.num("size")
+    if ident == CfgRequestId.GET_NODE_ADDRS:
+        check_exact("GET_NODE_ADDRS request", raw, GET_NODE_ADDRS_REQUEST)
+        msg = parse("GET_NODE_ADDRS", GET_NODE_ADDRS_REQUEST, raw)
+        return GetNodeAddrsRequest(msg.num("nodeid"))
+    if ident == CfgRequestId.LOCAL_GET:
+        check_exact("LOCAL_GET request", raw, REQUEST_HEADER)
+        return LocalGetRequest()
+    return UnknownRequest(ident, size, raw[REQUEST_HEADER_SIZE:])
+
+
+# ---------------------------------------------------------------- responses
+
+
+def _res_header(ident: int, size: int, error: object) -> dict[str, object]:
+    return {"id": ident, "size": size, "error": check_i32(error, "error")}
+
+
+def encode_response(resp: Response) -> bytes:
+    """Server side: the bytes of one response, padding zeroed."""
+    if isinstance(resp, GetNodeAddrsResponse):
+        addrs = resp.addrs
+        if not isinstance(addrs, tuple | list) or len(addrs) > _MAX_ADDRS:
+            raise LocalProtocolError("addrs must be a tuple of 16-byte address fields")
+        for i, one in enumerate(addrs):
+            if not isinstance(one, bytes) or len(one) != TOTEMIP_ADDRLEN:
+                raise LocalProtocolError(f"addrs[{i}] must be {TOTEMIP_ADDRLEN} bytes")
+        if addrs and check_u32(resp.num_addrs, "num_addrs") != len(addrs):
+            raise LocalProtocolError(
+                f"num_addrs is {resp.num_addrs} but {len(addrs)} addresses are given"
+            )
+        size = check_size(
+            GET_NODE_ADDRS_RESPONSE_HEAD.size + TOTEMIP_ADDRLEN * len(addrs),
+            "GET_NODE_ADDRS response",
+        )
+        head = GET_NODE_ADDRS_RESPONSE_HEAD.build(
+            {**_res_header(int(CfgResponseId.GET_NODE_ADDRS), size, resp.error),
+             "family": check_u32(resp.family, "family"),
+             "num_addrs": check_u32(resp.num_addrs, "num_addrs")}
+        )
+        return head + b"".join(addrs)
+    if isinstance(resp, LocalGetResponse):
+        return LOCAL_GET_RESPONSE.build(
+            {**_res_header(int(CfgResponseId.LOCAL_GET), LOCAL_GET_RESPONSE.size, resp.error),
+             "local_nodeid": check_u32(resp.local_nodeid, "local_nodeid")}
+        )
+    if isinstance(resp, ErrorResponse):
+        return RESPONSE_HEADER.build(
+            _res_header(int(CfgResponseId.GENERIC), RESPONSE_HEADER_SIZE, resp.error)
+        )
+    raise wrong_type(resp, "a cfg Response")
+
+
+def decode_response(data: Buffer) -> Response:
+    """Client side: one response, identified by ``(id, size)``; a GET_NODE_ADDRS
+    answer's ``num_addrs`` is checked against its length before any address is read."""
+    raw = as_bytes(data)
+    hdr = parse_header("cfg response", raw, RESPONSE_HEADER)
+    ident, size = hdr.num("id"), hdr.num("size")
+    error = cs_error(hdr.num("error"))
+    if ident == CfgResponseId.GENERIC and size == RESPONSE_HEADER_SIZE:
+        return ErrorResponse(error)
+    if ident == CfgResponseId.LOCAL_GET and size == LOCAL_GET_RESPONSE.size:
+        msg = parse("LOCAL_GET response", LOCAL_GET_RESPONSE, raw)
+        return LocalGetResponse(error, msg.num("local_nodeid"))
+    if ident == CfgResponseId.GET_NODE_ADDRS and size >= GET_NODE_ADDRS_RESPONSE_HEAD.size:
+        head = parse_head("GET_NODE_ADDRS response", raw, GET_NODE_ADDRS_RESPONSE_HEAD)
+        family, n = head.num("family"), head.num("num_addrs")
+        base = GET_NODE_ADDRS_RESPONSE_HEAD.size
+        if error != CsErrorCode.OK and size == base:
+            return GetNodeAddrsResponse(error, family, n)
+        if size != base + TOTEMIP_ADDRLEN * n:
+            raise malformed(
+                f"GET_NODE_ADDRS response with {n} addresses must be "
+                f"{base + TOTEMIP_ADDRLEN * n} bytes, not {size}",
+                raw, "num_addrs", 28,
+            )
+        addrs = tuple(
+            raw[base + TOTEMIP_ADDRLEN * i : base + TOTEMIP_ADDRLEN * (i + 1)] for i in range(n)
+        )
+        return GetNodeAddrsResponse(error, family, n, addrs)
+    raise unmatched_response("cfg", raw, ident, size, _KNOWN_RESPONSE_IDS)
