@@ -24,6 +24,7 @@ from types import FrameType
 from pyquorum.commands._common import Failure, Output
 from pyquorum.fake.corosync import FakeCorosync
 from pyquorum.fake.hostile import Hostility
+from pyquorum.fake.hostile_services import ServiceHostility
 from pyquorum.fake.script import Change, Script, ScriptError
 from pyquorum.fake.server import make_server
 from pyquorum.fake.service import QuorumService
@@ -70,6 +71,17 @@ def describe_change(change: Change) -> str:
     return line
 
 
+def _service_hostilities(args: argparse.Namespace) -> dict[str, ServiceHostility]:
+    out: dict[str, ServiceHostility] = {}
+    for item in args.hostile_service:
+        service, _, case = item.partition("=")
+        try:
+            out[service] = ServiceHostility(case)
+        except ValueError:
+            raise Failure(f"--hostile-service: no case {case!r} (see --help)") from None
+    return out
+
+
 def run(args: argparse.Namespace, out: Output) -> int:
     script = load_source(args)
     hostile = Hostility(args.hostile) if args.hostile else None
@@ -87,8 +99,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
         server, service = make_server(script, name=args.name, **options)
     else:
         try:
-            server = FakeCorosync(script, **options)
-        except ScriptError as exc:
+            server = FakeCorosync(script, hostile_services=_service_hostilities(args),
+                                  **options)
+        except (ScriptError, ValueError) as exc:
             raise Failure(str(exc)) from None
         service = server.quorum
     began = time.monotonic()
@@ -150,6 +163,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hostile", choices=[h.value for h in Hostility], metavar="CASE",
                         help="break the protocol in one way: "
                         + ", ".join(h.value for h in Hostility))
+    parser.add_argument("--hostile-service", action="append", default=[],
+                        metavar="SERVICE=CASE",
+                        help="break votequorum's or cmap's messages in one way (repeatable): "
+                        + ", ".join(h.value for h in ServiceHostility))
     parser.add_argument("--uid", type=int, action="append", default=[],
                         help="also allow this uid (root always may); repeatable")
     parser.add_argument("--gid", type=int, action="append", default=[],

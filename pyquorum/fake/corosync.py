@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 from pyquorum.fake.cmap_view import cmap_keys
 from pyquorum.fake.hostile import Hostility
+from pyquorum.fake.hostile_services import HostileService, ServiceHostility
 from pyquorum.fake.script import Change, Script, State, Step
 from pyquorum.fake.server import Stall, TransportName, make_server, transport_type
 from pyquorum.fake.service import QuorumService
@@ -78,7 +79,9 @@ class FakeCorosync:
     ``services`` picks which to serve (the quorum service always: it plays
     the story).  ``quorum_name`` renames the quorum endpoint; the others keep
     corosync's names.  ``speed``, ``response_delay``, ``stall`` and
-    ``hostile`` are the quorum service's (:func:`~pyquorum.fake.server.make_server`).
+    ``hostile`` are the quorum service's (:func:`~pyquorum.fake.server.make_server`);
+    ``hostile_services`` breaks votequorum's or cmap's messages
+    (:class:`~pyquorum.fake.hostile_services.ServiceHostility`, by service name).
     Serve with :meth:`start` (a thread) or :meth:`listen` + :meth:`serve_forever`.
     """
 
@@ -94,10 +97,15 @@ class FakeCorosync:
         stall: Stall | None = None,
         hostile: Hostility | None = None,
         policy: AccessPolicy | None = None,
+        hostile_services: Mapping[str, ServiceHostility] | None = None,
     ) -> None:
         unknown = set(services) - set(SERVICES)
         if unknown:
             raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}")
+        self.hostile_services = dict(hostile_services or {})
+        for name, case in self.hostile_services.items():
+            if name not in ("votequorum", "cmap") or case.service not in (None, name):
+                raise ValueError(f"hostility {case.value} does not exist in the {name} service")
         self.script = script.as_story()
         self.transport = transport
         self.loop = EventLoop()
@@ -125,6 +133,9 @@ class FakeCorosync:
         self.group = ServerGroup(list(self.servers.values()))
 
     def _add(self, name: str, handler: ServiceHandler) -> IpcServer:
+        case = self.hostile_services.get(name)
+        if case is not None:
+            handler = HostileService(handler, case)
         server = IpcServer(handler, service=name, transport=transport_type(self.transport),
                            policy=self.policy, loop=self.loop)
         bind = getattr(handler, "bind", None)

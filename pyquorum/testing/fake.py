@@ -40,13 +40,14 @@ import contextlib
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pyquorum import QuorumSession
 from pyquorum.fake.corosync import SERVICES, FakeCorosync, ServiceName
 from pyquorum.fake.hostile import Hostility
+from pyquorum.fake.hostile_services import ServiceHostility
 from pyquorum.fake.script import Change, Script, Step
 from pyquorum.fake.server import Stall, TransportName, example_script, make_server
 from pyquorum.fake.service import QuorumService
@@ -254,7 +255,9 @@ class FakeCorosyncServer(FakeQuorumServer):
 
     ``script`` may be a version-1 script (it gets the cluster it implies).
     ``services`` picks the services (quorum always); ``corosync_class``
-    builds the fake (tests may pass a subclass).
+    builds the fake (tests may pass a subclass); ``hostile_services`` breaks
+    votequorum's or cmap's messages, one
+    :class:`~pyquorum.fake.hostile_services.ServiceHostility` per service name.
     """
 
     def __init__(
@@ -272,6 +275,7 @@ class FakeCorosyncServer(FakeQuorumServer):
         gids: Sequence[int] = (),
         services: tuple[ServiceName, ...] = SERVICES,
         corosync_class: type[FakeCorosync] = FakeCorosync,
+        hostile_services: Mapping[str, ServiceHostility] | None = None,
     ) -> None:
         if script is None:
             script = example_script()
@@ -281,6 +285,7 @@ class FakeCorosyncServer(FakeQuorumServer):
             script, transport=transport, services=services, quorum_name=name, speed=speed,
             response_delay=response_delay, stall=stall, hostile=hostile,
             policy=AccessPolicy(frozenset(uids), frozenset(gids)),
+            hostile_services=hostile_services,
         )
         self.script = self.corosync.script
         self.name = name

@@ -16,8 +16,9 @@ from dataclasses import replace
 import pytest
 
 from pyquorum.fake import Script, Step
+from pyquorum.fake.hostile_services import ServiceHostility
 from pyquorum.fake.story import ClusterChange, NodeQdevice
-from pyquorum.messages.constants import QuorumType
+from pyquorum.messages.constants import QuorumType, Track
 from pyquorum.messages.types import RingId
 from pyquorum.testing.fake import FakeCorosyncServer
 from tests.support.corosync_stubs import three_nodes, tool_lines
@@ -187,3 +188,31 @@ def test_cmap_follows_the_story(corosync: CorosyncFactory) -> None:
         ("story.key", CmapTrack.ADD, "x"),
     ]
     assert seen[4] == ("story.key", CmapTrack.DELETE, None)
+
+
+def test_hostile_votequorum_fails_status_with_one_line(corosync: CorosyncFactory) -> None:
+    """votequorum answering with another id: pyquorum status fails at once, one line."""
+    server = corosync(QUORATE, hostile_services={
+        "votequorum": ServiceHostility.RESPONSE_UNKNOWN_ID})
+    proc = server.run([sys.executable, "-m", "pyquorum", "status"], capture_output=True,
+                      text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("pyquorum: ")
+
+
+def test_hostile_votequorum_event_count(corosync: CorosyncFactory) -> None:
+    from pyquorum.errors import RemoteProtocolError
+    from pyquorum.services.votequorum.session import VotequorumSession
+
+    server = corosync(QUORATE, hostile_services={
+        "votequorum": ServiceHostility.VQ_QUORUM_COUNT_HUGE})
+    with server.netns_context(), VotequorumSession(timeout=5) as vq:
+        vq.trackstart(Track.CURRENT)
+        with pytest.raises(RemoteProtocolError):
+            list(vq.events(timeout=2))
+
+
+def test_a_hostility_for_the_wrong_service_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not exist in the cmap service"):
+        FakeCorosyncServer(QUORATE, hostile_services={
+            "cmap": ServiceHostility.VQ_QUORUM_COUNT_HUGE})

@@ -1,20 +1,18 @@
-"""Minimal cmap and cfg handlers for tests of the fake corosync, and shared stories.
+"""A minimal cmap handler for tests of the fake corosync, and shared stories.
 
 Only what ``corosync-quorumtool`` and ``pyquorum status`` ask: cmap GET
-and iteration (read only), cfg GET_NODE_ADDRS.  Used when the fake's own
-cmap or cfg service is not there (:func:`corosync_class`).
+and iteration (read only).  Used when the fake's own cmap service is not
+there (:func:`corosync_class`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import itertools
-import socket
-import struct
 from collections.abc import Mapping
 
 from pyquorum.errors import CsErrorCode, RemoteProtocolError
-from pyquorum.fake.corosync import FakeCorosync, StoryCfgView
+from pyquorum.fake.corosync import FakeCorosync
 from pyquorum.fake.story import Cluster, Node, Votequorum
 from pyquorum.ipc.server.connection import ServerConnection, ServiceHandler
 from pyquorum.messages import cmap as cm
@@ -83,43 +81,8 @@ class StubCmap:
         return cm.SetResponse(CsErrorCode.ERR_NOT_SUPPORTED)
 
 
-# cfg: struct res_lib_cfg_get_node_addrs, id 11 (include/corosync/ipc_cfg.h):
-# header, u32 family @24, u32 num_addrs @28, addresses of 28 bytes from @32.
-_CFG_RES_GET_NODE_ADDRS = 11
-_CFG_REQ_GET_NODE_ADDRS = 5
-_ADDRLEN = 28
-
-
-class StubCfg:
-    def __init__(self, view: StoryCfgView) -> None:
-        self.view = view
-
-    def connected(self, conn: ServerConnection) -> None:
-        pass
-
-    def disconnected(self, conn: ServerConnection) -> None:
-        pass
-
-    def request(self, conn: ServerConnection, data: bytes) -> None:
-        ident = struct.unpack_from("<i", data, 0)[0] if len(data) >= 4 else -1
-        if ident != _CFG_REQ_GET_NODE_ADDRS or len(data) < 20:
-            conn.send_response(struct.pack("<q q q", 0, 24, CsErrorCode.ERR_NOT_SUPPORTED))
-            return
-        nodeid = struct.unpack_from("<I", data, 16)[0]
-        addrs = self.view.node_addrs(nodeid)
-        if addrs is None:
-            body = struct.pack("<II", socket.AF_INET, 0)
-            error = CsErrorCode.ERR_NOT_EXIST
-        else:
-            packed = [socket.inet_aton(a).ljust(_ADDRLEN, b"\0") for a in addrs]
-            body = struct.pack("<II", socket.AF_INET, len(packed)) + b"".join(packed)
-            error = CsErrorCode.OK
-        size = 24 + len(body)
-        conn.send_response(struct.pack("<q q q", _CFG_RES_GET_NODE_ADDRS, size, error) + body)
-
-
 class StubbedCorosync(FakeCorosync):
-    """The fake corosync with the stub cmap and cfg handlers."""
+    """The fake corosync with the stub cmap handler."""
 
     def _cmap_handler(self) -> ServiceHandler:
         from pyquorum.fake.cmap_view import cmap_keys
@@ -130,14 +93,11 @@ class StubbedCorosync(FakeCorosync):
         store.apply(dict(self._cmap_keys))
         return StubCmap(store)
 
-    def _cfg_handler(self, view: StoryCfgView) -> ServiceHandler:
-        return StubCfg(view)
-
 
 def corosync_class() -> type[FakeCorosync]:
-    """FakeCorosync if the fake's cmap and cfg services exist, else the stubbed one."""
+    """FakeCorosync if the fake's cmap service exists, else the stubbed one."""
     have = all(importlib.util.find_spec(f"pyquorum.fake.{m}") is not None
-               for m in ("cmap_service", "cmap_store", "cfg_service"))
+               for m in ("cmap_service", "cmap_store"))
     return FakeCorosync if have else StubbedCorosync
 
 
