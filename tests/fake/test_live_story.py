@@ -104,7 +104,7 @@ def _changes(context: Callable[[], Any], members: tuple[int, ...]) -> list[Any]:
     with context(), VotequorumSession(timeout=10) as vq:
         vq.trackstart(Track.CHANGES_ONLY, context=9)
         total = vq.getinfo(0).total_votes
-        calls = [
+        calls: list[Callable[[], None]] = [
             lambda: vq.setexpected(total - 1),  # below the votes present
             lambda: vq.setexpected(total * 3),  # a quorate cluster would lose quorum
             lambda: vq.setexpected(total),
