@@ -266,13 +266,16 @@ class Script:
 
     def as_story(self) -> Script:
         """This script if it is a story, else the story a version-1 script implies
-        (:func:`~pyquorum.fake.story.default_cluster`): what the fake corosync serves."""
+        (:func:`~pyquorum.fake.story.default_cluster`; no votequorum when the quorum
+        type is free): what the fake corosync serves."""
         if self.initial.cluster is not None:
             return self
         ids: list[int] = list(self.initial.members)
         for step in self.steps:
             ids += step.members or ()
         cluster = default_cluster(self.initial.members, tuple(ids))
+        if self.quorum_type == QuorumType.FREE:
+            cluster = replace(cluster, votequorum=None)  # no provider, no votequorum
         return replace(self, initial=replace(self.initial, cluster=cluster))
 
     # -- files ------------------------------------------------------------------------
