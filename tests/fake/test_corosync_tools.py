@@ -216,3 +216,17 @@ def test_a_hostility_for_the_wrong_service_is_refused() -> None:
     with pytest.raises(ValueError, match="does not exist in the cmap service"):
         FakeCorosyncServer(QUORATE, hostile_services={
             "cmap": ServiceHostility.VQ_QUORUM_COUNT_HUGE})
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("cmap=nope", "--hostile-service: no case 'nope'"),
+    ("quorum=response-short", "does not exist in the quorum service"),
+])
+def test_serve_refuses_a_bad_hostile_service(
+    case: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pyquorum.cli import main
+
+    story = "pyquorum/fake/data/example-story.jsonl"
+    assert main(["serve", "--script", story, "--hostile-service", case]) == 1
+    assert message in capsys.readouterr().err
