@@ -6,17 +6,17 @@ the stats map (docs/cmap.md §3 and §5):
 
 * every request gets its own answer id (SET_CURRENT_MAP's is 10); bytes
   that are no cmap request, or an unknown id, get the generic 24-byte
-  answer with id 0 and CS_ERR_INVALID_PARAM (§3.6), which are also the
-  bytes of a SET refused for a bad value (§5.4);
+  answer with id 0 and CS_ERR_INVALID_PARAM (docs/cmap.md §3.6), which are also the
+  bytes of a SET refused for a bad value (docs/cmap.md §5.4);
 * GET answers 40 + the room asked for, the value only when it fits
-  (§3.1); SET, DELETE and ADJUST_INT refuse read-only keys with
-  CS_ERR_ACCESS and follow icmap's rules (§5.4, §5.5);
-* iterators are live and per connection (§3.3, §5.1), handles are
-  ``(check << 32) | index`` as libqb's handle databases make them (§5.6);
+  (docs/cmap.md §3.1); SET, DELETE and ADJUST_INT refuse read-only keys with
+  CS_ERR_ACCESS and follow icmap's rules (docs/cmap.md §5.4, §5.5);
+* iterators are live and per connection (docs/cmap.md §3.3, §5.1), handles are
+  ``(check << 32) | index`` as libqb's handle databases make them (docs/cmap.md §5.6);
 * trackers see every change of their map, whoever made it: another
-  client's SET, or the story's :meth:`CmapStore.apply` (§5.7), in the
+  client's SET, or the story's :meth:`CmapStore.apply` (docs/cmap.md §5.7), in the
   order the daemon's trie calls them; the stats map tracks as corosync's
-  stats map does (§5.8).
+  stats map does (docs/cmap.md §5.8).
 
 Every method runs on the server's loop thread.
 """
@@ -91,7 +91,7 @@ _ALL_TRACK = int(CmapTrack.ADD | CmapTrack.DELETE | CmapTrack.MODIFY | CmapTrack
 _STATS_CLEAR = "stats.clear."
 _STATS_CLEARS = ("stats.clear.knet", "stats.clear.ipc", "stats.clear.totem",
                  "stats.clear.schedmiss", "stats.clear.all")
-#: Stats keys whose additions and removals trackers never hear of (§5.8).
+#: Stats keys whose additions and removals trackers never hear of (docs/cmap.md §5.8).
 _STATS_SCHEDMISS = "stats.schedmiss"
 #: SET: the value's length and type (docs/cmap.md §2.4).
 _SET_VALUE_LEN = struct.Struct("<Q")

@@ -57,7 +57,8 @@ def stable_lines(served: Served, argv: Sequence[str]) -> tuple[list[str], list[s
     rc2, second, _ = run_in(served.node, argv)
     rc_fake, got, _ = run_in(served.fake, argv)
     assert rc1 == rc2 == rc_fake, (rc1, rc2, rc_fake)
-    volatile = {line.split(" ", 1)[0] for line in set(first.splitlines()) ^ set(second.splitlines())}
+    differ = set(first.splitlines()) ^ set(second.splitlines())
+    volatile = {line.split(" ", 1)[0] for line in differ}
 
     def keep(line: str) -> bool:
         name = line.split(" ", 1)[0]
@@ -78,9 +79,12 @@ class Served:
         """Take the snapshot again (on the fake's loop thread: trackers hear of it)."""
         for store, map in ((self.main, CmapMap.DEFAULT), (self.stats, CmapMap.STATS)):
             now = dict(snapshot(self.node, map))
-            changes: dict[str, CmapValue | None] = {k: None for k in store.keys() if k not in now}
+            changes: dict[str, CmapValue | None] = {k: None for k in store if k not in now}
             changes.update(now)
-            self.fake.call(lambda store=store, changes=changes: store.apply(changes))
+            self._apply(store, changes)
+
+    def _apply(self, store: CmapStore, changes: dict[str, CmapValue | None]) -> None:
+        self.fake.call(lambda: store.apply(changes))
 
 
 @pytest.fixture(params=["shm", "socket"])
