@@ -228,6 +228,7 @@ class CmapService:
         self.respond(conn, self.answer(conn, request, data))
 
     def respond(self, conn: ServerConnection, response: Response | bytes) -> None:
+        """Send the answer to the connection's oldest request (every answer goes through here)."""
         conn.send_response(response if isinstance(response, bytes) else encode_response(response))
 
     # -- requests ------------------------------------------------------------------------
@@ -431,10 +432,12 @@ class CmapService:
         new: CmapValue | None,
         old: CmapValue | None,
     ) -> None:
-        if tracker.conn.closed:
-            return
-        note = NotifyCallback(tracker.inst, key, event, new, old)
-        tracker.conn.send_event(encode_notification(note))
+        if not tracker.conn.closed:
+            self.send(tracker.conn, NotifyCallback(tracker.inst, key, event, new, old))
+
+    def send(self, conn: ServerConnection, note: NotifyCallback) -> None:
+        """Queue one notification (every event of the service goes through here)."""
+        conn.send_event(encode_notification(note))
 
 
 def _trie_order(trackers: Iterable[_Tracker], key: str, event: int) -> list[_Tracker]:
