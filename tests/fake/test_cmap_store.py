@@ -45,6 +45,7 @@ def test_changes_are_reported_exactly(
     heard: list[KeyChange] = []
     store.add_listener(lambda s, c: heard.append(c))
     for step in steps:
+        expected: list[tuple[str, CmapTrack, tuple[int, bytes] | None, tuple[int, bytes] | None]]
         expected = []
         for key, value in step.items():
             old = model.get(key)
