@@ -24,10 +24,13 @@ from typing import Any
 import pytest
 
 from pyquorum import CmapSession
+from pyquorum.errors import CsError
 from pyquorum.fake.cmap_service import CmapService
 from pyquorum.fake.cmap_store import CmapStore
 from pyquorum.messages.cmap import CmapValue
-from pyquorum.messages.constants import CmapMap
+from pyquorum.messages.constants import CmapMap, CmapTrack
+from pyquorum.messages.constants import CmapValueType as T
+from pyquorum.services.cmap.core import Tracker
 from tests.oracle import OracleUnavailable, build_oracle, run_oracle
 from tests.support.fake_service_server import FakeServiceServer
 from tests.support.live import require_live
@@ -35,6 +38,7 @@ from tests.support.live import require_live
 Node = Any  # pyquorum.testing.cluster.Node
 CMAPCTL = "corosync-cmapctl"
 P = "testing.pyquorum.fake."
+ALL = CmapTrack.ADD | CmapTrack.MODIFY | CmapTrack.DELETE
 
 
 def snapshot(node: Node, map: CmapMap) -> list[tuple[str, CmapValue]]:
@@ -282,3 +286,55 @@ def test_libcmap_sees_the_same(served: Served, cmap_oracle: None) -> None:
     got = run_oracle("cmap", served.fake, ORACLE_SCRIPT)
     assert got == real
     assert len([line for line in real if line.get("type") == "cmap_track"]) >= 8
+
+
+# ------------------------------------------------------------------ pyquorum's CmapSession
+
+
+def _session_run(where: Any) -> list[object]:
+    """A CmapSession walk over both maps: each result, error class or change, in order."""
+    out: list[object] = []
+
+    def step(fn: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            result = fn(*args, **kwargs)
+            if isinstance(result, Tracker):  # the check word is random (docs/cmap.md §5.6)
+                result = ("tracker", result.track_handle & 0xFFFFFFFF, result.key, result.user)
+            out.append(result)
+        except CsError as exc:
+            out.append(type(exc).__name__)
+
+    with where.netns_context():
+        with CmapSession(timeout=10) as s, CmapSession(timeout=10) as other:
+            step(s.get, "totem.cluster_name")
+            step(s.get_len, "nodelist.node.0.ring0_addr")
+            step(s.get, "totem.cluster_name", room=3)
+            step(lambda: [(k, v) for k, v in s.items("nodelist.")])
+            step(lambda: s.keys("runtime.config.totem."))
+            step(s.track_add, P, ALL | CmapTrack.PREFIX, user="p")
+            step(s.track_add, f"{P}k", ALL, user="k")
+            step(other.set, f"{P}k", CmapValue(T.UINT16, 65535))
+            step(other.inc, f"{P}k")
+            step(other.set, f"{P}k", CmapValue.binary(bytes(range(256)) * 64))
+            step(other.set, f"{P}big", CmapValue.binary(bytes(16385)))
+            step(other.get, f"{P}k")
+            step(other.delete, f"{P}k")
+            step(other.delete, "totem.cluster_name")
+            step(other.set, "runtime.config.totem.token", CmapValue(T.UINT32, 1))
+            out.extend((c.tracker.user, c.key, int(c.event), c.new, c.old)
+                       for c in s.events(timeout=0.5))
+        with CmapSession(CmapMap.STATS, timeout=10) as stats:
+            step(lambda: [e for e in stats.keys("stats.srp.")])
+            step(stats.get_len, "stats.srp.orf_token_rx")
+            step(stats.set, "stats.srp.orf_token_rx", CmapValue(T.UINT64, 0))
+            step(stats.track_add, "stats.srp.", CmapTrack.PREFIX | CmapTrack.ADD)
+            step(lambda: {k: v.type for k, v in stats.items("stats.ipcs.global.")})
+    return out
+
+
+def test_cmap_session_gets_the_same(served: Served) -> None:
+    real = _session_run(served.node)
+    got = _session_run(served.fake)
+    assert got == real
+    assert "AccessError" in real and "InvalidParamError" in real
+    assert len([r for r in real if isinstance(r, tuple) and r[0] in ("p", "k")]) == 8
