@@ -206,6 +206,16 @@ def test_get_is_sized_by_the_request(fake: Fake) -> None:
         assert len(missing) == 40 and decode_response(missing).error == 12
 
 
+def test_a_room_past_the_connections_buffer_is_refused(fake: Fake) -> None:
+    """docs/cmap.md §5.9: the daemon would never answer; the fake says NO_MEMORY."""
+    with fake.raw() as conn:
+        answer = exchange(conn, encode_request(GetRequest("app.s", conn.max_msg_size)))
+        assert len(answer) == 40 and decode_response(answer).error == 8
+        fits = exchange(conn, encode_request(GetRequest("app.s", conn.max_msg_size - 40)))
+        assert decode_response(fits) == GetResponse(OK, T.STRING, 4, CmapValue.string("abc"),
+                                                    conn.max_msg_size - 40)
+
+
 def test_unknown_and_undecodable_requests_get_the_generic_answer(fake: Fake) -> None:
     generic = bytes.fromhex("00000000000000001800000000000000") + (INVALID).to_bytes(4, "little")
     generic += bytes(4)
