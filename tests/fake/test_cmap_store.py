@@ -1,10 +1,12 @@
-"""CmapStore against a model: a dict of wire bytes, sorted by bytes (docs/cmap.md §5.1, §5.2)."""
+"""CmapStore against a model: a dict of wire bytes, sorted by bytes (docs/cmap.md §5.1, §5.2);
+and CmapService fed any request, without IPC."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pyquorum.fake.cmap_service import CmapService
 from pyquorum.fake.cmap_store import (
     COROSYNC_READ_ONLY,
     NOTHING_READ_ONLY,
@@ -12,9 +14,11 @@ from pyquorum.fake.cmap_store import (
     KeyChange,
     ReadOnly,
 )
+from pyquorum.messages import cmap
 from pyquorum.messages._cmap_values import encode_value
 from pyquorum.messages.cmap import CmapValue
 from pyquorum.messages.constants import CmapTrack
+from pyquorum.messages.constants import CmapValueType as T
 from pyquorum.testing import strategies_services as ss
 
 #: Names that prefix each other and sort differently as text and as bytes would not.
@@ -109,3 +113,64 @@ def test_read_only_rules() -> None:
     assert "runtime.members.1.status" not in COROSYNC_READ_ONLY
     assert "totem.cluster_name" not in NOTHING_READ_ONLY
     assert CmapStore(read_only=ReadOnly(prefixes=("x.",))).is_read_only("x.y")
+
+
+# ------------------------------------------------------------------ the service, without IPC
+
+
+class _Conn:
+    """What CmapService uses of a ServerConnection, recording what it sends."""
+
+    def __init__(self, ident: int) -> None:
+        self.id, self.data, self.closed, self.max_msg_size = ident, None, False, 1 << 20
+        self.responses: list[bytes] = []
+        self.events: list[bytes] = []
+
+    def send_response(self, data: bytes) -> None:
+        self.responses.append(data)
+
+    def send_event(self, data: bytes) -> None:
+        self.events.append(data)
+
+
+def _mutated(raw: bytes, flips: list[tuple[int, int]], cut: int | None) -> bytes:
+    data = bytearray(raw)
+    for where, byte in flips:
+        if data:
+            data[where % len(data)] = byte
+    return bytes(data[:cut] if cut is not None else data)
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1), ss.cmap_requests().map(cmap.encode_request),
+                  st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), max_size=3),
+                  st.none() | st.integers(0, 320)),
+        max_size=25,
+    ),
+)
+def test_any_request_gets_exactly_one_well_formed_answer(
+    requests: list[tuple[int, bytes, list[tuple[int, int]], int | None]],
+) -> None:
+    """Requests valid or mangled, from two clients: each gets one answer the
+    client side decodes, every event decodes, and nothing escapes the service."""
+    service = CmapService(CmapStore(_story()), CmapStore({"stats.a.b": CmapValue(T.UINT8, 1)}))
+    conns = [_Conn(1), _Conn(2)]
+    for conn in conns:
+        service.connected(conn)  # type: ignore[arg-type]
+    for who, raw, flips, cut in requests:
+        conn = conns[who]
+        before = len(conn.responses)
+        service.request(conn, _mutated(raw, flips, cut))  # type: ignore[arg-type]
+        assert len(conn.responses) == before + 1
+        cmap.decode_response(conn.responses[-1])
+    for conn in conns:
+        for event in conn.events:
+            assert isinstance(cmap.decode_notification(event), cmap.NotifyCallback)
+        service.disconnected(conn)  # type: ignore[arg-type]
+    assert service._trackers == []
+
+
+def _story() -> dict[str, CmapValue]:
+    return {"a.b": CmapValue(T.UINT8, 1), "totem.cluster_name": CmapValue.string("c")}
