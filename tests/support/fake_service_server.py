@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from pyquorum.ipc.server.connection import ServiceHandler
 from pyquorum.ipc.server.listener import IpcServer
@@ -28,24 +28,27 @@ T = TypeVar("T")
 _TRANSPORTS = {"shm": ConnectionType.SHM, "socket": ConnectionType.SOCKET}
 
 
-class Bindable(ServiceHandler, Protocol):
-    def bind(self, server: IpcServer) -> None: ...
-
 
 class FakeServiceServer:
     """Serves ``handler`` as service ``name`` over ``transport`` ("shm" or
     "socket") in a private network namespace; use it with ``with``."""
 
-    def __init__(self, handler: Bindable, *, name: str, transport: str = "shm") -> None:
+    def __init__(self, handler: ServiceHandler, name: str, transport: str = "shm") -> None:
         self.handler = handler
         self.name = name
         self.transport = transport
         self.server = IpcServer(handler, service=name, transport=_TRANSPORTS[transport])
-        handler.bind(self.server)
+        bind = getattr(handler, "bind", None)  # the fake's services are bound first
+        if callable(bind):
+            bind(self.server)
         self._netns: NetNamespace | None = None
 
     def start(self) -> FakeServiceServer:
-        self.server.start(thread_setup=self._enter_netns)
+        try:
+            self.server.start(thread_setup=self._enter_netns)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _enter_netns(self) -> None:
