@@ -8,8 +8,9 @@ Four oracles, each one C file linked against one library::
     cfg          tests/c/cfg_oracle.c         -lcfg         (libcfg-dev)
 
 Each binary is built once per source version (its C file and
-tests/c/oracle_common.h) into tests/c/build/ (ignored by git).  Building needs a C compiler and the library's -dev package; callers
-decide whether their absence skips or fails (see require_live in conftest).
+tests/c/oracle_common.h) into tests/c/build/ (ignored by git).  Building needs
+a C compiler and the library's -dev package; callers decide whether their
+absence skips or fails (see require_live in conftest).
 What each oracle prints is documented in tests/oracles/README.md.
 """
 
