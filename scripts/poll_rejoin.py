@@ -1,13 +1,13 @@
 """How long a restarted node takes to rejoin while node 1 is polled in a loop.
 
-``sudo .venv/bin/python scripts/poll_rejoin.py [--trials N] [--modes none,pyquorum,...]``
+``sudo .venv/bin/python scripts/poll_rejoin.py [--trials N] [--crash] [--modes none,pyquorum,...]``
 
 A real 3-node cluster (pyquorum.testing.cluster).  For each mode and trial:
-node 3 is stopped, the poller starts on node 1 (a shell loop in node 1's
-namespace), node 3 is started again, and the time from that start until
-node 2 reports members {1, 2, 3} is measured (node 2 is not polled, so its
-view is not slowed by the measurement), with how many polls ran and failed
-meanwhile.  Modes:
+node 3 is stopped (``--crash``: killed), the poller starts on node 1, node 3
+is started again, and the time from that start until node 2 (not polled) and
+node 1 (polled) report members {1, 2, 3} is measured, each by
+``corosync-quorumtool -s`` in its namespace every 50 ms, with how many polls
+ran and failed meanwhile and how often node 1's own query failed.  Modes:
 
 * ``none``: no poller (the baseline);
 * ``pyquorum``: ``pyquorum status`` back to back;
