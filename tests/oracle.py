@@ -7,9 +7,10 @@ Four oracles, each one C file linked against one library::
     cmap         tests/c/cmap_oracle.c        -lcmap        (libcmap-dev)
     cfg          tests/c/cfg_oracle.c         -lcfg         (libcfg-dev)
 
-Each binary is built once per source version into tests/c/build/ (ignored by
-git).  Building needs a C compiler and the library's -dev package; callers
-decide whether their absence skips or fails (see require_live in conftest).
+Each binary is built once per source version (its C file and
+tests/c/oracle_common.h) into tests/c/build/ (ignored by git).  Building needs
+a C compiler and the library's -dev package; callers decide whether their
+absence skips or fails (see require_live in conftest).
 What each oracle prints is documented in tests/oracles/README.md.
 """
 
@@ -31,6 +32,8 @@ from typing import Any, Protocol
 
 C_DIR = Path(__file__).parent / "c"
 BUILD_DIR = C_DIR / "build"
+#: Included by every oracle: what they all do the same way.
+COMMON_HEADER = C_DIR / "oracle_common.h"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def build_oracle(name: str = "quorum") -> Path:
     except KeyError:
         raise ValueError(f"no oracle {name!r}; known: {', '.join(sorted(ORACLES))}") from None
     source = spec.source
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    # The shared header is part of every oracle's source version.
+    digest = hashlib.sha256(source.read_bytes() + COMMON_HEADER.read_bytes()).hexdigest()[:12]
     binary = BUILD_DIR / f"{name}_oracle-{digest}"
     if binary.exists():
         return binary

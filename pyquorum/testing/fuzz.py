@@ -22,7 +22,7 @@ and replayed as a file):
 * ``handshake``: the connection response as it arrives on the setup socket,
   through the client's receive, decode and check (:func:`handshake_harness`).
 
-Inputs start from the fixture messages (``fixtures/messages/*.hex``), the
+Inputs start from the fixture messages (``fixtures/{messages,votequorum,cmap,cfg}/*.hex``), the
 captures (``fixtures/captures/*.pqcap``) when run from a source tree, and
 messages built by the encoders, then are mutated: bit flips, interesting
 32-bit values in the header words, truncation, extension, splices, random
@@ -61,8 +61,12 @@ from pyquorum.ipc.ring_header import HEADER_FILE_SIZE, SEM_OFFSET
 from pyquorum.ipc.sem import PosixSemaphore
 
 # ----------------------------------------------------------------------------------------
+from pyquorum.messages import _notifications as _quorum_notifications
+from pyquorum.messages import cfg as _cfg
+from pyquorum.messages import cmap as _cmap
 from pyquorum.messages import libqb as _libqb
 from pyquorum.messages import quorum as _quorum
+from pyquorum.messages import votequorum as _votequorum
 from pyquorum.messages.constants import ConnectionType, RequestId
 from pyquorum.messages.types import (
     ConnectionResponse,
@@ -84,7 +88,27 @@ DECODERS: dict[str, Callable[[bytes], object]] = {
     "quorum.request": _quorum.decode_request,
     "quorum.response": _quorum.decode_response,
     "quorum.notification": _quorum.decode_notification,
+    "quorum.notification_by_schema": _quorum_notifications.decode_notification_by_schema,
+    "votequorum.request": _votequorum.decode_request,
+    "votequorum.response": _votequorum.decode_response,
+    "votequorum.notification": _votequorum.decode_notification,
+    "votequorum.notification_by_schema": _votequorum.decode_notification_by_schema,
+    "cmap.request": _cmap.decode_request,
+    "cmap.response": _cmap.decode_response,
+    "cmap.notification": _cmap.decode_notification,
+    "cfg.request": _cfg.decode_request,
+    "cfg.response": _cfg.decode_response,
+    "cfg.response_addresses": lambda data: _cfg_addresses(_cfg.decode_response(data)),
 }
+
+
+
+def _cfg_addresses(resp: _cfg.Response) -> list[str | None]:
+    """What a client reads next from a GET_NODE_ADDRS answer: each address as text."""
+    if not isinstance(resp, _cfg.GetNodeAddrsResponse):
+        return []
+    return [_cfg.format_address(resp.family, raw) for raw in resp.addrs]
+
 
 #: Values that break arithmetic and packing at the edges of 32-bit fields.
 INTERESTING_32: tuple[int, ...] = (
@@ -99,6 +123,8 @@ MAX_INPUT = 64 * 1024
 
 _U32 = struct.Struct("<I")
 _FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+#: The fixture folders of recorded messages: libqb and quorum, then one per service.
+FIXTURE_DIRS = ("messages", "votequorum", "cmap", "cfg")
 
 # -- harnesses ------------------------------------------------------------------------------
 
@@ -254,12 +280,29 @@ def built_seeds() -> list[bytes]:
         _quorum.encode_response(GetQuorateResponse(error=1, quorate=True)),
         _quorum.encode_notification(QuorumNotification(True, ring, (1, 2, 3))),
         _quorum.encode_notification(NodelistNotification(ring, (1, 2, 3), (3,), ())),
+        _cfg.encode_request(_cfg.GetNodeAddrsRequest(2)),
+        _cfg.encode_request(_cfg.LocalGetRequest()),
+        _cfg.encode_response(_cfg.LocalGetResponse(1, 1)),
+        _cfg.encode_response(
+            _cfg.GetNodeAddrsResponse(1, *_address_fields(("192.0.2.1", "198.51.100.1")))
+        ),
+        _cfg.encode_response(
+            _cfg.GetNodeAddrsResponse(1, *_address_fields(("2001:db8::1",)))
+        ),
     ]
+
+
+def _address_fields(addresses: tuple[str, ...]) -> tuple[int, int, tuple[bytes, ...]]:
+    """``(family, num_addrs, addrs)`` of a GET_NODE_ADDRS answer listing ``addresses``."""
+    family, packed = _cfg.pack_addresses(addresses)
+    return family, len(packed), packed
 
 
 def fixture_seeds(root: Path = _FIXTURES) -> list[bytes]:
     """The fixture messages and every message of the captures, when a source tree is here."""
-    seeds = [parse_hex(p.read_text()) for p in sorted(root.glob("messages/*.hex"))]
+    seeds = [
+        parse_hex(p.read_text()) for d in FIXTURE_DIRS for p in sorted(root.glob(f"{d}/*.hex"))
+    ]
     captures = sorted(root.glob("captures/*.pqcap"))
     if captures:
         from pyquorum.capture import iter_capture
@@ -420,23 +463,29 @@ class Fuzzer:
 
     def run_one(
         self, target: str, harness: str, fn: Callable[[bytes], object], data: bytes
-    ) -> None:
-        """Run ``fn(data)``; anything but a return or a PyquorumError is recorded."""
+    ) -> bool:
+        """Run ``fn(data)``; anything but a return or a PyquorumError is recorded.
+
+        True when ``fn`` returned (the input was accepted) within the bound.
+        """
         start = time.perf_counter()
         try:
             with self._alarm():
                 fn(data)
+            returned = True
         except PyquorumError:
-            pass
+            returned = False
         except _Overtime as exc:
             self._record(target, harness, data, exc, f"took over {self.bound} s")
-            return
+            return False
         except Exception as exc:
             self._record(target, harness, data, exc, f"{type(exc).__name__}: {exc}")
-            return
+            return False
         elapsed = time.perf_counter() - start
         if elapsed > self.bound:
             self._record(target, harness, data, None, f"took {elapsed:.2f} s (bound {self.bound})")
+            return False
+        return returned
 
     @contextlib.contextmanager
     def _alarm(self) -> Iterator[None]:
@@ -502,18 +551,27 @@ class Fuzzer:
         end = start + seconds
         next_report = start + progress
         try:
-            # Every seed once as it is; then, for up to a quarter of the time,
-            # every edge value in every header word of each seed in turn; then
-            # random mutations.
+            # Every seed once as it is, noting which seeds each harness accepts
+            # (those reach past its header checks, so their mutants go deeper);
+            # then, for up to a quarter of the time, every edge value in every
+            # header word of each harness's accepted seeds, the harnesses taking
+            # turns; then random mutations, mostly of accepted seeds.
+            accepted: dict[str, list[bytes]] = {name: [] for name, _fn in harnesses}
             for name, fn in harnesses:
                 for s in seeds:
-                    self.run_one(target, name, fn, s)
+                    if self.run_one(target, name, fn, s):
+                        accepted[name].append(s)
                     stats.inputs += 1
+            pools = {name: accepted[name] or list(seeds) for name, _fn in harnesses}
+            sweeps = [(name, fn, edge_values(pools[name])) for name, fn in harnesses]
             sweep_end = start + seconds / 4
-            for data in edge_values(seeds):
-                if time.perf_counter() >= sweep_end:
-                    break
-                for name, fn in harnesses:
+            while sweeps and time.perf_counter() < sweep_end:
+                for entry in list(sweeps):
+                    name, fn, values = entry
+                    data = next(values, None)
+                    if data is None:
+                        sweeps.remove(entry)
+                        continue
                     self.run_one(target, name, fn, data)
                     stats.inputs += 1
             while True:
@@ -526,7 +584,8 @@ class Fuzzer:
                     next_report = now + progress
                 for _ in range(64):
                     name, fn = harnesses[rng.randrange(len(harnesses))]
-                    self.run_one(target, name, fn, mutate(rng.choice(seeds), rng, seeds))
+                    pool = pools[name] if rng.random() < 0.75 else seeds
+                    self.run_one(target, name, fn, mutate(rng.choice(pool), rng, seeds))
                 stats.inputs += 64
         finally:
             stats.seconds = time.perf_counter() - start

@@ -16,23 +16,13 @@
 #include <corosync/cfg.h>
 #include <arpa/inet.h>
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+
+#define ORACLE_NAME "cfg_oracle"
+#include "oracle_common.h"
 
 #define MAX_ADDRS 8
 
 static corosync_cfg_handle_t handle;
-
-static int parse_u32(const char *s, unsigned int *out)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v > UINT_MAX)
-		return 0;
-	*out = (unsigned int)v;
-	return 1;
-}
 
 static void do_node_addrs(unsigned int nodeid)
 {
@@ -58,26 +48,22 @@ static void do_node_addrs(unsigned int nodeid)
 	printf("}\n");
 }
 
-static int bad_line(const char *line)
-{
-	fprintf(stderr, "cfg_oracle: bad command: %s\n", line);
-	return 2;
-}
-
 static int run_script(void)
 {
-	char line[256], copy[256], arg[256];
+	char line[256], copy[256], *tok[MAX_TOKENS];
+	uint64_t nodeid;
 	cs_error_t rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while (fgets(line, sizeof line, stdin)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		strcpy(copy, line);
-		char cmd[32];
-		unsigned int nodeid;
-		int n = sscanf(line, "%31s %255s", cmd, arg);
-		if (n <= 0 || cmd[0] == '#')
+	for (int got; (got = read_line(line, copy, sizeof line)) != 0;) {
+		if (got < 0)
+			return bad_line("(line too long)");
+		int n = tokenize(line, tok);
+		if (n == 0 || (n > 0 && tok[0][0] == '#'))
 			continue;
+		if (n < 0)
+			return bad_line(copy);
+		const char *cmd = tok[0];
 		if (strcmp(cmd, "init") == 0 && n == 1) {
 			rc = corosync_cfg_initialize(&handle, NULL);
 			printf("{\"call\": \"init\", \"rc\": %d}\n", rc);
@@ -88,8 +74,9 @@ static int run_script(void)
 			if (rc == CS_OK)
 				printf(", \"nodeid\": %u", local);
 			printf("}\n");
-		} else if (strcmp(cmd, "node_addrs") == 0 && n == 2 && parse_u32(arg, &nodeid)) {
-			do_node_addrs(nodeid);
+		} else if (strcmp(cmd, "node_addrs") == 0 && n == 2 &&
+			   parse_u64(tok[1], UINT_MAX, &nodeid)) {
+			do_node_addrs((unsigned int)nodeid);
 		} else if (strcmp(cmd, "finalize") == 0 && n == 1) {
 			rc = corosync_cfg_finalize(handle);
 			printf("{\"call\": \"finalize\", \"rc\": %d}\n", rc);

@@ -18,17 +18,12 @@
  * A malformed or unknown line ends the script with exit status 2.
  */
 #include <corosync/cmap.h>
-#include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
-#include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#define MAX_TOKENS 8
+#define ORACLE_NAME "cmap_oracle"
+#include "oracle_common.h"
+
 #define GET_BUFFER 16384
 #define MAX_TRACKS 64
 
@@ -58,21 +53,6 @@ static int type_by_name(const char *name)
 		if (strcmp(type_names[t], name) == 0)
 			return t;
 	return 0;
-}
-
-static void print_json_bytes(const unsigned char *s, size_t n)
-{
-	putchar('"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = s[i];
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 static void print_hex(const unsigned char *p, size_t n)
@@ -169,30 +149,6 @@ static void notify(cmap_handle_t h, cmap_track_handle_t track, int32_t event, co
 	print_typed(old_value.type, old_value.data, old_value.len);
 	printf("}}\n");
 	fflush(stdout);
-}
-
-static int tokenize(char *line, char **tok)
-{
-	int n = 0;
-	for (char *p = strtok(line, " \t"); p; p = strtok(NULL, " \t")) {
-		if (n == MAX_TOKENS)
-			return -1;
-		tok[n++] = p;
-	}
-	return n;
-}
-
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	if (*s == '-' || *s == '\0')
-		return 0;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || *end != '\0' || v > max)
-		return 0;
-	*out = v;
-	return 1;
 }
 
 static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
@@ -395,19 +351,6 @@ static void do_iter(const char *prefix)
 	printf("{\"call\": \"iter_finalize\", \"rc\": %d}\n", rc);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int bad_line(const char *line)
-{
-	fprintf(stderr, "cmap_oracle: bad command: %s\n", line);
-	return 2;
-}
-
 static int do_track_add(const char *key, uint64_t track_type, uint64_t user_data)
 {
 	cmap_track_handle_t th = 0;
@@ -435,11 +378,9 @@ static int run_script(void)
 	cs_error_t rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while (fgets(line, sizeof line, stdin)) {
-		if (!strchr(line, '\n') && !feof(stdin))
+	for (int got; (got = read_line(line, copy, sizeof line)) != 0;) {
+		if (got < 0)
 			return bad_line("(line too long)");
-		line[strcspn(line, "\r\n")] = '\0';
-		strcpy(copy, line);
 		int n = tokenize(line, tok);
 		if (n == 0 || (n > 0 && tok[0][0] == '#'))
 			continue;
@@ -572,21 +513,7 @@ static int run_watch(int argc, char **argv)
 	do_track_add(argv[2], track_type, 0);
 	int fd = -1;
 	cmap_fd_get(handle, &fd);
-	double end = now() + timeout_ms / 1000.0;
-	uint64_t seen = 0;
-	while (seen < count && now() < end) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int left = (int)((end - now()) * 1000);
-		if (poll(&p, 1, left > 0 ? left : 0) <= 0)
-			continue;
-		rc = cmap_dispatch(handle, CS_DISPATCH_ONE_NONBLOCKING);
-		if (rc == CS_OK)
-			seen++;
-		else if (rc != CS_ERR_TRY_AGAIN) {
-			printf("{\"call\": \"dispatch\", \"rc\": %d}\n", rc);
-			break;
-		}
-	}
+	watch_loop(cmap_dispatch, handle, fd, count, timeout_ms);
 	cmap_finalize(handle);
 	return 0;
 }

@@ -14,13 +14,9 @@
  * Event lines use the same JSON as `pyquorum watch --json`.
  */
 #include <corosync/quorum.h>
-#include <errno.h>
-#include <inttypes.h>
-#include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+
+#define ORACLE_NAME "quorum_oracle"
+#include "oracle_common.h"
 
 static quorum_handle_t handle;
 static uintptr_t context_value;
@@ -100,13 +96,6 @@ static cs_error_t init_model(quorum_model_t model, uint32_t *type)
 				       (void *)context_value);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int run_script(void)
 {
 	char line[256], arg[64];
@@ -174,7 +163,7 @@ static int run_watch(int argc, char **argv)
 	if (argc != 6)
 		return 2;
 	uint32_t type = 0;
-	int fd = -1, count = atoi(argv[4]), timeout_ms = atoi(argv[5]), seen = 0;
+	int fd = -1, count = atoi(argv[4]), timeout_ms = atoi(argv[5]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	cs_error_t rc = init_model(parse_model(argv[2]), &type);
 	printf("{\"call\": \"init\", \"rc\": %d, \"quorum_type\": %" PRIu32 "}\n", rc, type);
@@ -183,21 +172,9 @@ static int run_watch(int argc, char **argv)
 	rc = quorum_trackstart(handle, (unsigned int)strtoul(argv[3], NULL, 0));
 	printf("{\"call\": \"trackstart\", \"rc\": %d}\n", rc);
 	quorum_fd_get(handle, &fd);
-	double end = now() + timeout_ms / 1000.0;
-	/* Each dispatch(ONE) prints one callback line; count them by polling. */
-	while (seen < count && now() < end) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int left = (int)((end - now()) * 1000);
-		if (poll(&p, 1, left > 0 ? left : 0) <= 0)
-			continue;
-		rc = quorum_dispatch(handle, CS_DISPATCH_ONE_NONBLOCKING);
-		if (rc == CS_OK)
-			seen++;
-		else if (rc != CS_ERR_TRY_AGAIN) {
-			printf("{\"call\": \"dispatch\", \"rc\": %d}\n", rc);
-			break;
-		}
-	}
+	/* Each callback prints one line. */
+	watch_loop(quorum_dispatch, handle, fd, count > 0 ? (uint64_t)count : 0,
+		   timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
 	quorum_finalize(handle);
 	return 0;
 }

@@ -16,33 +16,12 @@
  * A malformed or unknown line ends the script with exit status 2.
  */
 #include <corosync/votequorum.h>
-#include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#define MAX_TOKENS 8
+#define ORACLE_NAME "votequorum_oracle"
+#include "oracle_common.h"
 
 static votequorum_handle_t handle;
-
-static void print_json_string(const char *s, size_t n)
-{
-	putchar('"');
-	for (size_t i = 0; i < n && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 static void quorum_notify(votequorum_handle_t h, uint64_t context, uint32_t quorate,
 			  uint32_t n, votequorum_node_t nodes[])
@@ -76,32 +55,6 @@ static void expected_notify(votequorum_handle_t h, uint64_t context, uint32_t ex
 	printf("{\"type\": \"expected_votes\", \"context\": %" PRIu64 ", \"expected_votes\": %" PRIu32
 	       "}\n", context, expected_votes);
 	fflush(stdout);
-}
-
-/* Split line in place on blanks; returns the token count, or -1 if too many. */
-static int tokenize(char *line, char **tok)
-{
-	int n = 0;
-	for (char *p = strtok(line, " \t"); p; p = strtok(NULL, " \t")) {
-		if (n == MAX_TOKENS)
-			return -1;
-		tok[n++] = p;
-	}
-	return n;
-}
-
-/* A whole-token unsigned number (decimal or 0x hex) no larger than max. */
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	if (*s == '-' || *s == '\0')
-		return 0;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || *end != '\0' || v > max)
-		return 0;
-	*out = v;
-	return 1;
 }
 
 static int parse_callbacks(const char *spec, votequorum_callbacks_t *cb)
@@ -159,19 +112,6 @@ static void do_getinfo(unsigned int nodeid)
 	printf("}\n");
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int bad_line(const char *line)
-{
-	fprintf(stderr, "votequorum_oracle: bad command: %s\n", line);
-	return 2;
-}
-
 static int run_script(void)
 {
 	char line[512], copy[512], *tok[MAX_TOKENS];
@@ -179,11 +119,9 @@ static int run_script(void)
 	cs_error_t rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while (fgets(line, sizeof line, stdin)) {
-		if (!strchr(line, '\n') && !feof(stdin))
+	for (int got; (got = read_line(line, copy, sizeof line)) != 0;) {
+		if (got < 0)
 			return bad_line("(line too long)");
-		line[strcspn(line, "\r\n")] = '\0';
-		strcpy(copy, line);
 		int n = tokenize(line, tok);
 		if (n == 0 || (n > 0 && tok[0][0] == '#'))
 			continue;
@@ -266,22 +204,7 @@ static int run_watch(int argc, char **argv)
 	printf("{\"call\": \"trackstart\", \"rc\": %d}\n", rc);
 	int fd = -1;
 	votequorum_fd_get(handle, &fd);
-	double end = now() + timeout_ms / 1000.0;
-	uint64_t seen = 0;
-	/* Each dispatch(ONE_NONBLOCKING) delivers at most one callback. */
-	while (seen < count && now() < end) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int left = (int)((end - now()) * 1000);
-		if (poll(&p, 1, left > 0 ? left : 0) <= 0)
-			continue;
-		rc = votequorum_dispatch(handle, CS_DISPATCH_ONE_NONBLOCKING);
-		if (rc == CS_OK)
-			seen++;
-		else if (rc != CS_ERR_TRY_AGAIN) {
-			printf("{\"call\": \"dispatch\", \"rc\": %d}\n", rc);
-			break;
-		}
-	}
+	watch_loop(votequorum_dispatch, handle, fd, count, timeout_ms);
 	votequorum_finalize(handle);
 	return 0;
 }

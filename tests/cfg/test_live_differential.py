@@ -14,8 +14,8 @@ import pytest
 from pyquorum.fake.cfg_service import CfgService
 from pyquorum.testing.cluster import Cluster
 from tests.oracle import OracleUnavailable, build_oracle, run_cfg_oracle
+from tests.support.fake_service_server import FakeServiceServer
 from tests.support.live import ClusterFactory, require_live
-from tests.support.netns_service import NetnsService
 
 SCRIPT = ["init", "local_get", "node_addrs 0", "node_addrs 1", "node_addrs 2", "node_addrs 3",
           "node_addrs 99", "node_addrs 4294967295", "finalize"]
@@ -51,7 +51,7 @@ def test_libcfg_sees_the_same(
 ) -> None:
     cluster = cluster3(transport=transport)
     real = run_cfg_oracle(cluster[2], SCRIPT)
-    with NetnsService(CfgService(ClusterView(cluster, 2)), "cfg", transport) as fake:
+    with FakeServiceServer(CfgService(ClusterView(cluster, 2)), "cfg", transport) as fake:
         faked = run_cfg_oracle(fake, SCRIPT)
     assert faked == real
     # and what they agree on is the cluster (not two identical mistakes)

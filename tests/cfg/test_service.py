@@ -1,6 +1,6 @@
 """pyquorum.fake.cfg_service.CfgService over real libqb IPC, both transports.
 
-The service runs in a private network namespace (tests/support/netns_service.py)
+The service runs in a private network namespace (tests/support/fake_service_server.py)
 and is asked through pyquorum's own IPC client with the encoded requests of
 pyquorum/messages/cfg.py; what it must answer is docs/cfg.md §3.
 """
@@ -16,7 +16,7 @@ from pyquorum.errors import CsErrorCode, PyquorumError
 from pyquorum.fake.cfg_service import CfgService
 from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages import cfg
-from tests.support.netns_service import NetnsService
+from tests.support.fake_service_server import FakeServiceServer
 
 pytestmark = pytest.mark.usefixtures("root")
 
@@ -35,14 +35,14 @@ class View:
 
 
 @pytest.fixture(params=["shm", "socket"])
-def served(request: pytest.FixtureRequest) -> Iterator[tuple[NetnsService, View]]:
+def served(request: pytest.FixtureRequest) -> Iterator[tuple[FakeServiceServer, View]]:
     view = View()
-    with NetnsService(CfgService(view), "cfg", request.param) as svc:
+    with FakeServiceServer(CfgService(view), "cfg", request.param) as svc:
         yield svc, view
 
 
 @pytest.fixture
-def ask(served: tuple[NetnsService, View]) -> Iterator[Ask]:
+def ask(served: tuple[FakeServiceServer, View]) -> Iterator[Ask]:
     svc, _ = served
     with svc.netns_context():
         conn = IpcConnection.connect("cfg", timeout=5)
@@ -72,7 +72,7 @@ def test_node_addresses(ask: Ask) -> None:
     assert ask.addrs(3) == (CsErrorCode.OK, cfg.AF_INET6, ["fd00::3"])
 
 
-def test_nodeid_0_is_the_local_node(ask: Ask, served: tuple[NetnsService, View]) -> None:
+def test_nodeid_0_is_the_local_node(ask: Ask, served: tuple[FakeServiceServer, View]) -> None:
     assert ask.addrs(0) == ask.addrs(1)
     served[1].local = 3
     assert ask.addrs(0) == (CsErrorCode.OK, cfg.AF_INET6, ["fd00::3"])
@@ -86,7 +86,7 @@ def test_unknown_node_and_node_without_address_are_not_exist(ask: Ask) -> None:
             CsErrorCode.ERR_NOT_EXIST, 0, 0)
 
 
-def test_local_get_follows_the_view(ask: Ask, served: tuple[NetnsService, View]) -> None:
+def test_local_get_follows_the_view(ask: Ask, served: tuple[FakeServiceServer, View]) -> None:
     assert ask(cfg.LocalGetRequest()) == cfg.LocalGetResponse(CsErrorCode.OK, 1)
     served[1].local = 7
     assert ask(cfg.LocalGetRequest()) == cfg.LocalGetResponse(CsErrorCode.OK, 7)
@@ -110,7 +110,7 @@ def test_a_short_get_node_addrs_gets_the_generic_reply(ask: Ask) -> None:
 
 
 def test_a_view_with_mixed_families_closes_that_connection_only(
-    served: tuple[NetnsService, View]
+    served: tuple[FakeServiceServer, View]
 ) -> None:
     """A story bug (one answer carries one family) is the handler's exception: the
     server drops that client, whose request then fails with a typed error."""

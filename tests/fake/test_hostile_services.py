@@ -32,8 +32,8 @@ from pyquorum.messages.types import RingId
 from pyquorum.services.cmap.session import CmapSession
 from pyquorum.services.votequorum.session import VotequorumSession
 from tests.support.fake import wait_until
+from tests.support.fake_service_server import FakeServiceServer
 from tests.support.live import require_live
-from tests.support.netns_service import NetnsService
 
 #: No case may take longer than this.
 BOUND = 3.0
@@ -172,7 +172,7 @@ def test_every_case_has_an_expectation() -> None:
     assert set(EXPECTED) == set(ServiceHostility) == set(MATCH)
 
 
-def _meet(case: ServiceHostility, service: str, served: NetnsService) -> None:
+def _meet(case: ServiceHostility, service: str, served: FakeServiceServer) -> None:
     """Open a session in the server's namespace and make the call that meets ``case``."""
     if service == "votequorum":
         with served.netns_context():
@@ -199,7 +199,7 @@ def test_hostile_service_ends_in_a_typed_error(
     root: None, case: ServiceHostility, service: str, transport: str
 ) -> None:
     inner: ServiceHandler = MiniVotequorum() if service == "votequorum" else MiniCmap()
-    with NetnsService(HostileService(inner, case), service, transport) as served:
+    with FakeServiceServer(HostileService(inner, case), service, transport) as served:
         before = _fds()
         began = time.monotonic()
         with pytest.raises(EXPECTED[case], match=MATCH[case]):
@@ -215,7 +215,7 @@ def test_hostile_service_ends_in_a_typed_error(
 def test_the_wrapped_services_are_correct(root: None, service: str, transport: str) -> None:
     """Without mangling the same calls succeed: every failure above is the case's doing."""
     inner: ServiceHandler = MiniVotequorum() if service == "votequorum" else MiniCmap()
-    with NetnsService(inner, service, transport) as served:
+    with FakeServiceServer(inner, service, transport) as served:
         if service == "votequorum":
             with served.netns_context():
                 vsession = VotequorumSession(timeout=BOUND)
@@ -299,7 +299,7 @@ def test_the_quorum_service_wrapped_too(root: None, transport: str) -> None:
     for case, error in ((ServiceHostility.RESPONSE_UNKNOWN_ID, RemoteProtocolError),
                         (ServiceHostility.EVENT_UNKNOWN_ID, LibraryError)):
         wrapped = HostileService(QuorumService(script), case)
-        with NetnsService(wrapped, "quorum", transport) as served, pytest.raises(error):
+        with FakeServiceServer(wrapped, "quorum", transport) as served, pytest.raises(error):
             with served.netns_context():
                 session = QuorumSession(timeout=BOUND)
             with session:

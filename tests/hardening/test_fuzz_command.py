@@ -10,6 +10,7 @@ and replayable.
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from pyquorum.errors import RemoteProtocolError
+from pyquorum.messages import cfg
 from pyquorum.testing import fuzz
 
 #: target -> the findings (exception, raising function) the current code has.
@@ -120,3 +122,42 @@ def test_the_seeds_are_the_fixture_messages_and_captures() -> None:
     assert len(seeds) > len(hex_files) > 0  # the captures add their messages
     assert fuzz.parse_hex(hex_files[0].read_text()) in seeds
     assert fuzz.fixture_seeds(root / "nowhere") == []
+
+
+#: The modules whose ``decode_*`` functions read daemon (or peer) bytes.
+DECODING_MODULES = ("libqb", "quorum", "_notifications", "votequorum", "cmap", "cfg")
+
+
+@pytest.mark.parametrize("module", DECODING_MODULES)
+def test_every_decoder_of_daemon_bytes_is_in_the_table(module: str) -> None:
+    # A service added to pyquorum.messages without a DECODERS line would not
+    # be fuzzed at all: the short runs above would still pass.
+    mod = importlib.import_module(f"pyquorum.messages.{module}")
+    decoders = {
+        name: fn for name, fn in vars(mod).items()
+        if name.startswith("decode_") and callable(fn) and fn.__module__ == mod.__name__
+    }
+    assert decoders, module
+    fuzzed = set(fuzz.DECODERS.values())
+    assert {name for name, fn in decoders.items() if fn not in fuzzed} == set()
+
+
+def test_the_cfg_decoders_are_reached_by_a_short_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An address family no answer should carry, turned into a leak deep in the
+    # cfg path (decode, then format each address): the cfg lines of the table,
+    # from the seeds the run builds, must get there.
+    def leaky_format(family: int, raw: bytes) -> str | None:
+        if family not in (cfg.AF_INET, cfg.AF_INET6):
+            raise KeyError(family)
+        return original(family, raw)
+
+    original = cfg.format_address
+    monkeypatch.setattr(cfg, "format_address", leaky_format)
+    cfg_lines = {k: fn for k, fn in fuzz.DECODERS.items() if k.startswith("cfg.")}
+    assert set(cfg_lines) == {"cfg.request", "cfg.response", "cfg.response_addresses"}
+    fuzzer = fuzz.Fuzzer(tmp_path, seed=5, decoders=cfg_lines, log=lambda _: None)
+    fuzzer.run_target("decoders", 1.0)
+    found = {(f.harness, f.kind) for f in fuzzer.findings.values()}
+    assert found == {("cfg.response_addresses", "KeyError")}

@@ -5,7 +5,8 @@ public call), each driven through the public API; then the checks behind
 them, one by one: the error field's range, the counters that wrap, the
 names the daemon sends and the files behind them, and the process's own
 limits.  The hostile fake (tests/fake/test_hostile.py) covers the same
-checks end to end on both transports.
+checks end to end on both transports; the same cases through libquorum's
+C-shaped calls are in tests/hardening/test_known_cases.py.
 """
 
 from __future__ import annotations
@@ -304,6 +305,18 @@ def test_granted_max_msg_size_over_int32_is_a_protocol_error() -> None:
         handshake.connect(service, max_msg_size=12328, timeout=3.0)
 
 
+def test_granted_max_msg_size_over_int32_is_refused_by_a_socket_session() -> None:
+    # Issue 15's audit: 2**32 - 1 once reached setsockopt(SO_SNDBUF) in the
+    # socket transport (TypeError); the public session refuses it first.
+    answer = response(connection_type=ConnectionType.SOCKET, max_msg_size=0xFFFFFFFF)
+    with (
+        listener(replying(answer, lambda c: None)) as service,
+        pytest.raises(RemoteProtocolError, match="max_msg_size 4294967295") as info,
+    ):
+        QuorumSession(service=service, timeout=3.0)
+    assert info.value.field == "max_msg_size"
+
+
 # -- names and files ---------------------------------------------------------------
 
 
@@ -491,18 +504,22 @@ def test_the_fifo_check_is_on_what_was_opened(shm_dir: Path) -> None:
 def test_socket_control_path_outside_shm_is_refused_and_left_alone(
     tmp_path: Path,
 ) -> None:
+    # Issue 15's audit: the named file was mapped read-write, written by every
+    # send and unlinked (with its directory) at close.
     victim = tmp_path / "qb-control-quorum"
-    victim.write_bytes(bytes(24))
+    content = b"not the client's to map, write or delete\n"
+    victim.write_bytes(content)
     answer = response(
         connection_type=ConnectionType.SOCKET, request=str(victim), response="/dev/shm/qb-x/qb-q"
     )
     before = open_fds()
     with (
         listener(replying(answer, lambda c: None)) as service,
-        pytest.raises(RemoteProtocolError, match="not under /dev/shm"),
+        pytest.raises(RemoteProtocolError, match="not under /dev/shm") as info,
     ):
         QuorumSession(service=service, timeout=3.0)
-    assert victim.exists() and open_fds() == before
+    assert info.value.field == "request"
+    assert victim.read_bytes() == content and open_fds() == before
 
 
 

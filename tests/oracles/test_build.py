@@ -45,3 +45,17 @@ def test_each_oracle_builds_once_per_source_version(
     mtime = first.stat().st_mtime_ns
     assert build_oracle(name) == first and first.stat().st_mtime_ns == mtime
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary left
+
+
+def test_a_change_to_the_shared_header_rebuilds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not (oracle.INCLUDE_DIR / ORACLES["cfg"].header).exists():
+        pytest.skip(f"{ORACLES['cfg'].package} is not installed")
+    monkeypatch.setattr(oracle, "BUILD_DIR", tmp_path / "build")
+    first = build_oracle("cfg")
+    header = tmp_path / "oracle_common.h"
+    header.write_bytes(oracle.COMMON_HEADER.read_bytes() + b"\n/* changed */\n")
+    monkeypatch.setattr(oracle, "COMMON_HEADER", header)
+    second = build_oracle("cfg")
+    assert second != first and second.exists()

@@ -314,11 +314,12 @@ class CmapCore(SessionLifecycle):
 
         def fetch(entry: IterEntry) -> Generator[bytes, bytes, None]:
             # ITER_NEXT's length is the room of one GET; a value that grew since
-            # answers INVALID_PARAM and is measured again.
+            # answers INVALID_PARAM and is measured again.  The stats map names
+            # its strings with length 0 (docs/cmap.md §5.8): those are measured first.
+            room = entry.value_len
             try:
                 out[entry.key] = yield from self._get(
-                    entry.key, encode_request(GetRequest(entry.key, entry.value_len)), False,
-                    entry.value_len,
+                    entry.key, encode_request(GetRequest(entry.key, room)), not room, room,
                 )
             except NotExistError:
                 return  # deleted since ITER_NEXT named it
