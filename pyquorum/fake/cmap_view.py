@@ -89,7 +89,7 @@ def _votequorum_keys(keys: dict[str, CmapValue], cluster: Cluster, state: State)
     keys[runtime + "this_node_id"] = _u32(cluster.this_node)
     keys[runtime + "two_node"] = _u8(1 if vq.two_node else 0)
     # The configured nodes' votes (the quorum device's not counted), as a live node has it.
-    barrier = sum(n.votes for n in cluster.nodes)
+    barrier = vq.ev_barrier if vq.ev_barrier is not None else sum(n.votes for n in cluster.nodes)
     keys[runtime + "ev_barrier"] = _u32(barrier)
     if vq.wait_for_all:
         keys[runtime + "wait_for_all_status"] = _u8(0 if state.quorate else 1)

@@ -90,6 +90,9 @@ class Votequorum:
     allow_downscale: bool = False
     qdevice_name: str = ""
     qdevice_votes: int = 0
+    #: cmap's runtime.votequorum.ev_barrier; None: the nodelist's votes (what
+    #: corosync starts with; a SETEXPECTED moves it, docs/fake.md §2.2).
+    ev_barrier: int | None = None
 
 
 def _frozen_items(value: Mapping[Any, Any] | tuple[Any, ...]) -> tuple[Any, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyquorum.fake.script import Script
 from pyquorum.fake.story import Cluster, Node, NodeQdevice, Votequorum
@@ -100,6 +100,11 @@ def story_from_snapshot(
             qdevice_name=vq.qdevice.name if vq.qdevice is not None else "",
             qdevice_votes=vq.qdevice.votes if vq.qdevice is not None else 0,
         )
+        barrier = keys.get("runtime.votequorum.ev_barrier")
+        if barrier is not None and isinstance(barrier.value, int) and barrier.value != sum(
+            n.votes for n in nodes
+        ):
+            votequorum = replace(votequorum, ev_barrier=barrier.value)
     cluster_name = keys.get("totem.cluster_name")
     this_node = status.node_id if status.node_id is not None else min(status.members, default=1)
     # The node's quorum configuration is kept as it is: its flags alone do not say it.

@@ -191,7 +191,7 @@ class VotequorumService:
             nodes=tuple((n.nodeid, (("expected_votes", None),))
                         for n in self.cluster.nodes if n.nodeid in members),
             votequorum=(("expected_votes", expected), ("highest_expected", None),
-                        ("quorum", None)),
+                        ("quorum", None), ("ev_barrier", expected)),
         )
         applied = self.timeline.apply(Step(0.0, cluster=change))
         if not applied.expected_changed:

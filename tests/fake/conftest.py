@@ -11,15 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from pyquorum.testing.fake import FakeCorosyncServer
 from pyquorum.testing.fake import fake_corosync as fake_corosync  # the plugin's fixture
 from pyquorum.testing.fake import fake_quorum as fake_quorum  # the plugin's fixture
 from tests.oracle import OracleUnavailable, build_oracle
-from tests.support.corosync_stubs import corosync_class
 from tests.support.fake import TRANSPORTS, CorosyncFactory, Factory, server_dirs, wait_until
 from tests.support.live import require_live
 
@@ -58,13 +55,7 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def corosync(fake_corosync: CorosyncFactory) -> CorosyncFactory:
-    """``fake_corosync`` (see pyquorum.testing.fake), root only, with the fake's cmap and
-    cfg services (stubbed while those do not exist)."""
+    """``fake_corosync`` (see pyquorum.testing.fake), for root only: private namespaces."""
     if os.geteuid() != 0:
         require_live("the fake server's private network namespace needs root")
-
-    def make(*args: Any, **kwargs: Any) -> FakeCorosyncServer:
-        kwargs.setdefault("corosync_class", corosync_class())
-        return fake_corosync(*args, **kwargs)
-
-    return make
+    return fake_corosync

@@ -12,7 +12,7 @@ from pyquorum.ipc.server.listener import IpcServer
 from pyquorum.ipc.server.loop import EventLoop
 from pyquorum.messages.types import RingId
 from pyquorum.services.votequorum.session import VotequorumSession
-from tests.support.corosync_stubs import three_nodes
+from tests.support.corosync_story import three_nodes
 from tests.support.fake import CorosyncFactory
 
 STORY = Script.build([1, 2, 3], True, RingId(1, 8), cluster=three_nodes())

@@ -21,7 +21,7 @@ from pyquorum.fake.story import ClusterChange, NodeQdevice
 from pyquorum.messages.constants import QuorumType, Track
 from pyquorum.messages.types import RingId
 from pyquorum.testing.fake import FakeCorosyncServer
-from tests.support.corosync_stubs import three_nodes, tool_lines
+from tests.support.corosync_story import three_nodes, tool_lines
 from tests.support.fake import CorosyncFactory
 
 QUORUMTOOL = "corosync-quorumtool"

@@ -25,7 +25,7 @@ from pyquorum.fake.story import (
 from pyquorum.messages._cmap_values import CmapValue
 from pyquorum.messages.constants import CmapValueType, NodeState, VotequorumInfo
 from pyquorum.messages.types import RingId
-from tests.support.corosync_stubs import three_nodes
+from tests.support.corosync_story import three_nodes
 
 STORY = """
 {"pyquorum_script": 2, "name": "s"}

@@ -26,7 +26,7 @@ from pyquorum.messages.votequorum import (
 )
 from pyquorum.services.votequorum.session import VotequorumSession
 from pyquorum.testing.fake import FakeCorosyncServer
-from tests.support.corosync_stubs import three_nodes
+from tests.support.corosync_story import three_nodes
 from tests.support.fake import CorosyncFactory
 
 STORY = Script.build([1, 2, 3], True, RingId(1, 8), cluster=three_nodes(), steps=[
