@@ -158,6 +158,11 @@ def test_setvotes(corosync: CorosyncFactory) -> None:
         assert vq.getinfo(2).votes == 3
         info = vq.getinfo(0)
         assert (info.total_votes, info.expected_votes, info.quorum) == (5, 5, 3)
+        # Only this node's expected votes rose; the others keep theirs, as a live
+        # 3-node cluster answered (docs/fake.md §2.1).
+        two = vq.getinfo(2)
+        assert (two.votes, two.expected_votes, two.highest_expected) == (3, 3, 5)
+        assert vq.getinfo(3).expected_votes == 3
 
 
 def test_setvotes_refused_when_quorum_would_exceed_the_votes(corosync: CorosyncFactory) -> None:
