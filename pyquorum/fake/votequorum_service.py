@@ -213,16 +213,18 @@ class VotequorumService:
         if newquorum < info.total_votes // 2 or newquorum > info.total_votes:
             return CsErrorCode.ERR_INVALID_PARAM
         nodes: dict[int, dict[str, object]] = {nodeid: {"votes": votes}}
-        if info.total_votes > node_expected(after, after.this_node):
+        if info.total_votes > node_expected(cluster, cluster.this_node):
             # corosync raises this node's expected votes to the total votes (and says
             # so); the other nodes keep theirs (docs/fake.md §2.1).
-            old = cluster_expected(cluster)
-            for node in cluster.nodes:
-                if node.nodeid in state.members and node.expected_votes is None:
-                    nodes.setdefault(node.nodeid, {})["expected_votes"] = old
-            nodes.setdefault(cluster.this_node, {})["expected_votes"] = info.total_votes
+            nodes[cluster.this_node] = {**nodes.get(cluster.this_node, {}),
+                                        "expected_votes": info.total_votes}
+        # The cluster's expected votes stay what they were: stated, or derived now
+        # (a derived value would follow the new votes).
         self.timeline.apply(Step(0.0, cluster=ClusterChange.of(
-            nodes=nodes, votequorum={"quorum": None, "highest_expected": None})))
+            nodes=nodes,
+            votequorum={"expected_votes": cluster_expected(cluster), "quorum": None,
+                        "highest_expected": None},
+        )))
         return _OK
 
     def _trackstart(self, conn: ServerConnection, client: VotequorumClient, flags: int,
