@@ -33,6 +33,7 @@ headers = st.builds(
     CaptureHeader,
     transport=st.sampled_from(["shm", "socket"]),
     model=st.sampled_from(list(Model)),
+    version=st.just(1),
     pyquorum_version=st.text(min_size=1, max_size=12),
     corosync_version=st.none() | st.text(max_size=12),
     libqb_version=st.none() | st.text(max_size=12),

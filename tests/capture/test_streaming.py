@@ -54,7 +54,7 @@ def test_a_flipped_bit_anywhere_is_named_as_before(sizes: list[int], data: st.Da
 
 
 def test_records_from_the_reader_are_the_records_written() -> None:
-    made = _checked_record(Channel.EVENT, 1.5, b"abc")
+    made = _checked_record(Channel.EVENT, 1.5, b"abc", 0)
     plain = CaptureRecord(Channel.EVENT, 1.5, b"abc")
     assert (made, hash(made), repr(made)) == (plain, hash(plain), repr(plain))
 

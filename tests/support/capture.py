@@ -34,10 +34,18 @@ from pyquorum.messages.types import (
 )
 
 OK = CsErrorCode.OK
-PREAMBLE = MAGIC + f"{CAPTURE_VERSION}\n".encode()
+#: The version-1 tests' preamble and header (version 1: one connection, in the header).
+PREAMBLE = MAGIC + b"1\n"
 HEADER = CaptureHeader(
-    transport="shm", model=Model.V1, pyquorum_version="0.1.0", corosync_version="3.1.7",
-    libqb_version="2.0.6", created="2026-01-02T03:04:05Z", max_msg_size=1048576,
+    transport="shm", model=Model.V1, version=1, pyquorum_version="0.1.0",
+    corosync_version="3.1.7", libqb_version="2.0.6", created="2026-01-02T03:04:05Z",
+    max_msg_size=1048576,
+)
+#: A version-2 header (what pyquorum writes now).
+HEADER_V2 = CaptureHeader(
+    model=Model.V1, version=CAPTURE_VERSION, pyquorum_version="0.1.0",
+    corosync_version="3.1.7", libqb_version="2.0.6", created="2026-01-02T03:04:05Z",
+    command=("watch",),
 )
 R1, R2 = RingId(1, 12), RingId(1, 16)
 
