@@ -207,6 +207,10 @@ class CaptureConnection:
                              f"({self.opened})")
         if self.reason is not None and not isinstance(self.reason, CloseReason):
             object.__setattr__(self, "reason", CloseReason(self.reason))
+        if self.closed is None and (self.reason is not None or self.error is not None):
+            raise ValueError("a connection still open has no close reason or error")
+        if self.closed is not None and self.reason is None:
+            object.__setattr__(self, "reason", CloseReason.CLOSED)
         if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) or (
             self.attempts < 1
         ):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pyquorum import Model, QuorumSession, Track
@@ -67,10 +67,14 @@ def print_events(
     return EXIT_OK
 
 
-def run_watch(args: argparse.Namespace, out: Output, connection: Connection | None = None) -> int:
+def run_watch(
+    args: argparse.Namespace, out: Output, connect: Callable[[str], Connection] | None = None
+) -> int:
     """``pyquorum watch`` with the options of
-    :func:`~pyquorum.commands._common.add_watch_options`; over ``connection``
-    when given (``pyquorum record`` passes a recording one)."""
+    :func:`~pyquorum.commands._common.add_watch_options`; its sessions over
+    the connections ``connect(service)`` makes when given (``pyquorum
+    record`` passes one making recording connections), the reconnecting
+    one's new connections too."""
     model = MODELS[args.model]
     request_timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     flags = Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
@@ -79,7 +83,8 @@ def run_watch(args: argparse.Namespace, out: Output, connection: Connection | No
         if votequorum:
             raise Failure("--votequorum does not combine with --reconnect (yet); "
                           "leave one of them out")
-        return _watch_reconnecting(args, out, model, flags, request_timeout)
+        return _watch_reconnecting(args, out, model, flags, request_timeout, connect)
+    connection = connect("quorum") if connect is not None else None
     with open_session(model, request_timeout, "use --model auto or --model v0",
                       connection) as session:
         _say_if_fell_back(model, session.model)
@@ -89,7 +94,7 @@ def run_watch(args: argparse.Namespace, out: Output, connection: Connection | No
                                 count=args.count, timeout=args.timeout)
         from pyquorum.commands._voting import open_votequorum
 
-        with open_votequorum(request_timeout) as vq_session:
+        with open_votequorum(request_timeout, connect) as vq_session:
             vq_session.trackstart(flags)
             merged = merge_events([session, vq_session], args.timeout)
             return print_events(merged, out, as_json=args.json, count=args.count,
@@ -135,13 +140,16 @@ def _say_if_fell_back(requested: Model, got: Model) -> None:
 
 
 def _watch_reconnecting(
-    args: argparse.Namespace, out: Output, model: Model, flags: Track, request_timeout: float
+    args: argparse.Namespace, out: Output, model: Model, flags: Track, request_timeout: float,
+    connect: Callable[[str], Connection] | None,
 ) -> int:
     """``watch --reconnect``: connection_lost / reconnected lines, then the new snapshot."""
     from pyquorum import Reconnected
     from pyquorum.reconnect import ReconnectingSession
 
-    with ReconnectingSession(model, flags, timeout=request_timeout) as session:
+    factory = None if connect is None else (lambda: connect("quorum"))
+    with ReconnectingSession(model, flags, timeout=request_timeout,
+                             connection_factory=factory) as session:
         first = session.session
         said = first is not None and first.model is Model.V0
         if first is not None:
