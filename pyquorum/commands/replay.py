@@ -118,9 +118,9 @@ class _Summary:
     def plain_watch(self) -> bool:
         """One quorum connection of a plain watch: played as a version-1 capture."""
         command = self.header.command
-        return self.header.version == 1 or (
+        return self.header.version == 1 or ((
             command == ("watch",) or command == ("watch", "--changes-only")
-        ) and [c.service for c in self.connections] == ["quorum"]
+        ) and [c.service for c in self.connections] == ["quorum"])
 
 
 def _check(path: str) -> _Summary:

@@ -197,7 +197,7 @@ def test_record_reconnect_records_each_connection_and_replays_the_reconnection(
     path = str(tmp_path / "r.pqcap")
     code, out, err = run(monkeypatch, capsys, Daemon(make), "record", "-o", path, "--json",
                          "--reconnect", "--timeout", "0.3")
-    assert code == 0
+    assert code == 0 and err.endswith(f"recorded 12 messages to {path}\n")
     assert [json.loads(line)["type"] for line in out.splitlines()] == [
         "nodelist", "quorum", "connection_lost", "reconnected", "nodelist", "quorum"]
     capture = read_capture(path)

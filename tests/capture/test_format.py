@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from pyquorum.capture import (
-    CAPTURE_VERSION,
     MAX_DATA,
     Capture,
     CaptureError,

@@ -37,8 +37,7 @@ from pyquorum.capture import (
 from pyquorum.errors import ConnectionLost
 from pyquorum.fake.replay import script_from_capture
 from pyquorum.formatting import event_to_json, event_to_text
-from pyquorum.messages import votequorum as vq
-from pyquorum.messages.constants import Model
+from pyquorum.messages.constants import Model, Track
 from tests.support.capture import (
     HEADER_V2,
     RECONNECT_PRINTED,
@@ -148,7 +147,7 @@ def test_items_give_each_connection_where_it_opens_and_closes() -> None:
     marks = [(i.id, i.closed is not None) for i in items if isinstance(i, CaptureConnection)]
     assert marks == [(0, False), (0, True), (1, False), (1, True), (2, False), (2, True)]
     # A connection's records lie between its marks.
-    where = {}
+    where: dict[int, list[int]] = {}
     for index, item in enumerate(items):
         if isinstance(item, CaptureConnection):
             where.setdefault(item.id, []).append(index)
@@ -247,7 +246,7 @@ def test_connections_by_service_with_decoded_messages() -> None:
 def test_one_connection_plays_back_to_its_own_service_session() -> None:
     playback = PlaybackConnection(VQ_WATCH, connection=1)
     with VotequorumSession(connection=playback) as session:
-        session.trackstart(vq.Track.CURRENT | vq.Track.CHANGES)
+        session.trackstart(Track.CURRENT | Track.CHANGES)
         assert tuple(session.events(timeout=0)) == VQ_EVENTS
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from pyquorum import cli
-from pyquorum.commands import _watching
 from pyquorum.commands import _status as status_command
+from pyquorum.commands import _watching
 from pyquorum.commands._common import Output
 from pyquorum.errors import (
     AccessError,

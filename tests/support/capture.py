@@ -19,8 +19,8 @@ from pyquorum.capture import (
     CloseReason,
     write_capture,
 )
-from pyquorum.events import ConnectionLostEvent, Reconnected
 from pyquorum.errors import CsErrorCode
+from pyquorum.events import ConnectionLostEvent, Reconnected
 from pyquorum.messages.constants import Model, QuorumType, Track
 from pyquorum.messages.quorum import encode_notification, encode_request, encode_response
 from pyquorum.messages.types import (
