@@ -22,7 +22,9 @@ The notifications are encoded afresh (their 4 trailing bytes are zero).
 A capture of several connections (format version 2) tells its quorum story
 through its quorum connections: the first one's exchange and events, then
 the events of each later one (a reconnecting watch's new snapshots and
-changes).  Its votequorum, cmap and cfg connections are not served here.
+changes; a status's quorum connection, which tracked no changes, gives
+its first snapshot only).  Its votequorum, cmap and cfg connections are
+not served here.
 """
 
 from __future__ import annotations
@@ -81,8 +83,41 @@ def quorum_records(capture: Capture) -> list[CaptureRecord]:
         services = ", ".join(sorted({c.service for c in capture.connections})) or "none"
         raise ScriptError(f"the capture holds no quorum connection (its services: {services})")
     first, later = quorum[0].id, {c.id for c in quorum[1:]}
-    return [r for r in capture.records if r.connection == first
-            or (r.connection in later and r.channel is Channel.EVENT)]
+    records = [r for r in capture.records if r.connection == first
+               or (r.connection in later and r.channel is Channel.EVENT)]
+    if _tracks_changes(r for r in records if r.connection == first):
+        return records
+    # A client that never tracked changes (status: TRACKSTART CURRENT, read again to
+    # check the snapshot) saw one state: its first snapshot; the re-reads are no steps.
+    kept: list[CaptureRecord] = []
+    for record in records:
+        kept.append(record)
+        if record.channel is Channel.EVENT and isinstance(
+            _decoded_event(record), QuorumNotification | QuorumNotificationV0
+        ):
+            break
+    return kept
+
+
+def _tracks_changes(records: Iterable[CaptureRecord]) -> bool:
+    for record in records:
+        if record.channel is Channel.REQUEST:
+            try:
+                request = decode_request(record.data)
+            except RemoteProtocolError:
+                continue
+            if isinstance(request, TrackStartRequest) and request.flags & (
+                Track.CHANGES | Track.CHANGES_ONLY
+            ):
+                return True
+    return False
+
+
+def _decoded_event(record: CaptureRecord) -> Notification | None:
+    try:
+        return decode_notification(record.data)
+    except RemoteProtocolError:
+        return None  # script_from_records names it
 
 
 def script_from_records(records: Iterable[CaptureRecord], *, name: str = "") -> Script:
