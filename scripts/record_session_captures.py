@@ -3,7 +3,7 @@ of a live 3-node cluster, each next to what the live command printed.
 
 On node 1 of a fresh 3-node cluster (shm): ``pyquorum record --status
 --json`` (``status.pqcap``, ``status.json``), ``record --status`` in text
-(``status-text.pqcap``, ``status-text.txt``), ``record --votequorum --json
+(``status-text.pqcap``, ``status-text.out``), ``record --votequorum --json
 --timeout 1`` (``watch-votequorum.pqcap``, ``.jsonl``) and ``record
 --reconnect --json`` across a restart of node 1's corosync, stopped by
 SIGTERM once the three nodes have formed again (``watch-reconnect.pqcap``,
@@ -65,7 +65,7 @@ def record(out: Path) -> None:
             printed: dict[str, tuple[str, list[str]]] = {}
             runs = {
                 "status.json": ["--status", "--json"],
-                "status-text.txt": ["--status"],
+                "status-text.out": ["--status"],
                 "watch-votequorum.jsonl": ["--votequorum", "--json", "--timeout", "1"],
             }
             for name, options in runs.items():

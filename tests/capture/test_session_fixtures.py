@@ -23,7 +23,7 @@ SESSIONS = Path(__file__).resolve().parents[2] / "fixtures" / "captures" / "sess
 #: capture -> (what the live command printed, replay's options)
 PRINTED = {
     "status": ("status.json", ["--json"]),
-    "status-text": ("status-text.txt", []),
+    "status-text": ("status-text.out", []),
     "watch-votequorum": ("watch-votequorum.jsonl", ["--json"]),
     "watch-reconnect": ("watch-reconnect.jsonl", ["--json"]),
 }
