@@ -155,5 +155,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_watch_options(parser)
     parser.add_argument(
         "--votequorum", action="store_true",
-        help="watch votequorum too, as `pyquorum watch --votequorum` (not with --reconnect)",
+        help="watch votequorum too, as `pyquorum watch --votequorum` (with --reconnect, "
+        "a new votequorum connection after each reconnection)",
     )

@@ -3,8 +3,9 @@ and ``pyquorum replay`` of them with no corosync: the replay prints what the
 live run printed.
 
 One cluster for the module: ``record --status`` (cmap, quorum and
-votequorum), ``record --votequorum``, then ``record --reconnect`` across a
-restart of node 1's corosync (the last: it changes the cluster).
+votequorum), ``record --votequorum``, then ``record --votequorum
+--reconnect`` across a restart of node 1's corosync (the last: it changes
+the cluster).
 """
 
 from __future__ import annotations
@@ -128,15 +129,18 @@ class Recording:
         return self.proc.returncode, err
 
 
-def test_a_recorded_reconnecting_watch_replays_the_restart(cluster: Cluster,
-                                                          tmp_path: Path) -> None:
+def test_a_recorded_reconnecting_votequorum_watch_replays_the_restart(
+    cluster: Cluster, tmp_path: Path
+) -> None:
     path = tmp_path / "reconnect.pqcap"
-    recording = Recording(cluster[1], "record", "-o", str(path), "--json", "--reconnect")
+    recording = Recording(cluster[1], "record", "-o", str(path), "--json", "--votequorum",
+                          "--reconnect")
     try:
-        assert recording.until("quorum")["members"] == [1, 2, 3]
+        assert recording.until("votequorum_quorum")
         cluster[1].restart()
         recording.until("connection_lost")
         recording.until("reconnected")
+        recording.until("votequorum_nodelist")  # votequorum watched again
         cluster.wait_formed({1, 2, 3}, timeout=30)
         while recording.until("quorum")["members"] != [1, 2, 3]:
             pass
@@ -144,10 +148,13 @@ def test_a_recorded_reconnecting_watch_replays_the_restart(cluster: Cluster,
         code, err = recording.stop()
     assert code == 130 and "recorded" in err, err
     capture = read_capture(path)
+    assert capture.header.command == ("watch", "--votequorum", "--reconnect")
     quorum = capture.connections_of("quorum")
     assert len(quorum) >= 2 and quorum[0].reason is CloseReason.LOST
     assert quorum[-1].opened > quorum[0].closed  # type: ignore[operator]
-    assert quorum[-1].reason is CloseReason.ENDED or quorum[-1].reason is CloseReason.CLOSED
+    assert quorum[-1].reason is CloseReason.CLOSED
+    votequorum = capture.connections_of("votequorum")
+    assert len(votequorum) >= 2 and votequorum[-1].opened > quorum[-1].opened
     again = replay(path, "--json")
     assert (again.returncode, again.stderr) == (0, "")
     assert again.stdout.splitlines() == recording.seen

@@ -8,6 +8,7 @@ file named in one line with its record and byte offset.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import struct
@@ -380,3 +381,34 @@ def test_connection_records_in_a_version_1_file_are_unknown_kinds() -> None:
     assert "unknown record kind 5" in str(error_of(bad))
     with pytest.raises(ValueError, match="one connection"):
         CaptureWriter(io.BytesIO(), V1_CAPTURE.header).open_connection("cmap", "shm")
+
+
+def test_replay_of_a_reconnecting_votequorum_watch(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``watch --votequorum --reconnect``: both connections lost, then a new quorum
+    connection (reconnected) and a new votequorum one, each tracking again."""
+    from pyquorum import ConnectionLostEvent, Reconnected
+    from pyquorum.messages.constants import QuorumType
+    from tests.support.capture import V1_EVENTS, shifted
+
+    first = VQ_WATCH.records[:10]  # both tracking, each one's snapshot
+    renumbered = tuple(CaptureRecord(r.channel, r.time, r.data, r.connection + 2)
+                       for r in shifted(5.0, *first))
+    capture = Capture(
+        dataclasses.replace(VQ_WATCH.header, command=("watch", "--votequorum", "--reconnect")),
+        (*first, *renumbered),
+        (
+            CaptureConnection(0, "quorum", "shm", 0.0005, 2.0, None, 1, CloseReason.LOST, "gone"),
+            CaptureConnection(1, "votequorum", "shm", 0.003, 2.0, None, 1, CloseReason.LOST,
+                              "gone"),
+            CaptureConnection(2, "quorum", "shm", 5.0005, 9.0, None, 3),
+            CaptureConnection(3, "votequorum", "shm", 5.003, 9.0),
+        ),
+    )
+    path = tmp_path / "w.pqcap"
+    write_capture(path, capture)
+    assert cli.main(["replay", str(path), "--json"]) == 0
+    snapshot = (V1_EVENTS[0], V1_EVENTS[1], VQ_EVENTS[0], VQ_EVENTS[1])
+    printed = (*snapshot, ConnectionLostEvent("gone"),
+               Reconnected(QuorumType.SET, Model.V1, 3), *snapshot)
+    assert capsys.readouterr().out.splitlines() == [event_to_json(e) for e in printed]  # type: ignore[arg-type]
