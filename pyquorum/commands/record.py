@@ -5,7 +5,8 @@ Prints exactly what ``pyquorum watch`` prints with the same options (it
 while every request, response and event of every connection goes to FILE
 in the capture format (:mod:`pyquorum.capture`, docs/capture-format.md,
 version 2): ``--votequorum`` records the votequorum connection beside the
-quorum one, ``--reconnect`` each new connection after corosync came back.
+quorum one, ``--reconnect`` each new connection after corosync came back
+(with both, the new votequorum connection too).
 ``--status`` records one ``pyquorum status`` instead (its cmap, quorum
 and votequorum connections) and prints what status prints.  Stop a watch
 with Ctrl-C or SIGTERM (or ``--count``/``--timeout``): the capture is then
