@@ -89,8 +89,9 @@ def _info(path: str, out: Output) -> int:
         for conn in connections:
             closed = "" if conn.closed is None else f" to {conn.closed:.3f} s ({conn.reason})"
             error = f": {conn.error}" if conn.error else ""
+            tries = f" after {conn.attempts} attempts" if conn.attempts > 1 else ""
             lines.append(f"connection {conn.id:<5} {conn.service} over {conn.transport}, "
-                         f"from {conn.opened:.3f} s{closed}{error}")
+                         f"from {conn.opened:.3f} s{tries}{closed}{error}")
     lines.append(
         f"records          {counts[Channel.REQUEST]} requests, "
         f"{counts[Channel.RESPONSE]} responses, {counts[Channel.EVENT]} events "

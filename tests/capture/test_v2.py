@@ -284,6 +284,8 @@ def test_replay_info_lists_the_connections(tmp_path: Path,
     assert "command          pyquorum watch --reconnect" in out
     assert ("connection 0     quorum over socket, from 0.000 s to 1.000 s (lost): "
             "corosync closed the connection") in out
+    assert ("connection 2     quorum over socket, from 4.000 s after 4 attempts to 9.000 s "
+            "(closed)") in out
 
 
 # ------------------------------------------------------------------ damage, one line each
