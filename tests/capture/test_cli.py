@@ -261,3 +261,41 @@ def test_record_writes_the_hosts_versions_into_the_header(
     assert run(monkeypatch, capsys, v1_daemon(), "record", "-o", path, "--count", "1")[0] == 0
     header = read_capture(path).header
     assert (header.corosync_version, header.libqb_version) == ("3.1.99", "2.0.99")
+
+
+@pytest.mark.parametrize("options", [["--json"], []], ids=["json", "text"])
+def test_record_status_without_cmap_replays_to_the_same_status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    options: list[str],
+) -> None:
+    """A daemon serving the quorum service only (pyquorum's fake): status says so in a
+    note; the capture holds the one quorum connection, and replay (finding no cmap
+    connection in it, as the live status found no cmap) prints the same."""
+    quorum_only = Daemon(lambda: FakeConnection(
+        ModelGetTypeResponse(OK, QuorumType.SET), Reply(TrackStartResponse(OK), V1_EVENTS[:2])))
+
+    def connect(service: str, **kwargs: Any) -> FakeConnection:
+        if service != "quorum":
+            raise CorosyncNotRunning(f"nothing listens on @{service}")
+        return quorum_only.connection()
+
+    path = str(tmp_path / "s.pqcap")
+    monkeypatch.setattr(IpcConnection, "connect", connect)
+    code = cli.main(["record", "-o", path, "--status", *options])
+    out = capsys.readouterr().out
+    assert code == 0
+    if options:
+        got = json.loads(out)
+        assert got["members"] == [1, 2, 3] and got["provider"] is None
+    else:
+        assert "Nodes:            3\n" in out and "serves the quorum service but not cmap" in out
+    capture = read_capture(path)
+    assert capture.header.command == ("status",)
+    assert [c.service for c in capture.connections] == ["quorum"]
+    assert cli.main(["replay", path, *options]) == 0
+    assert capsys.readouterr().out == out
+
+
+def test_record_status_takes_only_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["record", "-o", "x", "--status", "--count", "2"]) == cli.EXIT_ERROR
+    assert "--status records one status snapshot" in capsys.readouterr().err
