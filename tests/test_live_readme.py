@@ -86,16 +86,23 @@ def check_fake_story(lines: list[str], node: Any) -> None:
 
 
 def check_capture(lines: list[str], node: Any) -> None:
-    assert lines[0] == "quorate: True"
-    assert re.fullmatch(rf"{node.cluster.transport} corosync \d+\.\d+(\.\d+)*", lines[1]), lines[1]
-    records = [re.fullmatch(r"\s*(\d+\.\d{3})s  (\w+)\s+(\d+) bytes", line) for line in lines[2:]]
-    assert all(records), lines[2:]
+    assert lines[:2] == ["quorate: True", "votes: 1"]
+    assert re.fullmatch(r"corosync \d+\.\d+(\.\d+)*", lines[2]), lines[2]
+    transport = node.cluster.transport
+    assert lines[3] == f"connection 0: quorum over {transport}"
+    second = lines.index(f"connection 1: votequorum over {transport}")
+    pattern = r"\s*(\d+\.\d{3})s  (\w+)\s+(\d+) bytes"
+    quorum = [re.fullmatch(pattern, line) for line in lines[4:second]]
+    votequorum = [re.fullmatch(pattern, line) for line in lines[second + 1 :]]
+    assert all(quorum) and all(votequorum), lines
     # MODEL_GETTYPE, GETQUORATE, TRACKSTART and their responses, then the
     # one-node snapshot: a node list of one member (68) and quorum (60).
-    assert [(r[2], int(r[3])) for r in records if r] == [
+    assert [(r[2], int(r[3])) for r in quorum if r] == [
         ("REQUEST", 24), ("RESPONSE", 32), ("REQUEST", 16), ("RESPONSE", 32),
         ("REQUEST", 24), ("RESPONSE", 24), ("EVENT", 68), ("EVENT", 60)]
-    times = [float(r[1]) for r in records if r]
+    # GETINFO and its answer, on the second connection.
+    assert [r[2] for r in votequorum if r] == ["REQUEST", "RESPONSE"]
+    times = [float(r[1]) for r in (*quorum, *votequorum) if r]
     assert times == sorted(times)
 
 

@@ -1,26 +1,32 @@
-"""Captures: the raw traffic of one quorum session, recorded and replayed.
+"""Captures: the raw traffic of client sessions with corosync, recorded and replayed.
 
-A capture holds every request, response and event one client session
-exchanged with corosync's quorum service, byte for byte, with the time each
-passed.  ``pyquorum record`` writes one while watching, ``pyquorum replay``
-prints one as ``pyquorum watch`` printed it live, and the fake server
-(:mod:`pyquorum.fake`) serves one to any libqb client.  The file format
-(version 1: the preamble, the CRC-checked records, the JSON header and end
-record), the reasons for it, the errors a damaged file gives and this
+A capture holds every request, response and event of one or more client
+connections (quorum, votequorum, cmap, cfg), byte for byte, with the time
+each passed, and when each connection opened and closed.  ``pyquorum
+record`` writes one while watching (or reading one status snapshot),
+``pyquorum replay`` prints one as ``pyquorum watch`` (or ``status``)
+printed it live, and the fake server (:mod:`pyquorum.fake`) serves one's
+quorum story to any libqb client.  The file format (versions 1 and 2: the
+preamble, the CRC-checked records, the JSON header, connection and end
+records), the reasons for it, the errors a damaged file gives and this
 package's API are described once, in ``docs/capture-format.md``.
 """
 
-from pyquorum.capture.connections import PlaybackConnection, RecordingConnection
+from pyquorum.capture.connections import CaptureDemux, PlaybackConnection, RecordingConnection
+from pyquorum.capture.decode import decode_record, decoded
 from pyquorum.capture.reader import CaptureReader, capture_from_bytes, iter_capture, read_capture
 from pyquorum.capture.records import (
     CAPTURE_VERSION,
     MAGIC,
     MAX_DATA,
+    READ_VERSIONS,
     Capture,
+    CaptureConnection,
     CaptureError,
     CaptureHeader,
     CaptureRecord,
     Channel,
+    CloseReason,
 )
 from pyquorum.capture.writer import CaptureWriter, write_capture
 
@@ -28,16 +34,22 @@ __all__ = [
     "CAPTURE_VERSION",
     "MAGIC",
     "MAX_DATA",
+    "READ_VERSIONS",
     "Capture",
+    "CaptureConnection",
+    "CaptureDemux",
     "CaptureError",
     "CaptureHeader",
     "CaptureReader",
     "CaptureRecord",
     "CaptureWriter",
     "Channel",
+    "CloseReason",
     "PlaybackConnection",
     "RecordingConnection",
     "capture_from_bytes",
+    "decode_record",
+    "decoded",
     "iter_capture",
     "read_capture",
     "write_capture",

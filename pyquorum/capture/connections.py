@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
 
 from pyquorum.capture.reader import CaptureReader
-from pyquorum.capture.records import Capture, CaptureError, CaptureRecord, Channel
+from pyquorum.capture.records import (
+    Capture,
+    CaptureConnection,
+    CaptureError,
+    CaptureHeader,
+    CaptureRecord,
+    Channel,
+    CloseReason,
+    transport_of,
+)
 from pyquorum.capture.writer import CaptureWriter
-from pyquorum.errors import BadHandleError
+from pyquorum.errors import BadHandleError, ConnectionLost
 
-__all__ = ["PlaybackConnection", "RecordingConnection"]
+__all__ = ["CaptureDemux", "PlaybackConnection", "RecordingConnection"]
 
 
 class _Connection(Protocol):
@@ -34,29 +43,63 @@ class RecordingConnection:
     event (when received) to ``writer`` with :meth:`CaptureWriter.record`.
     A request that fails is recorded without a response.  Closing closes
     the wrapped connection, not the writer, which stays the caller's.
+
+    With a version-2 writer the connection is one of the capture's: made,
+    it writes its OPEN record (``service``, default the wrapped
+    connection's ``service``; its transport and max_msg_size; ``attempts``
+    as given), and :attr:`recorded` is that :class:`CaptureConnection`.
+    Its CLOSE record follows when it is closed, or at once when a call
+    raises ConnectionLost (reason ``lost``, the error's message).
     """
 
-    def __init__(self, connection: _Connection, writer: CaptureWriter) -> None:
+    def __init__(self, connection: _Connection, writer: CaptureWriter, *,
+                 service: str | None = None, attempts: int = 1) -> None:
         self.connection = connection
         self.writer = writer
+        self.recorded: CaptureConnection | None = None
+        self._id = 0
+        if writer.version != 1:
+            self.recorded = writer.open_connection(
+                service or str(getattr(connection, "service", "quorum")),
+                transport_of(connection),
+                max_msg_size=getattr(connection, "max_msg_size", None),
+                attempts=attempts,
+            )
+            self._id = self.recorded.id
 
     def request(self, data: bytes, timeout: float | None) -> bytes:
-        self.writer.record(Channel.REQUEST, data)
-        response = self.connection.request(data, timeout)
-        self.writer.record(Channel.RESPONSE, response)
+        self.writer.record(Channel.REQUEST, data, self._id)
+        try:
+            response = self.connection.request(data, timeout)
+        except ConnectionLost as exc:
+            self._lost(exc)
+            raise
+        self.writer.record(Channel.RESPONSE, response, self._id)
         return response
 
     def recv_event(self, timeout: float | None) -> bytes | None:
-        data = self.connection.recv_event(timeout)
+        try:
+            data = self.connection.recv_event(timeout)
+        except ConnectionLost as exc:
+            self._lost(exc)
+            raise
         if data is not None:
-            self.writer.record(Channel.EVENT, data)
+            self.writer.record(Channel.EVENT, data, self._id)
         return data
+
+    def _lost(self, exc: ConnectionLost) -> None:
+        if self.recorded is not None:
+            self.writer.close_connection(self._id, reason=CloseReason.LOST, error=str(exc))
 
     def fileno(self) -> int:
         return self.connection.fileno()
 
     def close(self) -> None:
-        self.connection.close()
+        try:
+            self.connection.close()
+        finally:
+            if self.recorded is not None:
+                self.writer.close_connection(self._id)
 
     def __repr__(self) -> str:
         return f"<RecordingConnection {self.connection!r} -> {self.writer.name or 'a file'}>"
@@ -82,14 +125,29 @@ class PlaybackConnection:
     not yet received are held, so a long capture plays in constant memory.
     A damaged record then surfaces as the reader's CaptureError from the
     call that reaches it.
+
+    A capture of several connections (version 2) plays one of them:
+    ``connection`` is its id (with a Capture), or ``capture`` is that
+    connection's records as :meth:`CaptureDemux.records` streams them, with
+    ``header`` given.  None plays every record (a version-1 capture's).
     """
 
-    def __init__(self, capture: Capture | CaptureReader) -> None:
+    def __init__(self, capture: Capture | CaptureReader | Iterable[CaptureRecord], *,
+                 connection: int | None = None, header: CaptureHeader | None = None) -> None:
         self.capture = capture if isinstance(capture, Capture) else None
-        self.header = capture.header
-        self._source: Iterator[CaptureRecord] | None = (
-            iter(capture.records) if isinstance(capture, Capture) else capture
+        self.connection = connection
+        if isinstance(capture, Capture | CaptureReader):
+            self.header = capture.header
+        elif header is not None:
+            self.header = header
+        else:
+            raise TypeError("PlaybackConnection of a record stream needs its capture's header")
+        source: Iterator[CaptureRecord] = (
+            iter(capture.records) if isinstance(capture, Capture) else iter(capture)
         )
+        if connection is not None and isinstance(capture, Capture | CaptureReader):
+            source = (r for r in source if r.connection == connection)
+        self._source: Iterator[CaptureRecord] | None = source
         self._read = 0  # index (in the file's record order) of the next record read
         # Requests and responses read and not yet answered from, with their index.
         self._exchange: list[tuple[int, CaptureRecord]] = []
@@ -138,10 +196,18 @@ class PlaybackConnection:
                     self._after = answer_index + 1
                     return answer.data
                 raise CaptureError("this request got no response in the recording (the live "
-                                   "call failed or the recording ended there)", record=index)
+                                   "call failed or the recording ended there)", record=index,
+                                   what=self._where(index))
             i += 1
-        raise CaptureError(f"the capture holds no request {wanted.hex()} after record "
-                           f"{self._after}: it was recorded from a different session")
+        raise CaptureError(f"the capture holds no request {wanted.hex()} after "
+                           f"{self._where(self._after) or f'record {self._after}'}: it was "
+                           "recorded from a different session")
+
+    def _where(self, index: int) -> str | None:
+        """How an error names a record: its index among the records played."""
+        if self.connection is None:
+            return None
+        return f"record {index} of connection {self.connection}"
 
     def _reach(self, position: int) -> bool:
         """Read until the exchange has an entry at ``position``; False if it never will."""
@@ -178,3 +244,70 @@ class PlaybackConnection:
             for fd in self._pipe:
                 os.close(fd)
             self._pipe = None
+
+
+class CaptureDemux:
+    """Takes a streamed version-2 capture apart, connection by connection.
+
+    Reads a :class:`CaptureReader` once, in order.  :meth:`records` is the
+    record stream of one connection (for a :class:`PlaybackConnection`);
+    iterating the demux yields, in file order, what a printer follows: each
+    connection as it opens and closes (a :class:`CaptureConnection`, as
+    :meth:`CaptureReader.items` gives them) and each EVENT record.  Records
+    read ahead for one connection wait in its queue until taken, so as long
+    as each connection's records are taken as their events come up, a long
+    capture plays in the memory of a few records.
+    """
+
+    def __init__(self, reader: CaptureReader) -> None:
+        self.reader = reader
+        self.header = reader.header
+        self._items: Iterator[CaptureRecord | CaptureConnection] | None = reader.items()
+        self._queues: dict[int, deque[CaptureRecord]] = {}
+        self._order: deque[CaptureRecord | CaptureConnection] = deque()
+        self._closed: set[int] = set()
+
+    def _pull(self) -> bool:
+        if self._items is None:
+            return False
+        item = next(self._items, None)
+        if item is None:
+            self._items = None
+            return False
+        if isinstance(item, CaptureConnection):
+            if item.closed is not None:
+                self._closed.add(item.id)
+            self._order.append(item)
+        else:
+            self._queues.setdefault(item.connection, deque()).append(item)
+            if item.channel is Channel.EVENT:
+                self._order.append(item)
+        return True
+
+    def records(self, connection: int) -> Iterator[CaptureRecord]:
+        """The records of ``connection``, read from the file as they are asked for;
+        the stream ends at its CLOSE record."""
+        queue = self._queues.setdefault(connection, deque())
+        while True:
+            if queue:
+                yield queue.popleft()
+            elif connection in self._closed or not self._pull():
+                return
+
+    def playback(self, connection: int) -> PlaybackConnection:
+        """A :class:`PlaybackConnection` of one connection's records."""
+        return PlaybackConnection(self.records(connection), connection=connection,
+                                  header=self.header)
+
+    def __iter__(self) -> Iterator[CaptureRecord | CaptureConnection]:
+        while True:
+            if self._order:
+                yield self._order.popleft()
+            elif not self._pull():
+                return
+
+    def __enter__(self) -> CaptureDemux:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.reader.close()

@@ -11,17 +11,17 @@ import os
 import re
 import zlib
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from pyquorum.capture.records import (
     _CRC,
     _HEAD,
     _PREAMBLE_MAX,
-    _ZERO3,
-    CAPTURE_VERSION,
     MAGIC,
     MAX_DATA,
+    READ_VERSIONS,
     Capture,
+    CaptureConnection,
     CaptureError,
     CaptureHeader,
     CaptureRecord,
@@ -31,6 +31,7 @@ from pyquorum.capture.records import (
     _Kind,
     _new,
     _set_channel,
+    _set_connection,
     _set_data,
     _set_time,
 )
@@ -55,6 +56,13 @@ class CaptureReader(Iterator[CaptureRecord]):
     before it have been yielded), and after the last record checks the END
     record.  A file given by path is closed at the end, by :meth:`close`,
     or by leaving the ``with`` block.
+
+    Both format versions read the same way: :attr:`version` says which,
+    each record's ``connection`` which connection it passed on.
+    :attr:`connections` holds the connections seen so far by id (a
+    version-1 capture's one connection 0 from the start; in version 2 each
+    as its OPEN record is read, replaced by its closed self at its CLOSE);
+    :meth:`items` yields those OPEN/CLOSE marks in stream order too.
     """
 
     def __init__(self, source: PathOrFile) -> None:
@@ -75,10 +83,17 @@ class CaptureReader(Iterator[CaptureRecord]):
         self._index = 0
         self._last_time = 0.0
         self._done = False
+        self._marks = False
         self.complete = False
+        self.version = 0
+        self.connections: dict[int, CaptureConnection] = {}
+        # The connections records may name now: open ones (v1: just 0).
+        self._open: dict[int, CaptureConnection] = {}
         try:
-            self._read_preamble()
+            self.version = self._read_preamble()
             self.header = self._read_header()
+            if self.version == 1:
+                self.connections[0] = self._open[0] = self.header.implicit_connection()
         except BaseException:
             self.close()
             raise
@@ -114,7 +129,7 @@ class CaptureReader(Iterator[CaptureRecord]):
 
     # -- structure
 
-    def _read_preamble(self) -> None:
+    def _read_preamble(self) -> int:
         line = bytearray()
         while len(line) < _PREAMBLE_MAX and not line.endswith(b"\n"):
             byte = self._read(1)
@@ -139,14 +154,19 @@ class CaptureReader(Iterator[CaptureRecord]):
         if not re.fullmatch(rb"[0-9]{1,9}", version_text):
             raise fail(f"the format version {version_text!r} is not a number")
         version = int(version_text)
-        if version != CAPTURE_VERSION:
+        if version not in READ_VERSIONS:
+            known = " and ".join(str(v) for v in READ_VERSIONS)
             raise fail(
                 f"capture format version {version} is not supported (this pyquorum reads "
-                f"version {CAPTURE_VERSION}); a newer pyquorum may read it"
+                f"versions {known}); a newer pyquorum may read it"
             )
+        return version
 
-    def _read_record(self, what: str, record: int | None) -> tuple[_Kind, float, bytes, int]:
-        """One framed record, checked for truncation and CRC; (kind, time, data, offset)."""
+    def _read_record(
+        self, what: str, record: int | None
+    ) -> tuple[_Kind, int, float, bytes, int]:
+        """One framed record, checked for truncation and CRC; (kind, connection,
+        time, data, offset)."""
         start = self._offset
         head = self._read(_HEAD.size)
         if len(head) < _HEAD.size:
@@ -157,7 +177,7 @@ class CaptureReader(Iterator[CaptureRecord]):
             raise self._error(
                 f"truncated: the record header needs {_HEAD.size} bytes, "
                 f"{len(head)} are left", offset=start, what=what, record=record)
-        kind_byte, reserved, length, when = _HEAD.unpack(head)
+        kind_byte, connection, reserved, length, when = _HEAD.unpack(head)
         if length > MAX_DATA:
             raise self._error(f"length {length} exceeds the limit of {MAX_DATA} bytes "
                               "(the record is damaged)", offset=start, what=what, record=record)
@@ -171,8 +191,11 @@ class CaptureReader(Iterator[CaptureRecord]):
         if stored != computed:
             raise self._error(f"CRC mismatch (stored {stored:#010x}, computed {computed:#010x}): "
                               "the record is damaged", offset=start, what=what, record=record)
-        if reserved != _ZERO3:
-            raise self._error(f"reserved bytes are {reserved.hex()}, not zero",
+        if self.version == 1 and (connection or reserved):
+            raise self._error(f"reserved bytes are {head[1:4].hex()}, not zero",
+                              offset=start, what=what, record=record)
+        if reserved:
+            raise self._error(f"the reserved byte is {reserved:#04x}, not zero",
                               offset=start, what=what, record=record)
         kind = _KINDS.get(kind_byte)
         if kind is None:
@@ -181,15 +204,15 @@ class CaptureReader(Iterator[CaptureRecord]):
         if not (math.isfinite(when) and when >= 0):
             raise self._error(f"bad time {when!r} (must be finite and >= 0)",
                               offset=start, what=what, record=record)
-        return kind, when, data, start
+        return kind, connection, when, data, start
 
     def _read_header(self) -> CaptureHeader:
-        kind, _, data, start = self._read_record("header record", None)
+        kind, _, _, data, start = self._read_record("header record", None)
         if kind is not _Kind.HEADER:
             raise self._error(f"the first record is {kind.name}, not the header",
                               offset=start, what="header record")
         try:
-            return CaptureHeader.from_json(json.loads(data.decode("utf-8")))
+            return CaptureHeader.from_json(json.loads(data.decode("utf-8")), self.version)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise self._error(f"the header is not JSON: {exc}", offset=start,
                               what="header record") from None
@@ -209,14 +232,15 @@ class CaptureReader(Iterator[CaptureRecord]):
         # and names what is wrong.
         buf, pos = self._buf, self._pos
         if len(buf) - pos >= _HEAD_SIZE and not self._done:
-            kind_byte, reserved, length, when = _HEAD.unpack_from(buf, pos)
+            kind_byte, connection, reserved, length, when = _HEAD.unpack_from(buf, pos)
             end = pos + _HEAD_SIZE + length
             channel = _MESSAGE_KINDS.get(kind_byte)
             if (
                 channel is not None
                 and end + _CRC_SIZE <= len(buf)
                 and length <= MAX_DATA
-                and reserved == _ZERO3
+                and not reserved
+                and connection in self._open
                 and self._last_time <= when < math.inf
                 and _CRC.unpack_from(buf, end)[0] == zlib.crc32(self._view[pos:end])
             ):
@@ -229,33 +253,90 @@ class CaptureReader(Iterator[CaptureRecord]):
                 _set_channel(record, channel)
                 _set_time(record, when)
                 _set_data(record, buf[pos + _HEAD_SIZE : end])
+                _set_connection(record, connection)
                 return record
         if self._done:
             raise StopIteration
         try:
-            return self._next_checked()
+            # Only items() sets _marks: plain iteration never sees a connection here.
+            return cast(CaptureRecord, self._next_checked())
         except BaseException:
             self._done = True
             self.close()
             raise
 
-    def _next_checked(self) -> CaptureRecord:
-        index = self._index
-        kind, when, data, start = self._read_record(f"record {index}", index)
-        if when < self._last_time:
-            raise self._error(f"time {when} is before the previous record's {self._last_time}",
-                              offset=start, record=index)
-        self._last_time = when
-        if kind is _Kind.END:
-            self._check_end(data, start)
-            self._done = True
-            self.complete = True
-            self.close()
-            raise StopIteration
-        if kind is _Kind.HEADER:
-            raise self._error("a second header record", offset=start, record=index)
-        self._index += 1
-        return _checked_record(_CHANNELS[kind], when, data)
+    def items(self) -> Iterator[CaptureRecord | CaptureConnection]:
+        """The message records and, in stream order, each connection as it opens
+        (``closed`` None) and as it closes (``closed`` set): a version-2
+        capture's OPEN and CLOSE records.  Checked as iteration is."""
+        self._marks = True
+        while True:
+            try:
+                item: CaptureRecord | CaptureConnection = self.__next__()
+            except StopIteration:
+                return
+            yield item
+
+    def _next_checked(self) -> CaptureRecord | CaptureConnection:
+        while True:
+            index = self._index
+            kind, connection, when, data, start = self._read_record(f"record {index}", index)
+            if when < self._last_time:
+                raise self._error(f"time {when} is before the previous record's "
+                                  f"{self._last_time}", offset=start, record=index)
+            self._last_time = when
+            if kind is _Kind.END:
+                self._check_end(data, start)
+                self._done = True
+                self.complete = True
+                self.close()
+                raise StopIteration
+            if kind is _Kind.HEADER:
+                raise self._error("a second header record", offset=start, record=index)
+            if kind is _Kind.OPEN or kind is _Kind.CLOSE:
+                conn = self._connection_record(kind, connection, when, data, start)
+                if self._marks:
+                    return conn
+                continue
+            if connection not in self._open:
+                raise self._error(self._not_open(connection), offset=start, record=index)
+            self._index += 1
+            return _checked_record(_CHANNELS[kind], when, data, connection)
+
+    def _not_open(self, connection: int) -> str:
+        if connection in self.connections:
+            return (f"connection {connection} was closed at "
+                    f"{self.connections[connection].closed}: no record may follow its close")
+        return f"connection {connection} is not open (no open record names it before)"
+
+    def _connection_record(self, kind: _Kind, ident: int, when: float, data: bytes,
+                           start: int) -> CaptureConnection:
+        """Check and apply an OPEN or CLOSE record (version 2 only)."""
+        what = "open record" if kind is _Kind.OPEN else "close record"
+        if self.version == 1:
+            raise self._error(f"unknown record kind {int(kind)}", offset=start,
+                              record=self._index)
+        try:
+            obj = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise self._error(f"the {what} is not JSON", offset=start, what=what) from None
+        try:
+            if kind is _Kind.OPEN:
+                if ident in self.connections:
+                    raise ValueError(f"connection {ident} opens a second time")
+                conn = CaptureConnection.from_open_json(obj, when)
+                if conn.id != ident:
+                    raise ValueError(f"its JSON names connection {conn.id}, its header {ident}")
+                self.connections[ident] = self._open[ident] = conn
+                return conn
+            if ident not in self._open:
+                raise ValueError(self._not_open(ident))
+            conn = self._open.pop(ident).closed_by(obj, when)
+            self.connections[ident] = conn
+            return conn
+        except (ValueError, TypeError) as exc:
+            raise self._error(str(exc), offset=start,
+                              what=f"{what} (connection {ident})") from None
 
     def _check_end(self, data: bytes, start: int) -> None:
         try:
@@ -270,6 +351,19 @@ class CaptureReader(Iterator[CaptureRecord]):
         if count != self._index:
             raise self._error(f"the end record counts {count} records, the file holds "
                               f"{self._index}", offset=start, what="end record")
+        if self.version != 1:
+            opened = end.get("connections")
+            if not isinstance(opened, int) or isinstance(opened, bool):
+                raise self._error("the end record has no connection count", offset=start,
+                                  what="end record")
+            if opened != len(self.connections):
+                raise self._error(f"the end record counts {opened} connections, the file "
+                                  f"opens {len(self.connections)}", offset=start,
+                                  what="end record")
+            if self._open:
+                raise self._error(f"connection {min(self._open)} is still open at the end "
+                                  "record (each connection closes before the end)",
+                                  offset=start, what="end record")
         if self._read(1):
             raise self._error("bytes follow the end record", offset=self._offset - 1,
                               what="end record")
@@ -294,7 +388,8 @@ def iter_capture(source: PathOrFile) -> CaptureReader:
 def read_capture(source: PathOrFile) -> Capture:
     """Read and check a whole capture; :class:`CaptureError` if it is damaged."""
     with CaptureReader(source) as reader:
-        return Capture(reader.header, tuple(reader))
+        records = tuple(reader)
+        return Capture(reader.header, records, tuple(reader.connections.values()))
 
 
 def capture_from_bytes(data: bytes) -> Capture:

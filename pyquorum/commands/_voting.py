@@ -5,9 +5,15 @@ Imported by those commands when they run (it brings in the votequorum client).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from pyquorum.commands._common import Failure
 from pyquorum.errors import CorosyncNotRunning, InvalidParamError, NameNotFoundError
 from pyquorum.services.votequorum.session import VotequorumSession
+
+if TYPE_CHECKING:
+    from pyquorum.frontend.blocking import Connection
 
 __all__ = ["REFUSALS", "open_votequorum", "refused"]
 
@@ -15,10 +21,14 @@ __all__ = ["REFUSALS", "open_votequorum", "refused"]
 REFUSALS = (InvalidParamError, NameNotFoundError)
 
 
-def open_votequorum(timeout: float) -> VotequorumSession:
-    """A votequorum session; a :class:`Failure` saying why when nothing serves votequorum."""
+def open_votequorum(
+    timeout: float, connect: Callable[[str], Connection] | None = None
+) -> VotequorumSession:
+    """A votequorum session (over ``connect("votequorum")`` when given); a
+    :class:`Failure` saying why when nothing serves votequorum."""
     try:
-        return VotequorumSession(timeout=timeout)
+        connection = connect("votequorum") if connect is not None else None
+        return VotequorumSession(timeout=timeout, connection=connection)
     except CorosyncNotRunning as exc:
         raise Failure(
             "nothing serves votequorum here: corosync is not running in this network "

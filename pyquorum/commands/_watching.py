@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pyquorum import Model, QuorumSession, Track
@@ -18,6 +18,8 @@ from pyquorum.formatting import PrintableEvent, event_to_json, event_to_text
 
 if TYPE_CHECKING:
     from pyquorum.frontend.blocking import Connection
+    from pyquorum.reconnect import ReconnectingSession
+    from pyquorum.services.votequorum.session import VotequorumSession
 
 __all__ = ["MODELS", "merge_events", "open_session", "print_events", "run_watch"]
 
@@ -67,19 +69,22 @@ def print_events(
     return EXIT_OK
 
 
-def run_watch(args: argparse.Namespace, out: Output, connection: Connection | None = None) -> int:
+def run_watch(
+    args: argparse.Namespace, out: Output, connect: Callable[[str], Connection] | None = None
+) -> int:
     """``pyquorum watch`` with the options of
-    :func:`~pyquorum.commands._common.add_watch_options`; over ``connection``
-    when given (``pyquorum record`` passes a recording one)."""
+    :func:`~pyquorum.commands._common.add_watch_options`; its sessions over
+    the connections ``connect(service)`` makes when given (``pyquorum
+    record`` passes one making recording connections), the reconnecting
+    one's new connections too."""
     model = MODELS[args.model]
     request_timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     flags = Track.CHANGES_ONLY if args.changes_only else Track.CURRENT | Track.CHANGES
     votequorum = getattr(args, "votequorum", False)
     if getattr(args, "reconnect", False):
-        if votequorum:
-            raise Failure("--votequorum does not combine with --reconnect (yet); "
-                          "leave one of them out")
-        return _watch_reconnecting(args, out, model, flags, request_timeout)
+        return _watch_reconnecting(args, out, model, flags, request_timeout, connect,
+                                   votequorum=votequorum)
+    connection = connect("quorum") if connect is not None else None
     with open_session(model, request_timeout, "use --model auto or --model v0",
                       connection) as session:
         _say_if_fell_back(model, session.model)
@@ -89,7 +94,7 @@ def run_watch(args: argparse.Namespace, out: Output, connection: Connection | No
                                 count=args.count, timeout=args.timeout)
         from pyquorum.commands._voting import open_votequorum
 
-        with open_votequorum(request_timeout) as vq_session:
+        with open_votequorum(request_timeout, connect) as vq_session:
             vq_session.trackstart(flags)
             merged = merge_events([session, vq_session], args.timeout)
             return print_events(merged, out, as_json=args.json, count=args.count,
@@ -135,22 +140,30 @@ def _say_if_fell_back(requested: Model, got: Model) -> None:
 
 
 def _watch_reconnecting(
-    args: argparse.Namespace, out: Output, model: Model, flags: Track, request_timeout: float
+    args: argparse.Namespace, out: Output, model: Model, flags: Track, request_timeout: float,
+    connect: Callable[[str], Connection] | None, *, votequorum: bool = False,
 ) -> int:
-    """``watch --reconnect``: connection_lost / reconnected lines, then the new snapshot."""
+    """``watch --reconnect``: connection_lost / reconnected lines, then the new
+    snapshot (with ``votequorum``, votequorum's too: see :func:`_with_votequorum`)."""
     from pyquorum import Reconnected
     from pyquorum.reconnect import ReconnectingSession
 
-    with ReconnectingSession(model, flags, timeout=request_timeout) as session:
+    factory = None if connect is None else (lambda: connect("quorum"))
+    with ReconnectingSession(model, flags, timeout=request_timeout,
+                             connection_factory=factory) as session:
         first = session.session
         said = first is not None and first.model is Model.V0
         if first is not None:
             _say_if_fell_back(model, first.model)
+        stream: Iterator[Any] = (
+            _with_votequorum(session, flags, args.timeout, request_timeout, connect)
+            if votequorum else session.events(timeout=args.timeout)
+        )
 
         def items() -> Iterator[PrintableEvent]:
             # A restarted corosync may be another version: say so once.
             nonlocal said
-            for item in session.events(timeout=args.timeout):
+            for item in stream:
                 if isinstance(item, Reconnected) and item.model is Model.V0 and not said:
                     _say_if_fell_back(model, item.model)
                     said = True
@@ -158,3 +171,66 @@ def _watch_reconnecting(
 
         return print_events(items(), out, as_json=args.json, count=args.count,
                             timeout=args.timeout)
+
+
+def _with_votequorum(
+    quorum: ReconnectingSession, flags: Track, timeout: float | None, request_timeout: float,
+    connect: Callable[[str], Connection] | None,
+) -> Iterator[Any]:
+    """``watch --votequorum --reconnect``: the reconnecting quorum session's items
+    and a votequorum session's events, in the order received; the votequorum
+    session is opened again (and tracks again) after each ``reconnected``.
+
+    The quorum side says when corosync went away and came back; a votequorum
+    session that loses its connection first just waits for that.  Ends after
+    ``timeout`` seconds without an item (None: never)."""
+    import select
+
+    from pyquorum import ConnectionLostEvent, Reconnected
+    from pyquorum.commands._voting import open_votequorum
+    from pyquorum.errors import ConnectionLost
+
+    def reopen() -> VotequorumSession:
+        session = open_votequorum(request_timeout, connect)
+        try:
+            session.trackstart(flags)
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    votequorum: VotequorumSession | None = reopen()
+    try:
+        while True:
+            current = quorum.session
+            if current is None or votequorum is None:
+                # Lost: the supervisor reports it (if it has not yet), reconnects
+                # with its backoff, then votequorum is opened on the new daemon.
+                if votequorum is not None:
+                    votequorum.close()
+                    votequorum = None
+                for item in quorum.events(timeout=timeout):
+                    yield item
+                    if isinstance(item, Reconnected):
+                        break
+                else:
+                    return
+                votequorum = reopen()
+                continue
+            ready, _, _ = select.select([current.fileno(), votequorum.fileno()], [], [], timeout)
+            if not ready:
+                return
+            for item in quorum.events(timeout=0):
+                yield item
+                if isinstance(item, ConnectionLostEvent):
+                    break  # (leaving the supervisor before it tries to reconnect)
+            if quorum.session is None:
+                continue
+            try:
+                yield from votequorum.events(timeout=0)
+            except ConnectionLost:
+                votequorum.close()
+                votequorum = None
+    finally:
+        if votequorum is not None:
+            votequorum.close()

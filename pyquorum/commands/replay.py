@@ -1,10 +1,19 @@
-"""``pyquorum replay FILE``: print a capture's events as ``watch`` printed them live.
+"""``pyquorum replay FILE``: print a capture as ``watch`` (or ``status``) printed it live.
 
-The capture is played back to a real :class:`~pyquorum.QuorumSession`
+The capture is played back to real sessions
 (:class:`~pyquorum.capture.PlaybackConnection`): the same initialization
 (the header's model), the recorded TRACKSTART, and the recorded events
 through the same decoding and printing as ``pyquorum watch``, so the output
 is the live output, line for line (``--json`` as ``watch --json``).
+
+A version-2 capture says what was recorded (its header's ``command``):
+``watch --votequorum`` plays the quorum and votequorum connections side by
+side and prints their events in the recorded order; ``watch --reconnect``
+prints ``connection_lost`` where a connection was lost and ``reconnected``
+where the next one came up, as the live watch did; ``status`` plays its
+cmap, quorum and votequorum connections to the same reads as ``pyquorum
+status`` and prints the same status (and exits as it did).
+
 ``--info`` describes the capture instead.  A damaged capture is one error
 line naming the record and byte offset, exit status 1, before any event is
 printed: the file is read through once to check it, then played back as it
@@ -15,13 +24,27 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from pyquorum import QuorumSession, Track
-from pyquorum.capture import Capture, CaptureRecord, Channel, PlaybackConnection, iter_capture
-from pyquorum.commands._common import Output
+from pyquorum.capture import (
+    Capture,
+    CaptureConnection,
+    CaptureDemux,
+    CaptureHeader,
+    CaptureRecord,
+    Channel,
+    CloseReason,
+    PlaybackConnection,
+    iter_capture,
+    read_capture,
+)
+from pyquorum.commands._common import DEFAULT_TIMEOUT, Output
 from pyquorum.commands._watching import print_events
-from pyquorum.errors import RemoteProtocolError
+from pyquorum.errors import CorosyncNotRunning, PyquorumError, RemoteProtocolError
 from pyquorum.messages.quorum import decode_request
 from pyquorum.messages.types import TrackStartRequest
 
@@ -49,18 +72,31 @@ def _info(path: str, out: Output) -> int:
         for record in reader:
             counts[record.channel] += 1
             duration = record.time
+        connections = list(reader.connections.values())
     lines = [
         f"capture format   {header.version}",
         f"created          {header.created} by pyquorum {header.pyquorum_version}",
         f"corosync         {header.corosync_version or 'unknown'}",
         f"libqb            {header.libqb_version or 'unknown'}",
-        f"transport        {header.transport}",
-        f"model            {header.model.name}",
-        f"service          {header.service}",
+    ]
+    if header.version == 1:
+        lines += [f"transport        {header.transport}",
+                  f"model            {header.model.name}",
+                  f"service          {header.service}"]
+    else:
+        lines += [f"command          pyquorum {' '.join(header.command) or '(unknown)'}",
+                  f"model            {header.model.name}"]
+        for conn in connections:
+            closed = "" if conn.closed is None else f" to {conn.closed:.3f} s ({conn.reason})"
+            error = f": {conn.error}" if conn.error else ""
+            tries = f" after {conn.attempts} attempts" if conn.attempts > 1 else ""
+            lines.append(f"connection {conn.id:<5} {conn.service} over {conn.transport}, "
+                         f"from {conn.opened:.3f} s{tries}{closed}{error}")
+    lines.append(
         f"records          {counts[Channel.REQUEST]} requests, "
         f"{counts[Channel.RESPONSE]} responses, {counts[Channel.EVENT]} events "
-        f"over {duration:.3f} s",
-    ]
+        f"over {duration:.3f} s"
+    )
     if header.description:
         lines.append(f"description      {header.description}")
     if header.metadata:
@@ -71,20 +107,40 @@ def _info(path: str, out: Output) -> int:
     return 0
 
 
-def _check(path: str) -> Track | int | None:
-    """Read the whole capture once, so that a damaged one fails before a line is
-    printed, and return its recorded TRACKSTART flags (records are not kept)."""
+@dataclass
+class _Summary:
+    """What the checking pass learns: the recorded TRACKSTART flags (of the
+    first quorum connection) and the connections (no records are kept)."""
+
+    header: CaptureHeader
     flags: Track | int | None = None
+    connections: list[CaptureConnection] = field(default_factory=list)
+
+    def plain_watch(self) -> bool:
+        """One quorum connection of a plain watch: played as a version-1 capture."""
+        command = self.header.command
+        return self.header.version == 1 or ((
+            command == ("watch",) or command == ("watch", "--changes-only")
+        ) and [c.service for c in self.connections] == ["quorum"])
+
+
+def _check(path: str) -> _Summary:
+    """Read the whole capture once, so that a damaged one fails before a line is
+    printed, and return what playing it needs."""
     with iter_capture(path) as reader:
+        summary = _Summary(reader.header)
         records = iter(reader)
         for record in records:
-            if record.channel is Channel.REQUEST:
-                flags = recorded_flags([record])
-                if flags is not None:
+            if record.channel is Channel.REQUEST and (
+                reader.connections[record.connection].service == "quorum"
+            ):
+                summary.flags = recorded_flags([record])
+                if summary.flags is not None:
                     break
         for _ in records:
             pass
-    return flags
+        summary.connections = list(reader.connections.values())
+    return summary
 
 
 class _BatchedOutput(Output):
@@ -118,24 +174,110 @@ class _BatchedOutput(Output):
 def run(args: argparse.Namespace, out: Output) -> int:
     if args.info:
         return _info(args.file, out)
-    flags = _check(args.file)
+    summary = _check(args.file)
+    if summary.header.command[:1] == ("status",):
+        return _replay_status(args.file, out, as_json=args.json)
     batched = _BatchedOutput(out)
-    with iter_capture(args.file) as reader, QuorumSession(
-        reader.header.model, connection=PlaybackConnection(reader)
-    ) as session:
-        if flags is not None:
-            session.trackstart(flags)
-        # No --count: a capture holds exactly the events watch received.
-        try:
+    try:
+        if not summary.plain_watch():
+            with iter_capture(args.file) as reader, CaptureDemux(reader) as demux:
+                return print_events(_watch_events(demux, summary), batched, as_json=args.json)
+        flags = summary.flags
+        with iter_capture(args.file) as reader, QuorumSession(
+            reader.header.model, connection=PlaybackConnection(reader)
+        ) as session:
+            if flags is not None:
+                session.trackstart(flags)
+            # No --count: a capture holds exactly the events watch received.
             return print_events(session.events(timeout=0), batched, as_json=args.json)
-        finally:
-            batched.flush()
+    finally:
+        batched.flush()
+
+
+def _watch_events(demux: CaptureDemux, summary: _Summary) -> Iterator[Any]:
+    """The events of a recorded ``watch`` of several connections, as it printed them.
+
+    Each connection is played to its own session, made (initialized, tracking
+    with the recorded flags) where the connection opened; each recorded event
+    is taken from its connection's session at its place in the file, which is
+    the order the live watch received and printed them.  With ``--reconnect``
+    a quorum connection lost prints ``connection_lost``, the next one whose
+    session comes up ``reconnected`` (one that did not come up, live, does
+    not here either: it was a failed attempt)."""
+    from pyquorum import ConnectionLostEvent, Reconnected
+    from pyquorum.services.votequorum.session import VotequorumSession
+
+    header = summary.header
+    flags = summary.flags if summary.flags is not None else Track.CURRENT | Track.CHANGES
+    reconnecting = "--reconnect" in header.command
+    sessions: dict[int, QuorumSession | VotequorumSession] = {}
+    had_quorum = False
+    try:
+        for item in demux:
+            if isinstance(item, CaptureRecord):
+                session = sessions.get(item.connection)
+                if session is not None:
+                    # One event: the next recorded one of this connection (the
+                    # generator is dropped at once, it holds nothing between events).
+                    event = next(session.events(timeout=0), None)
+                    if event is not None:
+                        yield event
+            elif item.closed is not None:
+                gone = sessions.pop(item.id, None)
+                if gone is not None:
+                    gone.close()
+                    if reconnecting and item.service == "quorum" and (
+                        item.reason is CloseReason.LOST
+                    ):
+                        yield ConnectionLostEvent(item.error or "")
+            elif item.service == "quorum":
+                try:
+                    quorum = QuorumSession(header.model, connection=demux.playback(item.id))
+                except PyquorumError:
+                    if not (reconnecting and had_quorum):
+                        raise
+                    continue  # live, this attempt failed too
+                try:
+                    quorum.trackstart(flags)
+                except PyquorumError:
+                    quorum.close()
+                    if not (reconnecting and had_quorum):
+                        raise
+                    continue
+                sessions[item.id] = quorum
+                if had_quorum and reconnecting:
+                    yield Reconnected(quorum.quorum_type, quorum.model, item.attempts)
+                had_quorum = True
+            elif item.service == "votequorum":
+                votequorum = VotequorumSession(connection=demux.playback(item.id))
+                sessions[item.id] = votequorum
+                votequorum.trackstart(flags)
+    finally:
+        for session in sessions.values():
+            session.close()
+
+
+def _replay_status(path: str, out: Output, *, as_json: bool) -> int:
+    """A recorded ``status``: its connections played to the same reads."""
+    from pyquorum.commands._status import run_status
+
+    capture = read_capture(path)
+    waiting = {service: deque(capture.connections_of(service))
+               for service in {c.service for c in capture.connections}}
+
+    def connect(service: str) -> PlaybackConnection:
+        left = waiting.get(service)
+        if not left:
+            raise CorosyncNotRunning(f"the capture holds no (further) {service} connection")
+        return PlaybackConnection(capture, connection=left.popleft().id)
+
+    return run_status(argparse.Namespace(json=as_json, timeout=DEFAULT_TIMEOUT), out, connect)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Decode a capture written by `pyquorum record` to exactly the lines "
-        "`pyquorum watch` printed live."
+        "`pyquorum watch` (or `pyquorum status`) printed live."
     )
     parser.add_argument("file", metavar="FILE", help="a capture file")
     parser.add_argument("--json", action="store_true", help="print one JSON object per event")

@@ -21,7 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--votequorum", action="store_true",
         help="add votequorum's events: votequorum_quorum (node states), votequorum_nodelist "
-        "and expected_votes (not with --reconnect)",
+        "and expected_votes (with --reconnect, votequorum is watched again after each "
+        "reconnection)",
     )
 
 

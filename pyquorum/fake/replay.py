@@ -18,6 +18,13 @@ Serving the story rather than the bytes means any client can replay any
 capture: a V0 client gets id 3 for a capture made with V1 and the other
 way round, and TRACKSTART, EXIST and TRACKSTOP behave as corosync's do.
 The notifications are encoded afresh (their 4 trailing bytes are zero).
+
+A capture of several connections (format version 2) tells its quorum story
+through its quorum connections: the first one's exchange and events, then
+the events of each later one (a reconnecting watch's new snapshots and
+changes; a status's quorum connection, which tracked no changes, gives
+its first snapshot only).  Its votequorum, cmap and cfg connections are
+not served here.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ from pyquorum.messages.types import (
     TrackStartRequest,
 )
 
-__all__ = ["script_from_capture", "script_from_records"]
+__all__ = ["quorum_records", "script_from_capture", "script_from_records"]
 
 _SNAPSHOT = Track.CURRENT | Track.CHANGES
 
@@ -54,14 +61,63 @@ def script_from_capture(source: str | Path | Capture) -> Script:
     capture file (read with :func:`~pyquorum.capture.read_capture`; a damaged
     one is a ScriptError naming the record)."""
     if isinstance(source, Capture):
-        return script_from_records(source.records, name=source.header.description or "a capture")
+        return script_from_records(quorum_records(source),
+                                   name=source.header.description or "a capture")
     try:
         capture = read_capture(source)
     except CaptureError as exc:
         raise ScriptError(str(exc) if exc.source else f"{source}: {exc}") from None
     except OSError as exc:
         raise ScriptError(f"{source}: {exc.strerror}") from None
-    return script_from_records(capture.records, name=f"capture {Path(source).name}")
+    return script_from_records(quorum_records(capture), name=f"capture {Path(source).name}")
+
+
+def quorum_records(capture: Capture) -> list[CaptureRecord]:
+    """The records that tell a capture's quorum story: a version-1 capture's
+    all; of several connections, the first quorum connection's, and the
+    events of the later ones (ScriptError when there is no quorum connection)."""
+    if capture.header.version == 1:
+        return list(capture.records)
+    quorum = capture.connections_of("quorum")
+    if not quorum:
+        services = ", ".join(sorted({c.service for c in capture.connections})) or "none"
+        raise ScriptError(f"the capture holds no quorum connection (its services: {services})")
+    first, later = quorum[0].id, {c.id for c in quorum[1:]}
+    records = [r for r in capture.records if r.connection == first
+               or (r.connection in later and r.channel is Channel.EVENT)]
+    if _tracks_changes(r for r in records if r.connection == first):
+        return records
+    # A client that never tracked changes (status: TRACKSTART CURRENT, read again to
+    # check the snapshot) saw one state: its first snapshot; the re-reads are no steps.
+    kept: list[CaptureRecord] = []
+    for record in records:
+        kept.append(record)
+        if record.channel is Channel.EVENT and isinstance(
+            _decoded_event(record), QuorumNotification | QuorumNotificationV0
+        ):
+            break
+    return kept
+
+
+def _tracks_changes(records: Iterable[CaptureRecord]) -> bool:
+    for record in records:
+        if record.channel is Channel.REQUEST:
+            try:
+                request = decode_request(record.data)
+            except RemoteProtocolError:
+                continue
+            if isinstance(request, TrackStartRequest) and request.flags & (
+                Track.CHANGES | Track.CHANGES_ONLY
+            ):
+                return True
+    return False
+
+
+def _decoded_event(record: CaptureRecord) -> Notification | None:
+    try:
+        return decode_notification(record.data)
+    except RemoteProtocolError:
+        return None  # script_from_records names it
 
 
 def script_from_records(records: Iterable[CaptureRecord], *, name: str = "") -> Script:

@@ -350,9 +350,10 @@ class PyWatcher:
         with node.netns_context():
             connection = IpcConnection.connect("quorum", timeout=10)
         try:
+            # Version 1 (one connection, in the header): what fixtures/captures/ holds.
             header = CaptureHeader(
                 transport="socket" if int(connection.connection_type) == 0 else "shm",
-                model=model, corosync_version=versions[0],
+                model=model, version=1, corosync_version=versions[0],
                 libqb_version=versions[1], max_msg_size=connection.max_msg_size,
                 description=f"node {node.nodeid} of a 3-node cluster, {model.name} session, "
                 "through the scenario walk of pyquorum/testing/scenarios.py",

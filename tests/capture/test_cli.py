@@ -88,8 +88,11 @@ def test_record_prints_what_watch_prints_and_replay_prints_it_again(
     replay = ["--json"] if "--json" in options else []
     assert run(monkeypatch, capsys, daemon, "replay", path, *replay) == (0, out, "")
     capture = read_capture(path)
-    assert capture.header.transport == "shm" and capture.header.model is Model.V1
-    assert capture.header.max_msg_size == 1048576
+    # Version 2: the transport and size are the connection's, not the header's.
+    (conn,) = capture.connections
+    assert conn.transport == "shm" and capture.header.model is Model.V1
+    assert conn.max_msg_size == 1048576 and conn.service == "quorum"
+    assert capture.header.version == 2 and capture.header.command == ("watch",)
 
 
 def test_record_v0_changes_only_replays_with_the_same_flags(
@@ -164,11 +167,46 @@ def test_record_to_an_unwritable_file_closes_the_connection(
     assert daemon.made[-1].closed
 
 
-def test_record_has_no_reconnect(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        cli.main(["record", "-o", "x", "--reconnect"])
-    assert info.value.code == cli.EXIT_ERROR
-    assert "unrecognized arguments: --reconnect" in capsys.readouterr().err
+def test_record_reconnect_records_each_connection_and_replays_the_reconnection(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``record --reconnect``: the lost connection, a failed attempt (nothing
+    listening) and the new connection, each in the one capture; replay prints
+    connection_lost and reconnected where watch did.  (Capture format v2: a
+    version-1 capture held one connection, and record had no --reconnect.)"""
+
+    class LostWhenDrained(FakeConnection):
+        def recv_event(self, timeout: float | None = None) -> bytes | None:
+            if not self.pending and not self.replies:
+                self.lose()
+            return super().recv_event(timeout)
+
+    makers: list[Callable[[], FakeConnection]] = [
+        lambda: LostWhenDrained(ModelGetTypeResponse(OK, QuorumType.SET),
+                                Reply(TrackStartResponse(OK), V1_EVENTS[:2])),
+        lambda: FakeConnection(ModelGetTypeResponse(OK, QuorumType.SET),
+                               Reply(TrackStartResponse(OK), V1_EVENTS[2:])),
+    ]
+    refusals = iter([True])
+
+    def make() -> FakeConnection:
+        if len(makers) == 1 and next(refusals, False):
+            raise CorosyncNotRunning("connection refused")
+        return makers.pop(0)()
+
+    path = str(tmp_path / "r.pqcap")
+    code, out, err = run(monkeypatch, capsys, Daemon(make), "record", "-o", path, "--json",
+                         "--reconnect", "--timeout", "0.3")
+    assert code == 0 and err.endswith(f"recorded 12 messages to {path}\n")
+    assert [json.loads(line)["type"] for line in out.splitlines()] == [
+        "nodelist", "quorum", "connection_lost", "reconnected", "nodelist", "quorum"]
+    capture = read_capture(path)
+    assert capture.header.command == ("watch", "--reconnect")
+    first, second = capture.connections
+    assert (first.reason, first.error) == ("lost", "the daemon is gone")
+    assert (second.reason, second.attempts) == ("closed", 2)
+    assert second.opened >= first.closed  # type: ignore[operator]
+    assert run(monkeypatch, capsys, Daemon(make), "replay", path, "--json") == (0, out, "")
 
 
 # ------------------------------------------------------------------ replay
@@ -223,3 +261,41 @@ def test_record_writes_the_hosts_versions_into_the_header(
     assert run(monkeypatch, capsys, v1_daemon(), "record", "-o", path, "--count", "1")[0] == 0
     header = read_capture(path).header
     assert (header.corosync_version, header.libqb_version) == ("3.1.99", "2.0.99")
+
+
+@pytest.mark.parametrize("options", [["--json"], []], ids=["json", "text"])
+def test_record_status_without_cmap_replays_to_the_same_status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    options: list[str],
+) -> None:
+    """A daemon serving the quorum service only (pyquorum's fake): status says so in a
+    note; the capture holds the one quorum connection, and replay (finding no cmap
+    connection in it, as the live status found no cmap) prints the same."""
+    quorum_only = Daemon(lambda: FakeConnection(
+        ModelGetTypeResponse(OK, QuorumType.SET), Reply(TrackStartResponse(OK), V1_EVENTS[:2])))
+
+    def connect(service: str, **kwargs: Any) -> FakeConnection:
+        if service != "quorum":
+            raise CorosyncNotRunning(f"nothing listens on @{service}")
+        return quorum_only.connection()
+
+    path = str(tmp_path / "s.pqcap")
+    monkeypatch.setattr(IpcConnection, "connect", connect)
+    code = cli.main(["record", "-o", path, "--status", *options])
+    out = capsys.readouterr().out
+    assert code == 0
+    if options:
+        got = json.loads(out)
+        assert got["members"] == [1, 2, 3] and got["provider"] is None
+    else:
+        assert "Nodes:            3\n" in out and "serves the quorum service but not cmap" in out
+    capture = read_capture(path)
+    assert capture.header.command == ("status",)
+    assert [c.service for c in capture.connections] == ["quorum"]
+    assert cli.main(["replay", path, *options]) == 0
+    assert capsys.readouterr().out == out
+
+
+def test_record_status_takes_only_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["record", "-o", "x", "--status", "--count", "2"]) == cli.EXIT_ERROR
+    assert "--status records one status snapshot" in capsys.readouterr().err

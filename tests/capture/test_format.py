@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from pyquorum.capture import (
-    CAPTURE_VERSION,
     MAX_DATA,
     Capture,
     CaptureError,
@@ -64,7 +63,7 @@ def test_the_file_is_preamble_header_records_end_as_documented() -> None:
 def test_the_header_json_has_every_documented_key() -> None:
     obj = HEADER.to_json()
     assert obj == {
-        "format": "pyquorum-capture", "version": CAPTURE_VERSION, "pyquorum_version": "0.1.0",
+        "format": "pyquorum-capture", "version": 1, "pyquorum_version": "0.1.0",
         "corosync_version": "3.1.7", "libqb_version": "2.0.6", "transport": "shm",
         "model": "V1", "service": "quorum", "created": "2026-01-02T03:04:05Z",
         "max_msg_size": 1048576, "description": "", "metadata": {},
@@ -87,7 +86,7 @@ def test_round_trip_through_a_path(tmp_path: Path) -> None:
 
 
 def test_round_trip_keeps_metadata_and_description() -> None:
-    header = CaptureHeader(transport="socket", model=Model.AUTO, description="x",
+    header = CaptureHeader(transport="socket", model=Model.AUTO, version=1, description="x",
                            metadata={"steps": [{"name": "a", "time": 1.5}]})
     capture = capture_from_bytes(to_bytes(Capture(header, ())))
     assert capture.header == header and capture.records == ()
@@ -152,9 +151,11 @@ def test_records_and_headers_refuse_bad_values() -> None:
         CaptureRecord(7, 0, b"")  # type: ignore[arg-type]
     assert CaptureRecord(2, 1, b"x").channel is Channel.RESPONSE  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="transport"):
-        CaptureHeader(transport="tcp", model=Model.V1)  # type: ignore[arg-type]
+        CaptureHeader(transport="tcp", model=Model.V1, version=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="version"):
-        CaptureWriter(io.BytesIO(), CaptureHeader(transport="shm", model=Model.V1, version=2))
+        CaptureWriter(io.BytesIO(), CaptureHeader(transport="shm", model=Model.V1, version=3))
+    with pytest.raises(ValueError, match="version-2 header has no transport"):
+        CaptureHeader(transport="shm", model=Model.V1)
 
 
 def test_header_for_a_connection_takes_its_transport_and_size() -> None:
@@ -208,8 +209,8 @@ def test_another_file_is_not_a_capture() -> None:
 
 
 def test_an_unknown_version_is_named() -> None:
-    err = error_of(b"pyquorum-capture 2\n" + GOOD[len(PREAMBLE) :])
-    assert "version 2 is not supported" in str(err) and "reads version 1" in str(err)
+    err = error_of(b"pyquorum-capture 3\n" + GOOD[len(PREAMBLE) :])
+    assert "version 3 is not supported" in str(err) and "reads versions 1 and 2" in str(err)
     assert "not a number" in str(error_of(b"pyquorum-capture x1\n"))
     assert "too long" in str(error_of(b"pyquorum-capture " + b"1" * 40))
 

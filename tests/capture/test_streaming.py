@@ -5,7 +5,9 @@ only as the session asks for them."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,11 +22,20 @@ from pyquorum.capture import (
     PlaybackConnection,
     iter_capture,
     read_capture,
+    write_capture,
 )
 from pyquorum.capture.records import _checked_record
 from pyquorum.messages.constants import Model, Track
 from pyquorum.messages.types import GetQuorateRequest, GetQuorateResponse
-from tests.support.capture import HEADER, OK, V1_CAPTURE, V1_EVENTS, record, to_bytes
+from tests.support.capture import (
+    HEADER,
+    OK,
+    V1_CAPTURE,
+    V1_EVENTS,
+    VQ_WATCH,
+    record,
+    to_bytes,
+)
 
 
 def _big(sizes: list[int]) -> Capture:
@@ -54,7 +65,7 @@ def test_a_flipped_bit_anywhere_is_named_as_before(sizes: list[int], data: st.Da
 
 
 def test_records_from_the_reader_are_the_records_written() -> None:
-    made = _checked_record(Channel.EVENT, 1.5, b"abc")
+    made = _checked_record(Channel.EVENT, 1.5, b"abc", 0)
     plain = CaptureRecord(Channel.EVENT, 1.5, b"abc")
     assert (made, hash(made), repr(made)) == (plain, hash(plain), repr(plain))
 
@@ -93,3 +104,38 @@ def test_a_request_missing_from_a_stream_is_named() -> None:
         with pytest.raises(CaptureError, match="holds no request"):
             playback.request(b"\1" * 16)
         assert playback.pending() == len(V1_EVENTS)
+
+
+def test_a_multi_connection_replay_holds_only_a_few_records(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``replay`` of a long ``watch --votequorum`` capture: each connection's records
+    are taken as their events come up, so the demultiplexer never holds more than
+    a handful, however long the capture."""
+    from pyquorum import cli
+    from pyquorum.capture import CaptureDemux
+    from pyquorum.commands import replay
+
+    head = VQ_WATCH.records[:8]  # both connections tracking, quorum's snapshot (2 events)
+    q_event, vq_event = VQ_WATCH.records[-1], VQ_WATCH.records[-3]
+    body = []
+    for i in range(2000):
+        source = q_event if i % 3 else vq_event
+        body.append(CaptureRecord(Channel.EVENT, 3.0 + i * 1e-3, source.data, source.connection))
+    connections = tuple(dataclasses.replace(c, closed=10.0) for c in VQ_WATCH.connections)
+    path = tmp_path / "long.pqcap"
+    write_capture(path, Capture(VQ_WATCH.header, (*head, *body), connections))
+
+    most = [0]
+
+    class Watched(CaptureDemux):
+        def _pull(self) -> bool:
+            pulled = super()._pull()
+            held = sum(map(len, self._queues.values())) + len(self._order)
+            most[0] = max(most[0], held)
+            return pulled
+
+    monkeypatch.setattr(replay, "CaptureDemux", Watched)
+    assert cli.main(["replay", "--json", str(path)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2 + 2000
+    assert 0 < most[0] <= 4

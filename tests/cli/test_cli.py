@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from pyquorum import cli
+from pyquorum.commands import _status as status_command
 from pyquorum.commands import _watching
-from pyquorum.commands import status as status_command
 from pyquorum.commands._common import Output
 from pyquorum.errors import (
     AccessError,
@@ -41,7 +41,7 @@ QUORATE = QuorumNotification(True, RING, (1, 2))
 INQUORATE = QuorumNotification(False, RING, (1,))
 
 
-def no_cmap(timeout: float) -> tuple[None, tuple[str, ...]]:
+def no_cmap(timeout: float, connect: object = None) -> tuple[None, tuple[str, ...]]:
     return None, ("no cmap in these tests",)
 
 

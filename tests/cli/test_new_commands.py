@@ -114,14 +114,6 @@ def test_merged_events_come_in_arrival_order_and_end_when_quiet() -> None:
         b.close()
 
 
-def test_watch_votequorum_does_not_combine_with_reconnect(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["watch", "--votequorum", "--reconnect"]) == 1
-    err = capsys.readouterr().err
-    assert err == ("pyquorum: --votequorum does not combine with --reconnect (yet); "
-                   "leave one of them out\n")
-
-
 class Refusing:
     """A votequorum session that refuses every change."""
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from pyquorum.commands import status as status_command
+from pyquorum.commands import _status as status_command
 from pyquorum.commands._common import Failure
-from pyquorum.commands.status import ClusterFacts, read_facts, read_status
+from pyquorum.commands._status import ClusterFacts, read_facts, read_status
 from pyquorum.errors import NotExistError
 from pyquorum.messages import votequorum as vq
 from pyquorum.messages.cmap import CmapValue

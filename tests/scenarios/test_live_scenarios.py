@@ -132,6 +132,8 @@ def test_pyquorum_record_prints_watch_output_and_replays_it(
     assert lines == [fmt(e) for e in walk.watchers[(OBSERVER, model)].events]
     assert code == cli.EXIT_INTERRUPTED  # stopped by SIGTERM, as by Ctrl-C
     capture = read_capture(path)
-    assert capture.header.model is model and capture.header.transport == walk.transport
+    # Capture format version 2: the transport is the connection's.
+    (connection,) = capture.connections
+    assert capture.header.model is model and connection.transport == walk.transport
     assert cli.main(["replay", str(path), *(["--json"] if as_json else [])]) == 0
     assert capsys.readouterr().out.splitlines() == lines

@@ -70,7 +70,7 @@ class Reader:
     def _run(self) -> None:
         from pyquorum import Model, QuorumSession
         from pyquorum.commands._common import Failure
-        from pyquorum.commands.status import open_votequorum, read_facts, read_status
+        from pyquorum.commands._status import open_votequorum, read_facts, read_status
         from pyquorum.services.cmap.session import CmapSession
         from pyquorum.status import status_to_dict
 

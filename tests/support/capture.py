@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import struct
@@ -11,12 +12,15 @@ from pyquorum.capture import (
     CAPTURE_VERSION,
     MAGIC,
     Capture,
+    CaptureConnection,
     CaptureHeader,
     CaptureRecord,
     Channel,
+    CloseReason,
     write_capture,
 )
 from pyquorum.errors import CsErrorCode
+from pyquorum.events import ConnectionLostEvent, Reconnected
 from pyquorum.messages.constants import Model, QuorumType, Track
 from pyquorum.messages.quorum import encode_notification, encode_request, encode_response
 from pyquorum.messages.types import (
@@ -34,10 +38,18 @@ from pyquorum.messages.types import (
 )
 
 OK = CsErrorCode.OK
-PREAMBLE = MAGIC + f"{CAPTURE_VERSION}\n".encode()
+#: The version-1 tests' preamble and header (version 1: one connection, in the header).
+PREAMBLE = MAGIC + b"1\n"
 HEADER = CaptureHeader(
-    transport="shm", model=Model.V1, pyquorum_version="0.1.0", corosync_version="3.1.7",
-    libqb_version="2.0.6", created="2026-01-02T03:04:05Z", max_msg_size=1048576,
+    transport="shm", model=Model.V1, version=1, pyquorum_version="0.1.0",
+    corosync_version="3.1.7", libqb_version="2.0.6", created="2026-01-02T03:04:05Z",
+    max_msg_size=1048576,
+)
+#: A version-2 header (what pyquorum writes now).
+HEADER_V2 = CaptureHeader(
+    model=Model.V1, version=CAPTURE_VERSION, pyquorum_version="0.1.0",
+    corosync_version="3.1.7", libqb_version="2.0.6", created="2026-01-02T03:04:05Z",
+    command=("watch",),
 )
 R1, R2 = RingId(1, 12), RingId(1, 16)
 
@@ -89,3 +101,93 @@ def header_frame(obj: object | None = None) -> bytes:
 
 def end_frame(count: int, time: float = 10.0) -> bytes:
     return frame(4, json.dumps({"records": count}).encode(), time)
+
+
+# ------------------------------------------------------------------ version 2
+
+
+def vq_record(time: float, message: object, connection: int) -> CaptureRecord:
+    """A votequorum message as a record of ``connection``."""
+    from pyquorum.messages import votequorum as vq
+
+    if isinstance(message, vq.Request):
+        return CaptureRecord(Channel.REQUEST, time, vq.encode_request(message), connection)
+    if isinstance(message, vq.Response):
+        return CaptureRecord(Channel.RESPONSE, time, vq.encode_response(message), connection)
+    assert isinstance(message, vq.Notification)
+    return CaptureRecord(Channel.EVENT, time, vq.encode_notification(message), connection)
+
+
+def on(connection: int, *records: CaptureRecord) -> tuple[CaptureRecord, ...]:
+    """Quorum records moved to ``connection``."""
+    return tuple(CaptureRecord(r.channel, r.time, r.data, connection) for r in records)
+
+
+def shifted(by: float, *records: CaptureRecord) -> tuple[CaptureRecord, ...]:
+    return tuple(CaptureRecord(r.channel, r.time + by, r.data, r.connection) for r in records)
+
+
+def _vq_parts() -> tuple[tuple[object, ...], tuple[CaptureRecord, ...]]:
+    from pyquorum.messages import votequorum as vq
+    from pyquorum.messages.constants import NodeState
+
+    flags = Track.CURRENT | Track.CHANGES
+    nodes = tuple(vq.NodeStatus(n, NodeState.MEMBER) for n in (1, 2, 3))
+    events: tuple[object, ...] = (
+        vq.NodelistNotification(0, R1, (1, 2, 3)),
+        vq.QuorumNotification(True, 0, nodes),
+        vq.ExpectedVotesNotification(0, 2),
+    )
+    records = (
+        vq_record(0.0042, vq.TrackStartRequest(flags, 0), 1),
+        vq_record(0.0044, vq.StatusResponse(OK), 1),
+        vq_record(0.0051, events[0], 1),
+        vq_record(0.0052, events[1], 1),
+        vq_record(1.0, events[2], 1),
+    )
+    return events, records
+
+
+VQ_EVENTS, _VQ_RECORDS = _vq_parts()
+#: ``watch --votequorum``: a quorum connection (0) and a votequorum one (1), their
+#: events interleaved as received: quorum's snapshot, votequorum's, an expected
+#: votes change, then node 3 leaving (quorum).
+VQ_WATCH = Capture(
+    dataclasses.replace(HEADER_V2, command=("watch", "--votequorum")),
+    (
+        *on(0, *V1_RECORDS[:4]),
+        _VQ_RECORDS[0], _VQ_RECORDS[1],
+        *on(0, V1_RECORDS[4], V1_RECORDS[5]),
+        _VQ_RECORDS[2], _VQ_RECORDS[3], _VQ_RECORDS[4],
+        *on(0, V1_RECORDS[6], V1_RECORDS[7]),
+    ),
+    (
+        CaptureConnection(0, "quorum", "shm", 0.0005, 3.0, 1048576),
+        CaptureConnection(1, "votequorum", "shm", 0.003, 3.0, 1048576),
+    ),
+)
+VQ_WATCH_PRINTED = (V1_EVENTS[0], V1_EVENTS[1], *VQ_EVENTS, V1_EVENTS[2], V1_EVENTS[3])
+
+LOST = "corosync closed the connection"
+#: ``watch --reconnect``: connection 0 sees the snapshot and is lost; connection 1
+#: (attempt 2) is refused an answer and lost too (a failed attempt); connection 2
+#: (after 4 attempts) sees the new snapshot (node 3 gone) and is closed at the end.
+RECONNECT_WATCH = Capture(
+    CaptureHeader(model=Model.V1, pyquorum_version="0.1.0", created="2026-01-02T03:04:05Z",
+                  command=("watch", "--reconnect")),
+    (
+        *on(0, *V1_RECORDS[:6]),
+        *on(1, *shifted(2.0, V1_RECORDS[0])),
+        *on(2, *shifted(4.0, *V1_RECORDS[:4])),
+        *on(2, *shifted(4.0, V1_RECORDS[6], V1_RECORDS[7])),
+    ),
+    (
+        CaptureConnection(0, "quorum", "socket", 0.0, 1.0, 8192, 1, CloseReason.LOST, LOST),
+        CaptureConnection(1, "quorum", "socket", 2.0, 2.5, 8192, 2, CloseReason.LOST, LOST),
+        CaptureConnection(2, "quorum", "socket", 4.0, 9.0, 8192, 4, CloseReason.CLOSED),
+    ),
+)
+RECONNECT_PRINTED = (
+    V1_EVENTS[0], V1_EVENTS[1], ConnectionLostEvent(LOST),
+    Reconnected(QuorumType.SET, Model.V1, 4), V1_EVENTS[2], V1_EVENTS[3],
+)
