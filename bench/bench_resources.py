@@ -14,6 +14,12 @@ libquorum and built on first use into bench/build/.
   consume N``) iterating ``QuorumSession.events()``; the C one polls the fd
   and dispatches ALL.  Each gets a fresh server.  Memory: the client's
   peak RSS after the first 10,000 events and at the end.
+  The server is pure Python too: it writes what the 1 MiB ring takes,
+  then the rest every 20 ms as room appears, and on the 2-core machine it
+  paces both clients (C waits for it most of the time).  So the flood row
+  says whether pyquorum keeps up with a busy daemon the way libquorum does;
+  the CPU row under it says what each client spends per event, which is
+  where C still leads.
 * **fds**: descriptors 20 open SHM sessions add to the process.
 * **idle CPU**: sessions tracking changes, each waiting for events
   (pyquorum: a thread per session blocked in ``dispatch(BLOCKING)``; C: one
