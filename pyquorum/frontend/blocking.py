@@ -178,12 +178,45 @@ class BlockingSession(FrontendBase[E], Generic[E]):
         thread) ends any dispatch normally.
         """
         rule = dispatch_rule(mode)
-        self._core.check_open("dispatch")
+        core = self._core
+        core.check_open("dispatch")
         wait = timeout if rule.wait else 0.0
         Deadline(wait)  # validates timeout
+        lock = self._dispatch_lock
         handled = 0
         while True:
-            deadline = Deadline(wait)
+            event: E | None = None
+            # An event already pending, with nobody else dispatching, is
+            # taken without a deadline (a flood's hot path).  A non-waiting
+            # mode that finds nothing here (or finds another thread
+            # dispatching) has nothing pending; a waiting one waits next.
+            if lock.acquire(blocking=False):
+                try:
+                    if not core.closed:
+                        event = self._receive(0.0)
+                        if event is not None and not core.closed:
+                            self._deliver(event)
+                finally:
+                    lock.release()
+            if event is None and rule.wait and not core.closed:
+                event = self._wait_and_deliver(wait)
+            if event is not None:
+                handled += 1
+            if core.closed:
+                return handled
+            if event is None:
+                if rule.on_empty is OnEmpty.TRY_AGAIN:
+                    raise TryAgainError("dispatch: no event pending")
+                if rule.on_empty is OnEmpty.TIMEOUT:
+                    raise CsTimeoutError(f"dispatch: no event within {timeout} s")
+                return handled
+            if rule.one:
+                return handled
+
+    def _wait_and_deliver(self, timeout: float | None) -> E | None:
+        """Wait (taking turns) up to ``timeout`` for one event and deliver it; None if none came."""
+        deadline = Deadline(timeout)
+        while True:
             event: E | None = None
             if self._acquire_turn(deadline):
                 try:
@@ -192,20 +225,8 @@ class BlockingSession(FrontendBase[E], Generic[E]):
                         self._deliver(event)
                 finally:
                     self._dispatch_lock.release()
-            if event is not None:
-                handled += 1
-            if self._core.closed:
-                return handled
-            if event is None:
-                if rule.wait and not deadline.expired():
-                    continue  # nothing yet, and time is left
-                if rule.on_empty is OnEmpty.TRY_AGAIN:
-                    raise TryAgainError("dispatch: no event pending")
-                if rule.on_empty is OnEmpty.TIMEOUT:
-                    raise CsTimeoutError(f"dispatch: no event within {timeout} s")
-                return handled
-            if rule.one:
-                return handled
+            if event is not None or self._core.closed or deadline.expired():
+                return event
 
     def events(self, timeout: float | None = None) -> Iterator[E]:
         """The events as they come, as an iterator of the service's frozen event dataclasses.
@@ -221,19 +242,39 @@ class BlockingSession(FrontendBase[E], Generic[E]):
         return self._iter_events(timeout)
 
     def _iter_events(self, timeout: float | None) -> Iterator[E]:
+        core = self._core
+        lock = self._dispatch_lock
         while True:
-            deadline = Deadline(timeout)
             event: E | None = None
-            while event is None:
-                if self._core.closed or not self._acquire_turn(deadline):
-                    return
+            # An event already pending is taken without a deadline (a
+            # flood's hot path); only when none is does the wait begin.
+            if lock.acquire(blocking=False):
                 try:
-                    event = self._receive(deadline.remaining())
+                    if core.closed:
+                        return
+                    event = self._receive(0.0)
                 finally:
-                    self._dispatch_lock.release()
-                if event is None and (self._core.closed or deadline.expired()):
+                    lock.release()
+            if event is None:
+                event = self._wait_event(timeout)
+                if event is None:
                     return
             yield event  # outside the lock: the consumer may take its time
+
+    def _wait_event(self, timeout: float | None) -> E | None:
+        """The next event within ``timeout``; None when it passes or the session closes."""
+        deadline = Deadline(timeout)
+        while True:
+            if self._core.closed or not self._acquire_turn(deadline):
+                return None
+            try:
+                event = self._receive(deadline.remaining())
+            finally:
+                self._dispatch_lock.release()
+            if event is not None:
+                return event
+            if self._core.closed or deadline.expired():
+                return None
 
     # -- closing ------------------------------------------------------------------
 

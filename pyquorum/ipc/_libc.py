@@ -1,10 +1,13 @@
 """The few libc functions pyquorum needs, bound once through ctypes.
 
-Only glibc's POSIX semaphore calls live here (``sem_clockwait`` only where
-glibc has it, 2.30 on).  They are the reason ctypes is
+glibc's POSIX semaphore calls (``sem_clockwait`` only where glibc has it,
+2.30 on), and ``mmap`` itself.  The semaphores are the reason ctypes is
 used at all: the rings' semaphores are shared with corosync, and waiting on
 or decrementing them needs an atomic read-modify-write plus a futex call,
-which pure Python cannot do (docs/protocol.md §3.8).
+which pure Python cannot do (docs/protocol.md §3.8).  ``mmap`` is here
+because :class:`mmap.mmap` keeps a duplicate of the mapped file's fd open
+for the mapping's life (before Python 3.13's ``trackfd``), which would
+cost a connection one fd per ring file (see :mod:`pyquorum.ipc.mapping`).
 
 Every function is bound with ``use_errno=True`` so a failure's errno is read
 with :func:`ctypes.get_errno` right after the call, immune to anything the
@@ -22,9 +25,12 @@ import ctypes.util
 from typing import Final
 
 __all__ = [
+    "MAP_FAILED",
     "SEM_T_SIZE",
     "Timespec",
     "get_errno",
+    "mmap",
+    "munmap",
     "sem_clockwait",
     "sem_destroy",
     "sem_getvalue",
@@ -88,5 +94,16 @@ sem_clockwait: Final = (
 )
 #: int sem_getvalue(sem_t *sem, int *sval)
 sem_getvalue: Final = _bind("sem_getvalue", _sem_p, ctypes.POINTER(ctypes.c_int))
+
+#: void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+mmap: Final = _libc.mmap
+mmap.argtypes = [
+    ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long
+]
+mmap.restype = ctypes.c_void_p
+#: int munmap(void *addr, size_t length)
+munmap: Final = _bind("munmap", ctypes.c_void_p, ctypes.c_size_t)
+#: ``(void *) -1`` as ctypes returns it for a ``c_void_p`` result.
+MAP_FAILED: Final = ctypes.c_void_p(-1).value
 
 get_errno: Final = ctypes.get_errno

@@ -540,6 +540,26 @@ class Ring:
         self._hw[W_READ_PT] = self._peek_next
         self._peek_r = _NO_CHUNK
 
+    def try_read(self) -> bytes | None:
+        """The next payload if a chunk is there now, else None: :meth:`read` with timeout 0.
+
+        The reader's hot path (a flood of events): one ``sem_trywait`` and
+        the chunk's checks, without a deadline or the peek bookkeeping a
+        caller could observe.  Same errors and same all-or-nothing rule as
+        :meth:`peek`.
+        """
+        if self._peek_r != _NO_CHUNK:
+            raise LocalProtocolError("try_read() before reclaim() of the chunk already peeked")
+        if not self._sem.trywait():
+            return None
+        try:
+            data = self._take()
+        except BaseException:
+            self._sem.post()
+            raise
+        self.reclaim()
+        return data
+
     def read(self, timeout: float) -> bytes | None:
         """:meth:`peek` then :meth:`reclaim`: the next payload, or None on timeout."""
         data = self.peek(timeout)

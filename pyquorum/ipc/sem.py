@@ -192,7 +192,9 @@ class PosixSemaphore:
             raise self._fail("sem_post")
 
     def trywait(self) -> bool:
-        addr = self._address()
+        addr = self._addr
+        if addr is None:
+            raise ValueError("semaphore was released")
         while _libc.sem_trywait(addr) != 0:
             err = _libc.get_errno()
             if err == errno.EAGAIN:

@@ -10,7 +10,6 @@ not hold up a request made from another thread.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
 from pyquorum._deadline import Deadline
@@ -199,11 +198,18 @@ class IpcConnection:
 
     def recv_event(self, timeout: float | None = None) -> bytes | None:
         """The next event's bytes, or None if none came within ``timeout`` (0 polls)."""
-        deadline = Deadline(timeout)
+        if timeout is not None and not timeout >= 0:
+            Deadline(timeout)  # raises ValueError, event or not
         with self._event_lock:
-            self._check_usable()
+            if self._closed or self._broken is not None:
+                self._check_usable()
             try:
-                return self._transport.recv_event(deadline)
+                # An event already there is taken without a deadline or a
+                # poll (a flood's hot path); the wait starts only if none is.
+                data = self._transport.try_event()
+                if data is None:
+                    data = self._transport.recv_event(Deadline(timeout))
+                return data
             except _KEEPS_CONNECTION:
                 raise
             except PyquorumError as exc:
@@ -239,8 +245,7 @@ class IpcConnection:
                         self._event_lock.release()
             finally:
                 self._request_lock.release()
-        with contextlib.suppress(OSError):
-            self._transport.setup.shutdown(2)
+        self._transport.interrupt()
         with self._request_lock, self._event_lock:
             self._transport.close()
 

@@ -135,11 +135,13 @@ def _read(ring: Ring, timeout: float, name: str) -> bytes | None:
         raise shared_state_error(exc, f"the {name} ring's semaphore") from None
 
 
-def _server_gone(pid: int | None) -> bool:
+def _server_gone(pid: int | None, tries: int = 4) -> bool:
     """Whether ``pid`` has exited; libqb gives it 4 × 10 ms to finish dying."""
     if pid is None or pid <= 0:
         return False
-    for _ in range(4):
+    for attempt in range(tries):
+        if attempt:
+            time.sleep(0.01)
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -148,7 +150,6 @@ def _server_gone(pid: int | None) -> bool:
             return False
         if _is_zombie(pid):
             return True  # dead, only not yet reaped by its parent
-        time.sleep(0.01)
     return False
 
 
@@ -225,7 +226,9 @@ class ShmTransport(ClientTransport):
                     ) from None
                 poller = select.poll()
                 poller.register(self.setup, select.POLLOUT)
-                poller.poll(deadline.slice(LIVENESS_SLICE) * 1000.0)
+                # A hang-up ends the wait too (poll always reports POLLHUP).
+                left = deadline.remaining()
+                poller.poll(None if left is None else left * 1000.0)
                 self.check_setup_hangup()
                 continue
             except (BrokenPipeError, ConnectionResetError) as exc:
@@ -252,11 +255,19 @@ class ShmTransport(ClientTransport):
 
     # -- events --------------------------------------------------------------
 
+    def try_event(self) -> bytes | None:
+        try:
+            data = self._evt.try_read()
+        except OSError as exc:
+            raise shared_state_error(exc, "the event ring's semaphore") from None
+        if data is not None:
+            self._take_doorbell()
+        return data
+
     def recv_event(self, deadline: Deadline) -> bytes | None:
         while True:
-            data = _read(self._evt, 0, "event")
+            data = self.try_event()
             if data is not None:
-                self._take_doorbell()
                 return data
             if self.lost:
                 raise self.lost_error("the daemon hung up")
@@ -264,9 +275,14 @@ class ShmTransport(ClientTransport):
             # caller that polls fileno() and then reads with timeout 0 must
             # learn of a hang-up (or have a late doorbell byte consumed), or
             # it would find the fd readable again at once, for ever.
+            # The setup socket carries both signs an idle session waits for:
+            # a doorbell (POLLIN) and the daemon's death (POLLHUP, or EOF as
+            # POLLIN), so the wait needs no timer (docs/protocol.md §5.2):
+            # it lasts until one of them, or the caller's deadline.
             expired = deadline.expired()
-            wait = 0.0 if expired else deadline.slice(LIVENESS_SLICE)
-            for _fd, revents in self._setup_poll.poll(wait * 1000.0):
+            left = deadline.remaining()
+            wait = None if left is None else (0.0 if expired else left * 1000.0)
+            for _fd, revents in self._setup_poll.poll(wait):
                 if revents & select.POLLIN:
                     if not self._doorbell_pending():
                         continue
@@ -310,6 +326,18 @@ class ShmTransport(ClientTransport):
 
     def _take_doorbell(self) -> None:
         """Consume the one setup-socket byte that belongs to the event just read."""
+        try:
+            byte = self.setup.recv(1, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            self._await_doorbell()  # posted before it was rung: wait a little
+            return
+        except (ConnectionResetError, BrokenPipeError):
+            byte = b""
+        if not byte:
+            self.lost = True
+
+    def _await_doorbell(self) -> None:
+        """:meth:`_take_doorbell` for a byte that is not there yet."""
         poller = self._setup_poll
         deadline = Deadline(_DOORBELL_GRACE)
         while True:
@@ -340,7 +368,10 @@ class ShmTransport(ClientTransport):
         if getattr(self, "_closed", False):
             return
         self._closed = True
-        dead = self.lost and _server_gone(self.server_pid)
+        # A hang-up we caused ourselves (close from another thread shuts the
+        # socket down to wake a waiter) is not a sign of a dying daemon:
+        # then one look, without libqb's 40 ms of patience.
+        dead = self.lost and _server_gone(self.server_pid, 1 if self.interrupted else 4)
         leftovers = [
             path
             for r in self._rings

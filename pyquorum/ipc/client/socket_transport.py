@@ -28,7 +28,7 @@ from pyquorum.errors import (
 )
 from pyquorum.ipc.address import SOCKET_DIR, abstract_address, filesystem_sockets_forced
 from pyquorum.ipc.client.handshake import Handshake
-from pyquorum.ipc.client.transport import LIVENESS_SLICE, ClientTransport, map_server_file
+from pyquorum.ipc.client.transport import ClientTransport, map_server_file
 from pyquorum.ipc.client.trust import (
     RESOURCE_ERRNOS,
     check_base_name,
@@ -212,7 +212,9 @@ class SocketTransport(ClientTransport):
             poller = select.poll()
             poller.register(self._req, select.POLLOUT)
             poller.register(self.setup, select.POLLIN)
-            for fd, revents in poller.poll(deadline.slice(LIVENESS_SLICE) * 1000.0):
+            # The setup socket is in the set: a hang-up ends the wait.
+            left = deadline.remaining()
+            for fd, revents in poller.poll(None if left is None else left * 1000.0):
                 if fd == self.setup.fileno() and revents:
                     raise self.lost_error("the daemon hung up")
             if deadline.expired():
@@ -273,9 +275,16 @@ class SocketTransport(ClientTransport):
                 return data
 
     def _poll(self, poller: select.poll, setup_fd: int, deadline: Deadline) -> bool:
-        """Wait one slice; True if the data socket became readable."""
+        """Wait until the data socket is readable, the daemon hangs up or the deadline passes.
+
+        True if the data socket became readable.  No timer: the setup
+        socket is polled with the data socket, and it reports the daemon's
+        death (docs/protocol.md §5.2), so there is nothing to look at
+        between wake-ups.
+        """
         readable = False
-        for fd, revents in poller.poll(deadline.slice(LIVENESS_SLICE) * 1000.0):
+        left = deadline.remaining()
+        for fd, revents in poller.poll(None if left is None else left * 1000.0):
             if fd == setup_fd:
                 # Nothing is ever written to the setup socket after the
                 # handshake in this transport: readable means EOF.
@@ -293,6 +302,12 @@ class SocketTransport(ClientTransport):
         if data is None:
             raise CsTimeoutError("timed out waiting for corosync's response")
         return data
+
+    def try_event(self) -> bytes | None:
+        assert self._evt is not None
+        if self._evt_buf is None:
+            self._evt_buf = _receive_buffer(self.max_msg_size)
+        return self._try_recv(self._evt, self._evt_buf)
 
     def recv_event(self, deadline: Deadline) -> bytes | None:
         assert self._evt is not None

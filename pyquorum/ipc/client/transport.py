@@ -22,12 +22,16 @@ from pyquorum.errors import ConnectionLost, RemoteProtocolError
 from pyquorum.ipc.client._spin import RESPONSE_SPIN
 from pyquorum.ipc.client.handshake import Handshake
 from pyquorum.ipc.client.trust import RESOURCE_ERRNOS, local_error, open_server_file
+from pyquorum.ipc.mapping import map_shared_fd
 
 __all__ = ["LIVENESS_SLICE", "ClientTransport", "map_server_file"]
 
-#: The longest single wait before liveness is checked again.  libqb uses
-#: 2 s (QB_IPC_MAX_WAIT_MS); shorter slices notice a dead daemon sooner for
-#: the price of one extra poll(2) per slice on an idle connection.
+#: The longest single wait for an SHM response before liveness is checked
+#: again.  A response has no fd (only the ring's semaphore says it is
+#: there), so this is the one wait that needs a timer; libqb uses 2 s
+#: (QB_IPC_MAX_WAIT_MS), shorter slices notice a dead daemon sooner.  It
+#: costs nothing while idle: every other wait (events, hang-ups, a full
+#: socket) sleeps on fds that report the daemon's death (docs/protocol.md §5.2).
 LIVENESS_SLICE = 0.5
 
 
@@ -50,6 +54,8 @@ class ClientTransport(ABC):
         #: Who may own the files the server names (see Handshake.owners).
         self.owners = handshake.owners
         self.lost = False
+        #: Set by :meth:`interrupt`: a hang-up seen after it is our own doing.
+        self.interrupted = False
         #: How long recv_response busy-waits first (see pyquorum.ipc.client._spin).
         self.response_spin = RESPONSE_SPIN
         # Two poll objects on the same socket: the event path (under the
@@ -74,6 +80,15 @@ class ClientTransport(ABC):
     @abstractmethod
     def recv_event(self, deadline: Deadline) -> bytes | None:
         """The next event, or None if none arrived by the deadline."""
+
+    def try_event(self) -> bytes | None:
+        """The next event if one is there now, else None; never waits, never polls.
+
+        The hot path of a flood (no deadline, no poll): when it says None,
+        :meth:`recv_event` waits, and reports a hang-up.  This default
+        leaves everything to :meth:`recv_event`.
+        """
+        return None
 
     @abstractmethod
     def fileno(self) -> int:
@@ -101,6 +116,16 @@ class ClientTransport(ABC):
             if revents & _HANGUP:
                 raise self.lost_error("the daemon hung up (setup socket closed)")
 
+    def interrupt(self) -> None:
+        """Shut the setup socket down (from any thread) to wake a thread waiting on it.
+
+        The waiter then sees a hang-up, which :attr:`interrupted` marks as
+        ours rather than the daemon's.
+        """
+        self.interrupted = True
+        with contextlib.suppress(OSError):
+            self.setup.shutdown(socket.SHUT_RDWR)
+
     def close_setup(self) -> None:
         with contextlib.suppress(OSError):
             self.setup.shutdown(socket.SHUT_RDWR)
@@ -126,6 +151,7 @@ def map_server_file(
     mapping under it.  A file that cannot be opened, or is shorter than
     ``minimum``, is the server's fault: RemoteProtocolError naming
     ``field``.  Running out of fds or memory is a typed error of its own.
+    The file's fd is closed before this returns: the mapping holds none.
     """
     fd = open_server_file(path, field, what, owners)
     try:
@@ -137,9 +163,9 @@ def map_server_file(
                 field=field,
             )
         try:
-            return mmap.mmap(
-                fd, length or size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
-            )
+            # Not mmap.mmap(fd, ...): it would keep a duplicate of fd open
+            # for as long as the mapping lives (pyquorum.ipc.mapping).
+            return map_shared_fd(fd, length or size)
         except OSError as exc:
             if exc.errno in RESOURCE_ERRNOS:
                 raise local_error(exc, f"cannot map the {what} corosync named") from None
