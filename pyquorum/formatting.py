@@ -153,7 +153,18 @@ def event_to_json(event: PrintableEvent) -> str:
 
 
 def _json_ids(ids: tuple[int, ...]) -> str:
-    return ", ".join(map(str, ids))
+    # A capture repeats a handful of member lists over and over: remember how each
+    # was written (a bounded table, so a hostile capture cannot grow it).
+    text = _JSON_IDS.get(ids)
+    if text is None:
+        text = ", ".join(map(str, ids))
+        if len(_JSON_IDS) < _JSON_IDS_MAX:
+            _JSON_IDS[ids] = text
+    return text
+
+
+_JSON_IDS: dict[tuple[int, ...], str] = {}
+_JSON_IDS_MAX = 1024
 
 
 def _ids(ids: tuple[int, ...]) -> str:

@@ -221,17 +221,29 @@ class BlockingSession(FrontendBase[E], Generic[E]):
         return self._iter_events(timeout)
 
     def _iter_events(self, timeout: float | None) -> Iterator[E]:
+        core, lock = self._core, self._dispatch_lock
+        # A timeout of None (wait without limit) or 0 (only what is pending) needs no
+        # clock: every wait is that same timeout, and 0 is spent after one try.  Only a
+        # positive timeout gets a Deadline per event (replay takes the 0 path for each
+        # of its events).
+        timed = bool(timeout)
         while True:
-            deadline = Deadline(timeout)
+            deadline = Deadline(timeout) if timed else None
             event: E | None = None
             while event is None:
-                if self._core.closed or not self._acquire_turn(deadline):
+                if core.closed:
+                    return
+                if not lock.acquire(blocking=False) and not self._acquire_turn(
+                    deadline or Deadline(timeout)
+                ):
                     return
                 try:
-                    event = self._receive(deadline.remaining())
+                    event = self._receive(deadline.remaining() if deadline else timeout)
                 finally:
-                    self._dispatch_lock.release()
-                if event is None and (self._core.closed or deadline.expired()):
+                    lock.release()
+                if event is None and (
+                    core.closed or (deadline.expired() if deadline else timeout is not None)
+                ):
                     return
             yield event  # outside the lock: the consumer may take its time
 

@@ -70,6 +70,12 @@ _EVENT_IDS: dict[type[Notification], int] = {
     NodelistNotification: ResponseId.V1_NODELIST_NOTIFICATION,
 }
 
+#: The event classes each model delivers (docs/protocol.md §6.5); any other is a LibraryError.
+_MODEL_EVENTS: dict[Model | None, frozenset[type[Notification]]] = {
+    Model.V1: frozenset({QuorumNotification, NodelistNotification}),
+    Model.V0: frozenset({QuorumNotificationV0}),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class InitResult:
@@ -212,11 +218,11 @@ class SessionCore(SessionLifecycle):
 
     def handle_event(self, data: bytes) -> Event:
         """Decode one event; LibraryError if the model in use has no such notification."""
-        self.check_ready("dispatch")
+        if self.state is not SessionState.READY:
+            self.check_ready("dispatch")
         event = decode_notification(data)
-        if self.model is Model.V1 and isinstance(event, QuorumNotification | NodelistNotification):
-            return event
-        if self.model is Model.V0 and isinstance(event, QuorumNotificationV0):
+        # One dict lookup per event (replay runs this for every recorded event).
+        if type(event) in _MODEL_EVENTS.get(self.model, ()):
             return event
         ident = event.id if isinstance(event, UnknownNotification) else _EVENT_IDS[type(event)]
         model = self.model.name if self.model is not None else "?"
