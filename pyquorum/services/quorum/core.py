@@ -23,10 +23,10 @@ raises BadHandleError.
 
 from __future__ import annotations
 
-import logging
+import sys
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, TypeVar, cast
 
 from pyquorum.errors import (
     CsErrorCode,
@@ -59,7 +59,15 @@ from pyquorum.messages.types import (
 
 __all__ = ["Callbacks", "InitResult", "QuorumProperties", "SessionCore"]
 
-log = logging.getLogger("pyquorum.session")
+
+
+def _log_info(message: str) -> None:
+    """Log at INFO on ``pyquorum.session``, if anything imported :mod:`logging`:
+    if nothing did, nothing configured a handler and the message would go nowhere,
+    so a command need not import logging (milliseconds of its start-up) for it."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger("pyquorum.session").info(message)
 
 S = TypeVar("S")
 R = TypeVar("R")
@@ -169,7 +177,7 @@ class SessionCore(SessionLifecycle):
                     "MODEL_GETTYPE: corosync answered as to an unknown request, so it predates "
                     "model V1 (corosync < 3.1); use Model.V0 or Model.AUTO"
                 )
-            log.info(
+            _log_info(
                 "corosync does not know MODEL_GETTYPE (it predates 3.1): "
                 "Model.AUTO falls back to model V0"
             )
@@ -223,7 +231,7 @@ class SessionCore(SessionLifecycle):
         event = decode_notification(data)
         # One dict lookup per event (replay runs this for every recorded event).
         if type(event) in _MODEL_EVENTS.get(self.model, ()):
-            return event
+            return cast(Event, event)
         ident = event.id if isinstance(event, UnknownNotification) else _EVENT_IDS[type(event)]
         model = self.model.name if self.model is not None else "?"
         raise LibraryError(
