@@ -29,7 +29,7 @@ from pyquorum.errors import BadHandleError, CsTimeoutError, TryAgainError
 from pyquorum.frontend.base import FrontendBase
 from pyquorum.frontend.core import OnEmpty, Operation, ServiceCore, dispatch_rule
 from pyquorum.messages.constants import DEFAULT_MAX_MSG_SIZE, DispatchMode
-from pyquorum.timeouts import Timeout
+from pyquorum.timeouts import Timeout, resolve
 
 __all__ = ["BlockingSession", "Connection"]
 
@@ -120,10 +120,14 @@ class BlockingSession(FrontendBase[E], Generic[E]):
 
     def _run(self, op: Operation[T], timeout: Timeout) -> T:
         """Drive ``op`` to its result within ``timeout`` (DEFAULT: the session's)."""
-        deadline = self._deadline(timeout)
+        limit = resolve(timeout, self._timeout)
+        # Without a limit there is nothing to count down (the common case: no Deadline).
+        deadline = Deadline(limit) if limit is not None else None
         while not op.done:
             try:
-                response = self._conn.request(op.request, deadline.remaining())
+                response = self._conn.request(
+                    op.request, deadline.remaining() if deadline is not None else None
+                )
             except Exception as exc:
                 self._raise_if_closed(op.name, exc)
                 raise

@@ -35,7 +35,7 @@ from pyquorum.errors import (
     LocalProtocolError,
 )
 from pyquorum.events import Event
-from pyquorum.frontend.core import Operation, SessionLifecycle, SessionState, expect
+from pyquorum.frontend.core import Exchange, Operation, SessionLifecycle, SessionState, expect
 from pyquorum.messages.constants import Model, QuorumType, ResponseId, Track
 from pyquorum.messages.quorum import decode_notification, decode_response, encode_request
 from pyquorum.messages.types import (
@@ -130,6 +130,10 @@ def _expect(data: bytes, cls: type[R], what: str) -> R:
     return expect(data, cls, what, decode_response, (ErrorResponse,))
 
 
+def _getquorate_result(data: bytes) -> bool:
+    return bool(_expect(data, GetQuorateResponse, "GETQUORATE").quorate)
+
+
 def _quorum_type(value: int) -> QuorumType | int:
     try:
         return QuorumType(value)
@@ -193,12 +197,9 @@ class SessionCore(SessionLifecycle):
         return InitResult(model, self.quorum_type, fell_back)
 
     def getquorate(self) -> Operation[bool]:
-        self.check_ready("getquorate")
-        return Operation("getquorate", self._getquorate_steps())
-
-    def _getquorate_steps(self) -> Generator[bytes, bytes, bool]:
-        data = yield _GETQUORATE
-        return bool(_expect(data, GetQuorateResponse, "GETQUORATE").quorate)
+        if self.state is not SessionState.READY:
+            self.check_ready("getquorate")
+        return Exchange("getquorate", _GETQUORATE, _getquorate_result)
 
     def trackstart(self, flags: Track | int) -> Operation[None]:
         """TRACKSTART.  A second one raises ExistError, but corosync has
