@@ -15,7 +15,7 @@ from pyquorum.messages import cmap as cm
 from pyquorum.messages import quorum as q
 from pyquorum.messages import types as t
 from pyquorum.messages import votequorum as vq
-from pyquorum.messages.constants import CmapTrack, CmapValueType
+from pyquorum.messages.constants import CmapTrack, CmapValueType, VotequorumInfo
 
 _VALUE = cm.CmapValue(CmapValueType.STRING, "corosync_votequorum")
 _OK = CsErrorCode.OK
@@ -31,7 +31,7 @@ ANSWERS: list[tuple[str, bytes]] = [
         cm.NotifyCallback(1, "a.b", CmapTrack.MODIFY, _VALUE, None))),
     ("vq.decode_response", vq.encode_response(vq.StatusResponse(_OK))),
     ("vq.decode_response", vq.encode_response(
-        vq.GetInfoResponse(_OK, 1, 1, 1, 3, 3, 3, 2, 1, 0, ""))),
+        vq.GetInfoResponse(_OK, 1, 1, 1, 3, 3, 3, 2, VotequorumInfo.QUORATE, 0, ""))),
     ("vq.decode_notification", vq.encode_notification(vq.ExpectedVotesNotification(0, 3))),
     ("q.decode_notification", q.encode_notification(
         t.QuorumNotification(True, t.RingId(1, 8), (1, 2, 3)))),
