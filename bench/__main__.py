@@ -25,7 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_cmap_decode, bench_decode, bench_replay, bench_startup
+from bench import (
+    bench_cmap_decode,
+    bench_decode,
+    bench_replay,
+    bench_session_cpu,
+    bench_startup,
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,18 @@ def cmap_decode_rows(quick: bool) -> list[Row]:
                 f"{r[key] * 1e6:.2f} µs", r[key + "_schema"] / r[key], "stated", None),
         ]
     return rows
+
+
+def session_cpu_rows(quick: bool) -> list[Row]:
+    """The sessions' own CPU per getquorate, over a connection that answers at once
+    (no daemon, so steady under load; the live rows add the transport)."""
+    r = bench_session_cpu.measure(n=10_000 if quick else 50_000)
+    return [
+        Row("blocking session's own CPU per getquorate (no daemon)",
+            f"{(r['blocking'] - r['bare']) * 1e6:.2f} µs", "-", None, "stated", None),
+        Row("asyncio session's own CPU per getquorate (executor hop)",
+            f"{(r['asyncio'] - r['bare']) * 1e6:.2f} µs", "-", None, "stated", None),
+    ]
 
 
 def replay_rows(quick: bool) -> list[Row]:
@@ -203,7 +221,7 @@ def main() -> int:
     missed = False
     for run in range(1, args.runs + 1):
         rows = (decode_rows(args.quick) + cmap_decode_rows(args.quick) + replay_rows(args.quick)
-                + import_rows())
+                + import_rows() + session_cpu_rows(args.quick))
         if args.no_live:
             rows += _not_run("--no-live")
         elif os.geteuid() != 0:
