@@ -27,13 +27,14 @@ from typing import Generic, Protocol, Self, TypeVar
 from pyquorum._deadline import Deadline
 from pyquorum.errors import BadHandleError, CsTimeoutError, TryAgainError
 from pyquorum.frontend.base import FrontendBase
-from pyquorum.frontend.core import OnEmpty, Operation, ServiceCore, dispatch_rule
+from pyquorum.frontend.core import OnEmpty, Operation, ServiceCore, SessionState, dispatch_rule
 from pyquorum.messages.constants import DEFAULT_MAX_MSG_SIZE, DispatchMode
 from pyquorum.timeouts import Timeout, resolve
 
 __all__ = ["BlockingSession", "Connection"]
 
 T = TypeVar("T")
+_CLOSED = SessionState.CLOSED
 E = TypeVar("E")
 
 
@@ -147,15 +148,16 @@ class BlockingSession(FrontendBase[E], Generic[E]):
 
     def _receive(self, timeout: float | None) -> E | None:
         """One event, decoded; None if none came in time or the session was finalized."""
+        core = self._core
         try:
             data = self._conn.recv_event(timeout)
         except Exception:
-            if self._core.closed:  # finalized while waiting: a normal end
+            if core.state is _CLOSED:  # finalized while waiting: a normal end
                 return None
             raise
-        if data is None or self._core.closed:
+        if data is None or core.state is _CLOSED:  # (state, not the property: once per event)
             return None
-        return self._core.handle_event(data)
+        return core.handle_event(data)
 
     def _acquire_turn(self, deadline: Deadline) -> bool:
         if self._dispatch_lock.acquire(blocking=False):  # nobody else dispatching
@@ -235,7 +237,7 @@ class BlockingSession(FrontendBase[E], Generic[E]):
             deadline = Deadline(timeout) if timed else None
             event: E | None = None
             while event is None:
-                if core.closed:
+                if core.state is _CLOSED:
                     return
                 if not lock.acquire(blocking=False) and not self._acquire_turn(
                     deadline or Deadline(timeout)
@@ -246,7 +248,8 @@ class BlockingSession(FrontendBase[E], Generic[E]):
                 finally:
                     lock.release()
                 if event is None and (
-                    core.closed or (deadline.expired() if deadline else timeout is not None)
+                    core.state is _CLOSED
+                    or (deadline.expired() if deadline else timeout is not None)
                 ):
                     return
             yield event  # outside the lock: the consumer may take its time
