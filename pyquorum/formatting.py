@@ -28,7 +28,6 @@ Text shows ring ids as corosync-quorumtool does (``nodeid.seq`` in hex).
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
@@ -149,6 +148,8 @@ def event_to_json(event: PrintableEvent) -> str:
             f'{{"type": "quorum_v0", "quorate": {"true" if event.quorate else "false"}, '
             f'"ring_seq": {event.ring_seq:d}, "members": [{_json_ids(event.members)}]}}'
         )
+    import json  # (the quorum events above, and status, need none of it)
+
     return json.dumps(event_to_dict(event))
 
 
