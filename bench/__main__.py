@@ -25,7 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import bench_decode, bench_replay, bench_startup
+from bench import (
+    bench_cmap_decode,
+    bench_decode,
+    bench_replay,
+    bench_session_cpu,
+    bench_startup,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,33 @@ def decode_rows(quick: bool) -> list[Row]:
                    2.0),
         Row("  ... cost per member (384 vs 3)",
             f"{(r['py384'] - r['py3']) / 381 * 1e9:.1f} ns", "-", None, "linear", None),
+    ]
+
+
+def cmap_decode_rows(quick: bool) -> list[Row]:
+    r = bench_cmap_decode.measure(n=10_000 if quick else 50_000)
+    rows: list[Row] = []
+    for key, what in (("get", "decode cmap GET response (a string)"),
+                      ("notify", "decode cmap NOTIFY_CALLBACK (u32 MODIFY)")):
+        rows += [
+            Row(what, f"{1 / r[key]:,.0f}/s", "-", None, "stated", None),
+            _ratio_row("  ... vs hand-written struct decoder", r[key], r[key + "_hand"], "µs",
+                       1e6, 2.0),
+            Row("  ... schema path (construct) / fast path", f"{r[key + '_schema'] * 1e6:.2f} µs",
+                f"{r[key] * 1e6:.2f} µs", r[key + "_schema"] / r[key], "stated", None),
+        ]
+    return rows
+
+
+def session_cpu_rows(quick: bool) -> list[Row]:
+    """The sessions' own CPU per getquorate, over a connection that answers at once
+    (no daemon, so steady under load; the live rows add the transport)."""
+    r = bench_session_cpu.measure(n=10_000 if quick else 50_000)
+    return [
+        Row("blocking session's own CPU per getquorate (no daemon)",
+            f"{(r['blocking'] - r['bare']) * 1e6:.2f} µs", "-", None, "stated", None),
+        Row("asyncio session's own CPU per getquorate (executor hop)",
+            f"{(r['asyncio'] - r['bare']) * 1e6:.2f} µs", "-", None, "stated", None),
     ]
 
 
@@ -112,9 +145,17 @@ def live_rows(quick: bool) -> list[Row]:
         with Cluster(1, transport=transport) as cluster:
             node = cluster.nodes[0]
             if transport == "shm":
-                status, bare = bench_startup.status_times(node, 5 if quick else 15)
-                rows.append(_ratio_row("pyquorum status vs python3 -c pass", status, bare, "ms",
-                                       1e3, 3.0))
+                t = bench_startup.status_times(node, 5 if quick else 15)
+                rows.append(_ratio_row("pyquorum status vs python3 -c pass", t["status"],
+                                       t["pass"], "ms", 1e3, 3.0))
+                rows.append(_ratio_row("  ... without the test extras (pytest, hypothesis)",
+                                       t["no_extras"], t["pass"], "ms", 1e3, 3.0))
+                rows.append(Row("  ... vs corosync-quorumtool -s", f"{t['status'] * 1e3:.2f} ms",
+                                f"C {t['quorumtool'] * 1e3:.2f} ms",
+                                t["status"] / t["quorumtool"], "stated", None))
+                rows.append(Row("  ... with no bytecode cache (every module compiled)",
+                                f"{t['uncached'] * 1e3:.2f} ms", f"{t['pass'] * 1e3:.2f} ms",
+                                t["uncached"] / t["pass"], "stated", None))
                 daemon_cpu, client_cpu = cpus_for("shared")
                 pin_daemon(node, daemon_cpu)
                 with client_on(client_cpu):
@@ -183,7 +224,8 @@ def main() -> int:
     args = parser.parse_args()
     missed = False
     for run in range(1, args.runs + 1):
-        rows = decode_rows(args.quick) + replay_rows(args.quick) + import_rows()
+        rows = (decode_rows(args.quick) + cmap_decode_rows(args.quick) + replay_rows(args.quick)
+                + import_rows() + session_cpu_rows(args.quick))
         if args.no_live:
             rows += _not_run("--no-live")
         elif os.geteuid() != 0:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -274,19 +273,28 @@ def describe(exc: BaseException) -> str:
     )
 
 
-class _StderrHandler(logging.Handler):
-    """Writes to whatever ``sys.stderr`` is at the time (it may be swapped, as in tests)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            print(self.format(record), file=sys.stderr)
-        except Exception:
-            self.handleError(record)
+#: Commands whose code logs nothing above INFO: without ``-v`` they never import
+#: :mod:`logging` (milliseconds of their start-up); every other command's code may
+#: warn (reconnecting, serving, exporting) and gets the stderr handler as before.
+QUIET_COMMANDS = frozenset({"status", "cmap", "expected", "votes", "replay"})
 
 
 def _setup_logging(verbose: bool) -> None:
+    import logging
+
+    class _StderrHandler(logging.Handler):
+        """Writes to whatever ``sys.stderr`` is at the time (it may be swapped, as in tests)."""
+
+        pyquorum_cli = True  # (the class is made per call: this marks one already added)
+
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                print(self.format(record), file=sys.stderr)
+            except Exception:
+                self.handleError(record)
+
     logger = logging.getLogger("pyquorum")
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+    if not any(getattr(h, "pyquorum_cli", False) for h in logger.handlers):
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("pyquorum: %(message)s"))
         logger.addHandler(handler)
@@ -298,7 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output()
     try:
         args = build_parser().parse_args(argv)
-        _setup_logging(args.verbose)
+        if args.verbose or args.command not in QUIET_COMMANDS or "logging" in sys.modules:
+            _setup_logging(args.verbose)
         return _BY_NAME[args.command].load().run(args, out)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -28,7 +28,6 @@ Text shows ring ids as corosync-quorumtool does (``nodeid.seq`` in hex).
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
@@ -149,11 +148,24 @@ def event_to_json(event: PrintableEvent) -> str:
             f'{{"type": "quorum_v0", "quorate": {"true" if event.quorate else "false"}, '
             f'"ring_seq": {event.ring_seq:d}, "members": [{_json_ids(event.members)}]}}'
         )
+    import json  # (the quorum events above, and status, need none of it)
+
     return json.dumps(event_to_dict(event))
 
 
 def _json_ids(ids: tuple[int, ...]) -> str:
-    return ", ".join(map(str, ids))
+    # A capture repeats a handful of member lists over and over: remember how each
+    # was written (a bounded table, so a hostile capture cannot grow it).
+    text = _JSON_IDS.get(ids)
+    if text is None:
+        text = ", ".join(map(str, ids))
+        if len(_JSON_IDS) < _JSON_IDS_MAX:
+            _JSON_IDS[ids] = text
+    return text
+
+
+_JSON_IDS: dict[tuple[int, ...], str] = {}
+_JSON_IDS_MAX = 1024
 
 
 def _ids(ids: tuple[int, ...]) -> str:

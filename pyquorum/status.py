@@ -29,7 +29,6 @@ Name, ``(local)``, and the quorum device's row), minus its Date line, plus
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -205,6 +204,8 @@ def status_to_dict(status: Status) -> StatusDict:
 
 def status_to_json(status: Status) -> str:
     """One line of JSON (no newline)."""
+    import json  # only for --json: the text form needs none of it
+
     return json.dumps(status_to_dict(status))
 
 

@@ -27,13 +27,14 @@ from typing import Generic, Protocol, Self, TypeVar
 from pyquorum._deadline import Deadline
 from pyquorum.errors import BadHandleError, CsTimeoutError, TryAgainError
 from pyquorum.frontend.base import FrontendBase
-from pyquorum.frontend.core import OnEmpty, Operation, ServiceCore, dispatch_rule
+from pyquorum.frontend.core import OnEmpty, Operation, ServiceCore, SessionState, dispatch_rule
 from pyquorum.messages.constants import DEFAULT_MAX_MSG_SIZE, DispatchMode
-from pyquorum.timeouts import Timeout
+from pyquorum.timeouts import Timeout, resolve
 
 __all__ = ["BlockingSession", "Connection"]
 
 T = TypeVar("T")
+_CLOSED = SessionState.CLOSED
 E = TypeVar("E")
 
 
@@ -120,10 +121,14 @@ class BlockingSession(FrontendBase[E], Generic[E]):
 
     def _run(self, op: Operation[T], timeout: Timeout) -> T:
         """Drive ``op`` to its result within ``timeout`` (DEFAULT: the session's)."""
-        deadline = self._deadline(timeout)
+        limit = resolve(timeout, self._timeout)
+        # Without a limit there is nothing to count down (the common case: no Deadline).
+        deadline = Deadline(limit) if limit is not None else None
         while not op.done:
             try:
-                response = self._conn.request(op.request, deadline.remaining())
+                response = self._conn.request(
+                    op.request, deadline.remaining() if deadline is not None else None
+                )
             except Exception as exc:
                 self._raise_if_closed(op.name, exc)
                 raise
@@ -143,15 +148,16 @@ class BlockingSession(FrontendBase[E], Generic[E]):
 
     def _receive(self, timeout: float | None) -> E | None:
         """One event, decoded; None if none came in time or the session was finalized."""
+        core = self._core
         try:
             data = self._conn.recv_event(timeout)
         except Exception:
-            if self._core.closed:  # finalized while waiting: a normal end
+            if core.state is _CLOSED:  # finalized while waiting: a normal end
                 return None
             raise
-        if data is None or self._core.closed:
+        if data is None or core.state is _CLOSED:  # (state, not the property: once per event)
             return None
-        return self._core.handle_event(data)
+        return core.handle_event(data)
 
     def _acquire_turn(self, deadline: Deadline) -> bool:
         if self._dispatch_lock.acquire(blocking=False):  # nobody else dispatching

@@ -138,13 +138,15 @@ class Schema:
 
     def struct_format(self) -> str:
         """This fixed-size struct as a :mod:`struct` format (``<``, one code per
-        integer, ``Nx`` per padding), so a hand-written fast path can be checked
-        against the schema it shortcuts."""
+        integer, ``Ns`` per fixed byte string, ``Nx`` per padding), so a
+        hand-written fast path can be checked against the schema it shortcuts."""
         codes = ["<"]
         for sub in self.struct.subcons:
             inner = getattr(sub, "subcon", sub)
             if isinstance(inner, FormatField):
                 codes.append(inner.fmtstr.lstrip("<"))
+            elif isinstance(inner, Bytes) and isinstance(inner.length, int):
+                codes.append(f"{inner.length}s")
             elif isinstance(sub, Padded) and isinstance(inner, Pass.__class__):
                 codes.append(f"{sub.length}x")
             else:

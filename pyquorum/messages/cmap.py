@@ -18,22 +18,11 @@ The rules that live here:
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyquorum.errors import CsErrorCode, LocalProtocolError
-from pyquorum.messages._cmap_schema import (
-    ADJUST_INT_REQUEST,
-    GET_REQUEST,
-    GET_RESPONSE_HEAD,
-    HANDLE_REQUEST,
-    HANDLE_RESPONSE,
-    ITER_NEXT_RESPONSE,
-    KEY_REQUEST,
-    NOTIFY_CALLBACK_HEAD,
-    SET_CURRENT_MAP_REQUEST,
-    SET_REQUEST_HEAD,
-    TRACK_ADD_REQUEST,
-)
 from pyquorum.messages._cmap_values import (
     CmapValue,
     decode_key,
@@ -44,6 +33,7 @@ from pyquorum.messages._cmap_values import (
 from pyquorum.messages._codec import (
     I32_MAX,
     Buffer,
+    LazyModule,
     as_bytes,
     check_exact,
     check_i32,
@@ -62,7 +52,6 @@ from pyquorum.messages._codec import (
     unmatched_response,
     wrong_type,
 )
-from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER, Parsed, Schema
 from pyquorum.messages.constants import (
     REQUEST_HEADER_SIZE,
     RESPONSE_HEADER_SIZE,
@@ -73,6 +62,18 @@ from pyquorum.messages.constants import (
 from pyquorum.messages.constants import CmapRequestId as RequestId
 from pyquorum.messages.constants import CmapResponseId as ResponseId
 from pyquorum.messages.types import Message
+
+# The construct schemas are the definition of every layout; the calls a client
+# makes most (GET, the iteration, tracking's notifications) take struct fast
+# paths held to them by tests/messages/test_cmap_fast_path.py, so a client that
+# only reads cmap (``pyquorum status``) never imports construct.
+if TYPE_CHECKING:
+    from pyquorum.messages import _cmap_schema as _cs
+    from pyquorum.messages import _schema
+    from pyquorum.messages._schema import Parsed, Schema
+else:
+    _cs = LazyModule("pyquorum.messages._cmap_schema")
+    _schema = LazyModule("pyquorum.messages._schema")
 
 # CmapValue is public here; its home module is an implementation detail.
 CmapValue.__module__ = __name__
@@ -115,7 +116,7 @@ __all__ = [
 
 _MAPS = members(CmapMap)
 #: The largest GET room whose answer (40 + room bytes) still fits an i32 size.
-_MAX_ROOM = I32_MAX - GET_RESPONSE_HEAD.size
+_MAX_ROOM = I32_MAX - 40  # GET_RESPONSE_HEAD.size (the fast-path test checks it)
 _VALUE_TYPES = members(CmapValueType)
 _EVENTS = {int(e): e for e in (CmapTrack.ADD, CmapTrack.DELETE, CmapTrack.MODIFY)}
 _NOTIFICATION_IDS = frozenset((int(ResponseId.NOTIFY_CALLBACK),))
@@ -376,57 +377,105 @@ _HANDLE_REQUESTS: dict[type[Request], tuple[RequestId, str]] = {
 }
 
 
+# The fast paths' layouts: the struct formats of the schemas
+# (Schema.struct_format; tests/messages/test_cmap_fast_path.py checks they are
+# equal, and that both paths give the same bytes, object or error on any input).
+_RES_HEADER = struct.Struct("<i4xi4xi4x")  # RESPONSE_HEADER, 24 bytes
+_KEY_REQUEST = struct.Struct("<i4xi4xH6x256s")  # KEY_REQUEST, 280 bytes
+_GET_REQUEST = struct.Struct("<i4xi4xH6x256sQ")  # GET_REQUEST, 288 bytes
+_HANDLE_REQUEST = struct.Struct("<i4xi4xQ")  # HANDLE_REQUEST, 24 bytes
+_HANDLE_RESPONSE = struct.Struct("<i4xi4xi4xQ")  # HANDLE_RESPONSE, 32 bytes
+_GET_RESPONSE_HEAD = struct.Struct("<i4xi4xi4xQB7x")  # GET_RESPONSE_HEAD, 40 bytes
+_ITER_NEXT_RESPONSE = struct.Struct("<i4xi4xi4xH6x256sQB7x")  # ITER_NEXT_RESPONSE, 304 bytes
+_NOTIFY_HEAD = struct.Struct("<i4xi4xi4xQH6x256si4xB7xB7xQQ")  # NOTIFY_CALLBACK_HEAD, 336
+_GET_ID = int(ResponseId.GET)
+_ITER_NEXT_ID = int(ResponseId.ITER_NEXT)
+_NOTIFY_ID = int(ResponseId.NOTIFY_CALLBACK)
+_OK = int(CsErrorCode.OK)
+
+
 def encode_request(req: Request) -> bytes:
-    """Client side: the bytes of one request, padding zeroed."""
+    """Client side: the bytes of one request, padding zeroed.
+
+    GET, ITER_INIT, DELETE and the handle requests are packed with struct;
+    :func:`encode_request_by_schema` (every request) is the definition."""
+    kind = type(req)
+    if kind is GetRequest:
+        assert isinstance(req, GetRequest)
+        length, key = encode_key(req.key, "key")
+        return _GET_REQUEST.pack(
+            int(RequestId.GET), _GET_REQUEST.size, length, key,
+            check_int(req.value_len, "value_len", 0, _MAX_ROOM),
+        )
+    if kind is IterInitRequest or kind is DeleteRequest:
+        if isinstance(req, IterInitRequest):
+            length, key = encode_key(req.prefix, "prefix", allow_empty=True)
+            ident = RequestId.ITER_INIT
+        else:
+            assert isinstance(req, DeleteRequest)
+            length, key = encode_key(req.key, "key")
+            ident = RequestId.DELETE
+        return _KEY_REQUEST.pack(int(ident), _KEY_REQUEST.size, length, key)
+    handle = _HANDLE_REQUESTS.get(kind)
+    if handle is not None:
+        ident, field = handle
+        return _HANDLE_REQUEST.pack(
+            int(ident), _HANDLE_REQUEST.size, check_u64(getattr(req, field), field)
+        )
+    return encode_request_by_schema(req)
+
+
+def encode_request_by_schema(req: Request) -> bytes:
+    """:func:`encode_request` built through the construct schemas."""
     if isinstance(req, SetRequest):
         kind, payload = encode_value(req.value)
-        size = check_size(SET_REQUEST_HEAD.size + len(payload), "SET request")
-        return SET_REQUEST_HEAD.build(
+        size = check_size(_cs.SET_REQUEST_HEAD.size + len(payload), "SET request")
+        return _cs.SET_REQUEST_HEAD.build(
             {**_hdr(int(RequestId.SET), size), **_key_fields(req.key),
              "value_len": len(payload), "type": kind}
         ) + payload
     if isinstance(req, DeleteRequest):
-        return KEY_REQUEST.build(
-            {**_hdr(int(RequestId.DELETE), KEY_REQUEST.size), **_key_fields(req.key)}
+        return _cs.KEY_REQUEST.build(
+            {**_hdr(int(RequestId.DELETE), _cs.KEY_REQUEST.size), **_key_fields(req.key)}
         )
     if isinstance(req, IterInitRequest):
-        return KEY_REQUEST.build(
-            {**_hdr(int(RequestId.ITER_INIT), KEY_REQUEST.size),
+        return _cs.KEY_REQUEST.build(
+            {**_hdr(int(RequestId.ITER_INIT), _cs.KEY_REQUEST.size),
              **_key_fields(req.prefix, "prefix", allow_empty=True)}
         )
     if isinstance(req, GetRequest):
-        return GET_REQUEST.build(
-            {**_hdr(int(RequestId.GET), GET_REQUEST.size), **_key_fields(req.key),
+        return _cs.GET_REQUEST.build(
+            {**_hdr(int(RequestId.GET), _cs.GET_REQUEST.size), **_key_fields(req.key),
              # the daemon answers with 40 + value_len bytes: keep that under an i32
              "value_len": check_int(req.value_len, "value_len", 0, _MAX_ROOM)}
         )
     if isinstance(req, AdjustIntRequest):
-        return ADJUST_INT_REQUEST.build(
-            {**_hdr(int(RequestId.ADJUST_INT), ADJUST_INT_REQUEST.size), **_key_fields(req.key),
+        return _cs.ADJUST_INT_REQUEST.build(
+            {**_hdr(int(RequestId.ADJUST_INT), _cs.ADJUST_INT_REQUEST.size), **_key_fields(req.key),
              "step": check_i32(req.step, "step")}
         )
     if isinstance(req, TrackAddRequest):
-        return TRACK_ADD_REQUEST.build(
-            {**_hdr(int(RequestId.TRACK_ADD), TRACK_ADD_REQUEST.size),
+        return _cs.TRACK_ADD_REQUEST.build(
+            {**_hdr(int(RequestId.TRACK_ADD), _cs.TRACK_ADD_REQUEST.size),
              **_key_fields(req.key, allow_empty=True),
              "track_type": check_i32(req.track_type, "track_type"),
              "track_inst_handle": check_u64(req.track_inst_handle, "track_inst_handle")}
         )
     if isinstance(req, SetCurrentMapRequest):
-        return SET_CURRENT_MAP_REQUEST.build(
-            {**_hdr(int(RequestId.SET_CURRENT_MAP), SET_CURRENT_MAP_REQUEST.size),
+        return _cs.SET_CURRENT_MAP_REQUEST.build(
+            {**_hdr(int(RequestId.SET_CURRENT_MAP), _cs.SET_CURRENT_MAP_REQUEST.size),
              "map": check_i32(req.map, "map")}
         )
     handle = _HANDLE_REQUESTS.get(type(req))
     if handle is not None:
         ident, field = handle
-        return HANDLE_REQUEST.build(
-            {**_hdr(int(ident), HANDLE_REQUEST.size),
+        return _cs.HANDLE_REQUEST.build(
+            {**_hdr(int(ident), _cs.HANDLE_REQUEST.size),
              "handle": check_u64(getattr(req, field), field)}
         )
     if isinstance(req, UnknownRequest):
         return encode_unknown_request(
-            req, req.id, req.size, req.body, _REQUEST_IDS, RequestId, REQUEST_HEADER
+            req, req.id, req.size, req.body, _REQUEST_IDS, RequestId, _schema.REQUEST_HEADER
         )
     raise wrong_type(req, "a cmap Request")
 
@@ -437,10 +486,10 @@ _REQUEST_IDS = frozenset(int(i) for i in RequestId)
 def decode_request(data: Buffer) -> Request:
     """Server side: one request; an unknown id is an UnknownRequest."""
     raw = as_bytes(data)
-    hdr = parse_header("cmap request", raw, REQUEST_HEADER)
+    hdr = parse_header("cmap request", raw, _schema.REQUEST_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
     if ident == RequestId.SET:
-        head = SET_REQUEST_HEAD
+        head = _cs.SET_REQUEST_HEAD
         msg = parse_head("SET request", raw, head)
         value_len = msg.num("value_len")
         check_length(
@@ -450,36 +499,36 @@ def decode_request(data: Buffer) -> Request:
         value = decode_value(msg.num("type"), raw[head.size:], raw, 288)
         return SetRequest(_key(msg, raw, head), value)
     if ident in (RequestId.DELETE, RequestId.ITER_INIT):
-        check_exact("cmap key request", raw, KEY_REQUEST)
-        key = _key(parse("cmap key request", KEY_REQUEST, raw), raw, KEY_REQUEST)
+        check_exact("cmap key request", raw, _cs.KEY_REQUEST)
+        key = _key(parse("cmap key request", _cs.KEY_REQUEST, raw), raw, _cs.KEY_REQUEST)
         if ident == RequestId.DELETE:
             return DeleteRequest(key)
         return IterInitRequest(key)
     if ident == RequestId.GET:
-        check_exact("GET request", raw, GET_REQUEST)
-        msg = parse("GET request", GET_REQUEST, raw)
-        return GetRequest(_key(msg, raw, GET_REQUEST), msg.num("value_len"))
+        check_exact("GET request", raw, _cs.GET_REQUEST)
+        msg = parse("GET request", _cs.GET_REQUEST, raw)
+        return GetRequest(_key(msg, raw, _cs.GET_REQUEST), msg.num("value_len"))
     if ident == RequestId.ADJUST_INT:
-        check_exact("ADJUST_INT request", raw, ADJUST_INT_REQUEST)
-        msg = parse("ADJUST_INT request", ADJUST_INT_REQUEST, raw)
-        return AdjustIntRequest(_key(msg, raw, ADJUST_INT_REQUEST), msg.num("step"))
+        check_exact("ADJUST_INT request", raw, _cs.ADJUST_INT_REQUEST)
+        msg = parse("ADJUST_INT request", _cs.ADJUST_INT_REQUEST, raw)
+        return AdjustIntRequest(_key(msg, raw, _cs.ADJUST_INT_REQUEST), msg.num("step"))
     if ident == RequestId.TRACK_ADD:
-        check_exact("TRACK_ADD request", raw, TRACK_ADD_REQUEST)
-        msg = parse("TRACK_ADD request", TRACK_ADD_REQUEST, raw)
+        check_exact("TRACK_ADD request", raw, _cs.TRACK_ADD_REQUEST)
+        msg = parse("TRACK_ADD request", _cs.TRACK_ADD_REQUEST, raw)
         track_type = msg.num("track_type")
         return TrackAddRequest(
-            _key(msg, raw, TRACK_ADD_REQUEST),
+            _key(msg, raw, _cs.TRACK_ADD_REQUEST),
             # IntFlag would fold a negative i32 into its known bits: keep those as ints
             CmapTrack(track_type) if track_type >= 0 else track_type,
             msg.num("track_inst_handle"),
         )
     if ident == RequestId.SET_CURRENT_MAP:
-        check_exact("SET_CURRENT_MAP request", raw, SET_CURRENT_MAP_REQUEST)
-        msg = parse("SET_CURRENT_MAP request", SET_CURRENT_MAP_REQUEST, raw)
+        check_exact("SET_CURRENT_MAP request", raw, _cs.SET_CURRENT_MAP_REQUEST)
+        msg = parse("SET_CURRENT_MAP request", _cs.SET_CURRENT_MAP_REQUEST, raw)
         return SetCurrentMapRequest(lookup(_MAPS, msg.num("map")))
     if ident in (RequestId.ITER_NEXT, RequestId.ITER_FINALIZE, RequestId.TRACK_DELETE):
-        check_exact("cmap handle request", raw, HANDLE_REQUEST)
-        handle = parse("cmap handle request", HANDLE_REQUEST, raw).num("handle")
+        check_exact("cmap handle request", raw, _cs.HANDLE_REQUEST)
+        handle = parse("cmap handle request", _cs.HANDLE_REQUEST, raw).num("handle")
         if ident == RequestId.ITER_NEXT:
             return IterNextRequest(handle)
         if ident == RequestId.ITER_FINALIZE:
@@ -512,17 +561,19 @@ def encode_response(resp: Response) -> bytes:
     error = check_i32(resp.error, "error") if isinstance(resp, Response) else 0
     bare = _BARE.get(type(resp))
     if bare is not None:
-        return RESPONSE_HEADER.build({**_hdr(int(bare), RESPONSE_HEADER_SIZE), "error": error})
+        return _schema.RESPONSE_HEADER.build(
+            {**_hdr(int(bare), RESPONSE_HEADER_SIZE), "error": error}
+        )
     handle = _HANDLE_RESPONSES.get(type(resp))
     if handle is not None:
         ident, field = handle
-        return HANDLE_RESPONSE.build(
-            {**_hdr(int(ident), HANDLE_RESPONSE.size), "error": error,
+        return _cs.HANDLE_RESPONSE.build(
+            {**_hdr(int(ident), _cs.HANDLE_RESPONSE.size), "error": error,
              "handle": check_u64(getattr(resp, field), field)}
         )
     if isinstance(resp, IterNextResponse):
-        return ITER_NEXT_RESPONSE.build(
-            {**_hdr(int(ResponseId.ITER_NEXT), ITER_NEXT_RESPONSE.size), "error": error,
+        return _cs.ITER_NEXT_RESPONSE.build(
+            {**_hdr(int(ResponseId.ITER_NEXT), _cs.ITER_NEXT_RESPONSE.size), "error": error,
              **_key_fields(resp.key, allow_empty=True),
              "value_len": check_u64(resp.value_len, "value_len"),
              "type": check_int(resp.value_type, "value_type", 0, 255)}
@@ -550,34 +601,69 @@ def _encode_get_response(resp: GetResponse, error: int) -> bytes:
             raise LocalProtocolError(f"a {value_len}-byte value does not fit room {room}")
     elif error == CsErrorCode.OK and value_len <= room:
         raise LocalProtocolError("a successful GET whose value fits the room must carry it")
-    head = GET_RESPONSE_HEAD.build(
-        {**_hdr(int(ResponseId.GET), GET_RESPONSE_HEAD.size + room), "error": error,
+    head = _cs.GET_RESPONSE_HEAD.build(
+        {**_hdr(int(ResponseId.GET), _cs.GET_RESPONSE_HEAD.size + room), "error": error,
          "value_len": value_len, "type": kind}
     )
     return head + payload.ljust(room, b"\0")
 
 
 def decode_response(data: Buffer) -> Response:
-    """Client side: one response, by id (and size, which every id but GET fixes)."""
+    """Client side: one response, by id (and size, which every id but GET fixes).
+
+    Read with :mod:`struct` when the header's size is the length; everything
+    else goes through :func:`decode_response_by_schema`, the definition.  Both
+    call the same key and value decoders with the same arguments, so a bad key
+    or value gives the same error either way."""
+    raw = data if type(data) is bytes else as_bytes(data)
+    length = len(raw)
+    if length >= RESPONSE_HEADER_SIZE:
+        ident, size, error_value = _RES_HEADER.unpack_from(raw)
+        if size == length:
+            error = cs_error(error_value)
+            bare = _BARE_BY_ID.get(ident)
+            if bare is not None and size == RESPONSE_HEADER_SIZE:
+                return bare(error)  # type: ignore[call-arg]
+            handle = _HANDLE_BY_ID.get(ident)
+            if handle is not None and size == _HANDLE_RESPONSE.size:
+                return handle(error, _HANDLE_RESPONSE.unpack(raw)[3])  # type: ignore[call-arg]
+            if ident == _ITER_NEXT_ID and size == _ITER_NEXT_RESPONSE.size:
+                _, _, _, key_length, key, value_len, kind = _ITER_NEXT_RESPONSE.unpack(raw)
+                return IterNextResponse(
+                    error, decode_key(key_length, key, raw, 24), value_len,
+                    lookup(_VALUE_TYPES, kind),
+                )
+            if ident == _GET_ID and size >= _GET_RESPONSE_HEAD.size:
+                _, _, _, value_len, kind = _GET_RESPONSE_HEAD.unpack_from(raw)
+                room = size - _GET_RESPONSE_HEAD.size
+                value: CmapValue | None = None
+                if error == CsErrorCode.OK and value_len <= room:
+                    value = decode_value(kind, raw[40 : 40 + value_len], raw, 40)
+                return GetResponse(error, lookup(_VALUE_TYPES, kind), value_len, value, room)
+    return decode_response_by_schema(raw)
+
+
+def decode_response_by_schema(data: Buffer) -> Response:
+    """:func:`decode_response` read through the construct schemas."""
     raw = as_bytes(data)
-    hdr = parse_header("cmap response", raw, RESPONSE_HEADER)
+    hdr = parse_header("cmap response", raw, _schema.RESPONSE_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
     error = cs_error(hdr.num("error"))
     bare = _BARE_BY_ID.get(ident)
     if bare is not None and size == RESPONSE_HEADER_SIZE:
         return bare(error)  # type: ignore[call-arg]
     handle = _HANDLE_BY_ID.get(ident)
-    if handle is not None and size == HANDLE_RESPONSE.size:
-        handle_value = parse("cmap response", HANDLE_RESPONSE, raw).num("handle")
+    if handle is not None and size == _cs.HANDLE_RESPONSE.size:
+        handle_value = parse("cmap response", _cs.HANDLE_RESPONSE, raw).num("handle")
         return handle(error, handle_value)  # type: ignore[call-arg]
-    if ident == ResponseId.ITER_NEXT and size == ITER_NEXT_RESPONSE.size:
-        msg = parse("ITER_NEXT response", ITER_NEXT_RESPONSE, raw)
+    if ident == ResponseId.ITER_NEXT and size == _cs.ITER_NEXT_RESPONSE.size:
+        msg = parse("ITER_NEXT response", _cs.ITER_NEXT_RESPONSE, raw)
         return IterNextResponse(
-            error, _key(msg, raw, ITER_NEXT_RESPONSE), msg.num("value_len"),
+            error, _key(msg, raw, _cs.ITER_NEXT_RESPONSE), msg.num("value_len"),
             lookup(_VALUE_TYPES, msg.num("type")),
         )
-    if ident == ResponseId.GET and size >= GET_RESPONSE_HEAD.size:
-        head = GET_RESPONSE_HEAD
+    if ident == ResponseId.GET and size >= _cs.GET_RESPONSE_HEAD.size:
+        head = _cs.GET_RESPONSE_HEAD
         msg = parse("GET response", head, raw[: head.size])
         room = size - head.size
         kind, value_len = msg.num("type"), msg.num("value_len")
@@ -602,8 +688,8 @@ def encode_notification(note: Notification) -> bytes:
     if isinstance(note, NotifyCallback):
         new_type, new = _side(note.new_value, "new_value")
         old_type, old = _side(note.old_value, "old_value")
-        size = check_size(NOTIFY_CALLBACK_HEAD.size + len(new) + len(old), "notification")
-        return NOTIFY_CALLBACK_HEAD.build(
+        size = check_size(_cs.NOTIFY_CALLBACK_HEAD.size + len(new) + len(old), "notification")
+        return _cs.NOTIFY_CALLBACK_HEAD.build(
             {**_hdr(int(ResponseId.NOTIFY_CALLBACK), size), "error": int(CsErrorCode.OK),
              "track_inst_handle": check_u64(note.track_inst_handle, "track_inst_handle"),
              **_key_fields(note.key), "event": check_i32(note.event, "event"),
@@ -613,19 +699,41 @@ def encode_notification(note: Notification) -> bytes:
     if isinstance(note, UnknownNotification):
         return encode_unknown_notification(
             note, note.id, note.error, note.data, _NOTIFICATION_IDS,
-            "NotifyCallback for id {ident}", RESPONSE_HEADER,
+            "NotifyCallback for id {ident}", _schema.RESPONSE_HEADER,
         )
     raise wrong_type(note, "a cmap Notification")
 
 
 def decode_notification(data: Buffer) -> Notification:
-    """Client side: one event; lengths are checked against the bytes before slicing."""
+    """Client side: one event; lengths are checked against the bytes before slicing.
+
+    A NOTIFY_CALLBACK whose lengths add up is read with :mod:`struct`; everything
+    else goes through :func:`decode_notification_by_schema`, the definition."""
+    raw = data if type(data) is bytes else as_bytes(data)
+    length = len(raw)
+    if length >= _NOTIFY_HEAD.size:
+        (ident, size, _error, handle, key_length, key, event, new_type, old_type, new_len,
+         old_len) = _NOTIFY_HEAD.unpack_from(raw)
+        if ident == _NOTIFY_ID and size == length == _NOTIFY_HEAD.size + new_len + old_len:
+            middle = _NOTIFY_HEAD.size + new_len
+            return NotifyCallback(
+                track_inst_handle=handle,
+                key=decode_key(key_length, key, raw, 32),
+                event=_EVENTS.get(event, event),
+                new_value=_decode_side(new_type, raw[_NOTIFY_HEAD.size : middle], raw, 304),
+                old_value=_decode_side(old_type, raw[middle:], raw, 312),
+            )
+    return decode_notification_by_schema(raw)
+
+
+def decode_notification_by_schema(data: Buffer) -> Notification:
+    """:func:`decode_notification` read through the construct schemas."""
     raw = as_bytes(data)
-    hdr = parse_header("cmap notification", raw, RESPONSE_HEADER)
+    hdr = parse_header("cmap notification", raw, _schema.RESPONSE_HEADER)
     ident = hdr.num("id")
     if ident != ResponseId.NOTIFY_CALLBACK:
         return UnknownNotification(ident, cs_error(hdr.num("error")), raw[RESPONSE_HEADER_SIZE:])
-    head = NOTIFY_CALLBACK_HEAD
+    head = _cs.NOTIFY_CALLBACK_HEAD
     msg = parse_head("cmap notification", raw, head)
     new_len, old_len = msg.num("new_len"), msg.num("old_len")
     check_length(

@@ -251,6 +251,7 @@ _BARE_RESPONSE_IDS: dict[type[Response], ResponseId] = {
 # tests/messages/test_fast_path.py checks these agree with them on any bytes.
 _HEADER_FIELDS = struct.Struct("<i4xi4xi4x")
 _VALUE_FIELDS = struct.Struct("<i4xi4xi4xI4x")
+_GETQUORATE_ID = int(ResponseId.GETQUORATE)
 
 
 def _fixed_fields(raw: bytes) -> tuple[int, int, int, int]:
@@ -269,7 +270,11 @@ def _fixed_fields(raw: bytes) -> tuple[int, int, int, int]:
 def decode_response(data: Buffer) -> Response:
     """Client side: one response, identified by ``(id, size)``; anything else is a
     RemoteProtocolError, since it cannot be matched to the request it answers."""
-    raw = as_bytes(data)
+    raw = data if type(data) is bytes else as_bytes(data)
+    if len(raw) == _VALUE_FIELDS.size:  # getquorate's answer first: every poll reads one
+        ident, size, error_value, value = _VALUE_FIELDS.unpack(raw)
+        if ident == _GETQUORATE_ID and size == _VALUE_FIELDS.size:
+            return GetQuorateResponse(cs_error(error_value), value != 0)
     if len(raw) < RESPONSE_HEADER_SIZE:
         raise truncated("response", raw, _schema.RESPONSE_HEADER)
     ident, size, error_value, value = _fixed_fields(raw)

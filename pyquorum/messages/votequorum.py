@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyquorum.errors import CsErrorCode, LocalProtocolError
 from pyquorum.messages._codec import (
     Buffer,
+    LazyModule,
     as_bytes,
     check_bool,
     check_exact,
@@ -46,17 +48,6 @@ from pyquorum.messages._codec import (
     unmatched_response,
     wrong_type,
 )
-from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER
-from pyquorum.messages._votequorum_schema import (
-    EXPECTEDVOTES_NOTIFICATION,
-    GETINFO_REQUEST,
-    GETINFO_RESPONSE,
-    NODELIST_NOTIFICATION_HEAD,
-    QUORUM_NOTIFICATION_HEAD,
-    SETEXPECTED_REQUEST,
-    SETVOTES_REQUEST,
-    TRACKSTART_REQUEST,
-)
 from pyquorum.messages.constants import (
     REQUEST_HEADER_SIZE,
     RESPONSE_HEADER_SIZE,
@@ -68,6 +59,16 @@ from pyquorum.messages.constants import (
 from pyquorum.messages.constants import VotequorumRequestId as RequestId
 from pyquorum.messages.constants import VotequorumResponseId as ResponseId
 from pyquorum.messages.types import Message, RingId
+
+# The construct schemas are the definition of every layout; the client's calls
+# (requests, responses, notifications) take struct fast paths held to them by
+# tests/messages/test_votequorum_fast_path.py, so a client never imports construct.
+if TYPE_CHECKING:
+    from pyquorum.messages import _schema
+    from pyquorum.messages import _votequorum_schema as _vs
+else:
+    _schema = LazyModule("pyquorum.messages._schema")
+    _vs = LazyModule("pyquorum.messages._votequorum_schema")
 
 __all__ = [
     "ExpectedVotesNotification",
@@ -275,7 +276,7 @@ def _decode_name(raw: bytes) -> str:
 
 
 def _header(ident: int, size: int) -> bytes:
-    return REQUEST_HEADER.build({"id": ident, "size": size})
+    return _schema.REQUEST_HEADER.build({"id": ident, "size": size})
 
 
 def _res_header(ident: int, size: int, error: int) -> dict[str, int]:
@@ -285,26 +286,74 @@ def _res_header(ident: int, size: int, error: int) -> dict[str, int]:
 # ---------------------------------------------------------------- requests
 
 
+# The requests packed with struct, and the responses read with it: the struct
+# formats of GETINFO_REQUEST, SETEXPECTED_REQUEST, SETVOTES_REQUEST,
+# TRACKSTART_REQUEST, REQUEST_HEADER and GETINFO_RESPONSE (Schema.struct_format;
+# tests/messages/test_votequorum_fast_path.py checks they are equal, and that both
+# paths give the same bytes, object or error).
+_REQ_U32 = struct.Struct("<i4xi4xI4x")  # GETINFO_REQUEST, SETEXPECTED_REQUEST: 24 bytes
+_REQ_SETVOTES = struct.Struct("<i4xi4xII")  # SETVOTES_REQUEST: 24 bytes
+_REQ_TRACKSTART = struct.Struct("<i4xi4xQI4x")  # TRACKSTART_REQUEST: 32 bytes
+_REQ_HEADER = struct.Struct("<i4xi4x")  # REQUEST_HEADER: 16 bytes
+_RES_GETINFO = struct.Struct(
+    f"<i4xi4xi4xIIIIIIIII{VOTEQUORUM_QDEVICE_MAX_NAME_LEN}s5x"
+)  # GETINFO_RESPONSE: 320 bytes
+_GETINFO_ID = int(ResponseId.GETINFO)
+_STATUS_ID = int(ResponseId.STATUS)
+
+
 def encode_request(req: Request) -> bytes:
-    """Client side: the bytes of one request, padding zeroed."""
+    """Client side: the bytes of one request, padding zeroed (packed with struct;
+    :func:`encode_request_by_schema` is the definition it is held to)."""
+    kind = type(req)
+    if kind is GetInfoRequest:
+        assert isinstance(req, GetInfoRequest)
+        return _REQ_U32.pack(
+            int(RequestId.GETINFO), _REQ_U32.size, check_u32(req.nodeid, "nodeid")
+        )
+    if kind is SetExpectedRequest:
+        assert isinstance(req, SetExpectedRequest)
+        return _REQ_U32.pack(
+            int(RequestId.SETEXPECTED), _REQ_U32.size,
+            check_u32(req.expected_votes, "expected_votes"),
+        )
+    if kind is SetVotesRequest:
+        assert isinstance(req, SetVotesRequest)
+        return _REQ_SETVOTES.pack(
+            int(RequestId.SETVOTES), _REQ_SETVOTES.size,
+            check_u32(req.votes, "votes"), check_u32(req.nodeid, "nodeid"),
+        )
+    if kind is TrackStartRequest:
+        assert isinstance(req, TrackStartRequest)
+        return _REQ_TRACKSTART.pack(
+            int(RequestId.TRACKSTART), _REQ_TRACKSTART.size,
+            check_u64(req.context, "context"), check_u32(req.flags, "track flags"),
+        )
+    if kind is TrackStopRequest:
+        return _REQ_HEADER.pack(int(RequestId.TRACKSTOP), REQUEST_HEADER_SIZE)
+    return encode_request_by_schema(req)
+
+
+def encode_request_by_schema(req: Request) -> bytes:
+    """:func:`encode_request` built through the construct schemas (the definition)."""
     if isinstance(req, GetInfoRequest):
-        return GETINFO_REQUEST.build(
-            {"id": int(RequestId.GETINFO), "size": GETINFO_REQUEST.size,
+        return _vs.GETINFO_REQUEST.build(
+            {"id": int(RequestId.GETINFO), "size": _vs.GETINFO_REQUEST.size,
              "nodeid": check_u32(req.nodeid, "nodeid")}
         )
     if isinstance(req, SetExpectedRequest):
-        return SETEXPECTED_REQUEST.build(
-            {"id": int(RequestId.SETEXPECTED), "size": SETEXPECTED_REQUEST.size,
+        return _vs.SETEXPECTED_REQUEST.build(
+            {"id": int(RequestId.SETEXPECTED), "size": _vs.SETEXPECTED_REQUEST.size,
              "expected_votes": check_u32(req.expected_votes, "expected_votes")}
         )
     if isinstance(req, SetVotesRequest):
-        return SETVOTES_REQUEST.build(
-            {"id": int(RequestId.SETVOTES), "size": SETVOTES_REQUEST.size,
+        return _vs.SETVOTES_REQUEST.build(
+            {"id": int(RequestId.SETVOTES), "size": _vs.SETVOTES_REQUEST.size,
              "votes": check_u32(req.votes, "votes"), "nodeid": check_u32(req.nodeid, "nodeid")}
         )
     if isinstance(req, TrackStartRequest):
-        return TRACKSTART_REQUEST.build(
-            {"id": int(RequestId.TRACKSTART), "size": TRACKSTART_REQUEST.size,
+        return _vs.TRACKSTART_REQUEST.build(
+            {"id": int(RequestId.TRACKSTART), "size": _vs.TRACKSTART_REQUEST.size,
              "context": check_u64(req.context, "context"),
              "track_flags": check_u32(req.flags, "track flags")}
         )
@@ -312,7 +361,7 @@ def encode_request(req: Request) -> bytes:
         return _header(int(RequestId.TRACKSTOP), REQUEST_HEADER_SIZE)
     if isinstance(req, UnknownRequest):
         return encode_unknown_request(
-            req, req.id, req.size, req.body, _KNOWN_REQUEST_IDS, RequestId, REQUEST_HEADER
+            req, req.id, req.size, req.body, _KNOWN_REQUEST_IDS, RequestId, _schema.REQUEST_HEADER
         )
     raise wrong_type(req, "a votequorum Request")
 
@@ -320,25 +369,25 @@ def encode_request(req: Request) -> bytes:
 def decode_request(data: Buffer) -> Request:
     """Server side: one request; ids it does not model are UnknownRequest."""
     raw = as_bytes(data)
-    hdr = parse_header("votequorum request", raw, REQUEST_HEADER)
+    hdr = parse_header("votequorum request", raw, _schema.REQUEST_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
     if ident == RequestId.GETINFO:
-        check_exact("GETINFO request", raw, GETINFO_REQUEST)
-        return GetInfoRequest(parse("GETINFO", GETINFO_REQUEST, raw).num("nodeid"))
+        check_exact("GETINFO request", raw, _vs.GETINFO_REQUEST)
+        return GetInfoRequest(parse("GETINFO", _vs.GETINFO_REQUEST, raw).num("nodeid"))
     if ident == RequestId.SETEXPECTED:
-        check_exact("SETEXPECTED request", raw, SETEXPECTED_REQUEST)
-        msg = parse("SETEXPECTED", SETEXPECTED_REQUEST, raw)
+        check_exact("SETEXPECTED request", raw, _vs.SETEXPECTED_REQUEST)
+        msg = parse("SETEXPECTED", _vs.SETEXPECTED_REQUEST, raw)
         return SetExpectedRequest(msg.num("expected_votes"))
     if ident == RequestId.SETVOTES:
-        check_exact("SETVOTES request", raw, SETVOTES_REQUEST)
-        msg = parse("SETVOTES", SETVOTES_REQUEST, raw)
+        check_exact("SETVOTES request", raw, _vs.SETVOTES_REQUEST)
+        msg = parse("SETVOTES", _vs.SETVOTES_REQUEST, raw)
         return SetVotesRequest(nodeid=msg.num("nodeid"), votes=msg.num("votes"))
     if ident == RequestId.TRACKSTART:
-        check_exact("TRACKSTART request", raw, TRACKSTART_REQUEST)
-        msg = parse("TRACKSTART", TRACKSTART_REQUEST, raw)
+        check_exact("TRACKSTART request", raw, _vs.TRACKSTART_REQUEST)
+        msg = parse("TRACKSTART", _vs.TRACKSTART_REQUEST, raw)
         return TrackStartRequest(Track(msg.num("track_flags")), msg.num("context"))
     if ident == RequestId.TRACKSTOP:
-        check_exact("TRACKSTOP request", raw, REQUEST_HEADER)
+        check_exact("TRACKSTOP request", raw, _schema.REQUEST_HEADER)
         return TrackStopRequest()
     return UnknownRequest(ident, size, raw[REQUEST_HEADER_SIZE:])
 
@@ -349,31 +398,55 @@ def decode_request(data: Buffer) -> Request:
 def encode_response(resp: Response) -> bytes:
     """Server side: the bytes of one response, padding zeroed."""
     if isinstance(resp, StatusResponse):
-        return RESPONSE_HEADER.build(
+        return _schema.RESPONSE_HEADER.build(
             _res_header(int(ResponseId.STATUS), RESPONSE_HEADER_SIZE, resp.error)
         )
     if isinstance(resp, GetInfoResponse):
         values: dict[str, object] = dict(
-            _res_header(int(ResponseId.GETINFO), GETINFO_RESPONSE.size, resp.error)
+            _res_header(int(ResponseId.GETINFO), _vs.GETINFO_RESPONSE.size, resp.error)
         )
         for name in ("nodeid", "state", "votes", "expected_votes", "highest_expected",
                      "total_votes", "quorum", "flags", "qdevice_votes"):
             values[name] = check_u32(getattr(resp, name), name)
         values["qdevice_name"] = _encode_name(resp.qdevice_name)
-        return GETINFO_RESPONSE.build(values)
+        return _vs.GETINFO_RESPONSE.build(values)
     raise wrong_type(resp, "a votequorum Response")
 
 
 def decode_response(data: Buffer) -> Response:
-    """Client side: one response, identified by ``(id, size)``."""
+    """Client side: one response, identified by ``(id, size)``.
+
+    Well-formed responses are read with :mod:`struct`; everything else goes
+    through :func:`decode_response_by_schema`, the definition it is held to."""
+    raw = data if type(data) is bytes else as_bytes(data)
+    length = len(raw)
+    if length >= RESPONSE_HEADER_SIZE:
+        ident, size, error = _VQ_HEADER.unpack_from(raw)
+        if size == length:
+            if ident == _STATUS_ID and size == RESPONSE_HEADER_SIZE:
+                return StatusResponse(cs_error(error))
+            if ident == _GETINFO_ID and size == _RES_GETINFO.size:
+                (_, _, _, nodeid, state, votes, expected, highest, total, quorum, flags,
+                 qdevice_votes, name) = _RES_GETINFO.unpack(raw)
+                return GetInfoResponse(
+                    error=cs_error(error), nodeid=nodeid, state=lookup(_NODE_STATES, state),
+                    votes=votes, expected_votes=expected, highest_expected=highest,
+                    total_votes=total, quorum=quorum, flags=VotequorumInfo(flags),
+                    qdevice_votes=qdevice_votes, qdevice_name=_decode_name(name),
+                )
+    return decode_response_by_schema(raw)
+
+
+def decode_response_by_schema(data: Buffer) -> Response:
+    """:func:`decode_response` read through the construct schemas."""
     raw = as_bytes(data)
-    hdr = parse_header("votequorum response", raw, RESPONSE_HEADER)
+    hdr = parse_header("votequorum response", raw, _schema.RESPONSE_HEADER)
     ident, size = hdr.num("id"), hdr.num("size")
     error = cs_error(hdr.num("error"))
     if ident == ResponseId.STATUS and size == RESPONSE_HEADER_SIZE:
         return StatusResponse(error)
-    if ident == ResponseId.GETINFO and size == GETINFO_RESPONSE.size:
-        msg = parse("GETINFO response", GETINFO_RESPONSE, raw)
+    if ident == ResponseId.GETINFO and size == _vs.GETINFO_RESPONSE.size:
+        msg = parse("GETINFO response", _vs.GETINFO_RESPONSE, raw)
         return GetInfoResponse(
             error=error,
             nodeid=msg.num("nodeid"),
@@ -405,8 +478,8 @@ def encode_notification(note: Notification) -> bytes:
                 raise wrong_type(node, f"NodeStatus at nodes[{i}]")
             body += check_u32(node.nodeid, f"nodes[{i}].nodeid").to_bytes(4, "little")
             body += check_u32(node.state, f"nodes[{i}].state").to_bytes(4, "little")
-        size = check_size(QUORUM_NOTIFICATION_HEAD.size + len(body), "quorum notification")
-        head = QUORUM_NOTIFICATION_HEAD.build(
+        size = check_size(_vs.QUORUM_NOTIFICATION_HEAD.size + len(body), "quorum notification")
+        head = _vs.QUORUM_NOTIFICATION_HEAD.build(
             {**_res_header(int(ResponseId.QUORUM_NOTIFICATION), size, _OK),
              "quorate": check_bool(note.quorate, "quorate"),
              "context": check_u64(note.context, "context"), "node_list_entries": len(nodes)}
@@ -421,8 +494,10 @@ def encode_notification(note: Notification) -> bytes:
         )
         if not isinstance(note.ring_id, RingId):
             raise wrong_type(note.ring_id, "a RingId")
-        size = check_size(NODELIST_NOTIFICATION_HEAD.size + len(id_bytes), "nodelist notification")
-        head = NODELIST_NOTIFICATION_HEAD.build(
+        size = check_size(
+            _vs.NODELIST_NOTIFICATION_HEAD.size + len(id_bytes), "nodelist notification"
+        )
+        head = _vs.NODELIST_NOTIFICATION_HEAD.build(
             {**_res_header(int(ResponseId.NODELIST_NOTIFICATION), size, _OK),
              "context": check_u64(note.context, "context"),
              "ring_nodeid": check_u32(note.ring_id.nodeid, "ring_id.nodeid"),
@@ -430,16 +505,16 @@ def encode_notification(note: Notification) -> bytes:
         )
         return head + id_bytes
     if isinstance(note, ExpectedVotesNotification):
-        return EXPECTEDVOTES_NOTIFICATION.build(
+        return _vs.EXPECTEDVOTES_NOTIFICATION.build(
             {**_res_header(int(ResponseId.EXPECTEDVOTES_NOTIFICATION),
-                           EXPECTEDVOTES_NOTIFICATION.size, _OK),
+                           _vs.EXPECTEDVOTES_NOTIFICATION.size, _OK),
              "context": check_u64(note.context, "context"),
              "expected_votes": check_u32(note.expected_votes, "expected_votes")}
         )
     if isinstance(note, UnknownNotification):
         return encode_unknown_notification(
             note, note.id, note.error, note.data, _NOTIFICATION_IDS,
-            "the notification class for id {ident}", RESPONSE_HEADER,
+            "the notification class for id {ident}", _schema.RESPONSE_HEADER,
         )
     raise wrong_type(note, "a votequorum Notification")
 
@@ -492,10 +567,10 @@ _EXPECTED_ID = int(ResponseId.EXPECTEDVOTES_NOTIFICATION)
 def decode_notification_by_schema(raw: bytes) -> Notification:
     """:func:`decode_notification` read through the construct schemas: the
     definition the fast path is held to, and the path of everything else."""
-    hdr = parse_header("votequorum notification", raw, RESPONSE_HEADER)
+    hdr = parse_header("votequorum notification", raw, _schema.RESPONSE_HEADER)
     ident = hdr.num("id")
     if ident == ResponseId.QUORUM_NOTIFICATION:
-        head_schema = QUORUM_NOTIFICATION_HEAD
+        head_schema = _vs.QUORUM_NOTIFICATION_HEAD
         head = parse_head("quorum notification", raw, head_schema)
         n = head.num("node_list_entries")
         check_length(
@@ -508,7 +583,7 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
         )
         return QuorumNotification(head.num("quorate") != 0, head.num("context"), nodes)
     if ident == ResponseId.NODELIST_NOTIFICATION:
-        head_schema = NODELIST_NOTIFICATION_HEAD
+        head_schema = _vs.NODELIST_NOTIFICATION_HEAD
         head = parse_head("nodelist notification", raw, head_schema)
         n = head.num("node_list_entries")
         check_length(
@@ -520,7 +595,7 @@ def decode_notification_by_schema(raw: bytes) -> Notification:
             head.num("context"), RingId(head.num("ring_nodeid"), head.num("ring_seq")), ids
         )
     if ident == ResponseId.EXPECTEDVOTES_NOTIFICATION:
-        check_exact("expected votes notification", raw, EXPECTEDVOTES_NOTIFICATION)
-        msg = parse("expected votes notification", EXPECTEDVOTES_NOTIFICATION, raw)
+        check_exact("expected votes notification", raw, _vs.EXPECTEDVOTES_NOTIFICATION)
+        msg = parse("expected votes notification", _vs.EXPECTEDVOTES_NOTIFICATION, raw)
         return ExpectedVotesNotification(msg.num("context"), msg.num("expected_votes"))
     return UnknownNotification(ident, cs_error(hdr.num("error")), raw[RESPONSE_HEADER_SIZE:])

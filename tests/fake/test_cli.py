@@ -200,3 +200,5 @@ def test_status_and_watch_import_no_test_tools_nor_fake_nor_capture(
     imported = [m for m in result["modules"]
                 if any(m == bad or m.startswith(bad + ".") for bad in NEVER_IMPORTED)]
     assert imported == []
+    if argv[0] == "status":  # also neither construct (struct fast paths) nor logging (no -v)
+        assert [m for m in ("construct", "logging") if m in result["modules"]] == []

@@ -5,16 +5,21 @@ error for any bytes."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pyquorum.errors import RemoteProtocolError
+from pyquorum.errors import LocalProtocolError, RemoteProtocolError
 from pyquorum.messages import _votequorum_schema as schema
 from pyquorum.messages import votequorum as vq
-from pyquorum.messages._schema import RESPONSE_HEADER
-from pyquorum.testing.strategies_services import votequorum_notifications
+from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER
+from pyquorum.testing.strategies_services import (
+    votequorum_notifications,
+    votequorum_requests,
+    votequorum_responses,
+)
 
 
 def _outcome(decode: object, raw: bytes) -> tuple[str, object]:
@@ -37,6 +42,12 @@ def _same(raw: bytes) -> None:
         (vq._VQ_QUORUM, schema.QUORUM_NOTIFICATION_HEAD),
         (vq._VQ_NODELIST, schema.NODELIST_NOTIFICATION_HEAD),
         (vq._VQ_EXPECTED, schema.EXPECTEDVOTES_NOTIFICATION),
+        (vq._REQ_U32, schema.GETINFO_REQUEST),
+        (vq._REQ_U32, schema.SETEXPECTED_REQUEST),
+        (vq._REQ_SETVOTES, schema.SETVOTES_REQUEST),
+        (vq._REQ_TRACKSTART, schema.TRACKSTART_REQUEST),
+        (vq._REQ_HEADER, REQUEST_HEADER),
+        (vq._RES_GETINFO, schema.GETINFO_RESPONSE),
     ],
 )
 def test_fast_layouts_are_the_schemas(fast: struct.Struct, layout: object) -> None:
@@ -78,3 +89,66 @@ def test_encoded_event_with_one_change(
             resized = bytearray(changed)
             resized[8:12] = len(changed).to_bytes(4, "little")
             _same(bytes(resized))
+
+
+def _same_response(raw: bytes) -> None:
+    assert _outcome(vq.decode_response, raw) == _outcome(vq.decode_response_by_schema, raw)
+
+
+def _encoded(encode: object, req: object) -> tuple[str, object]:
+    assert callable(encode)
+    try:
+        return "bytes", encode(req)
+    except LocalProtocolError as exc:
+        return "error", str(exc)
+
+
+@given(votequorum_requests())
+def test_every_request_encodes_as_the_schema_builds_it(req: vq.Request) -> None:
+    assert _encoded(vq.encode_request, req) == _encoded(vq.encode_request_by_schema, req)
+
+
+_ODD = st.one_of(st.integers(-(2**65), 2**65), st.none(), st.booleans(), st.text(max_size=3))
+
+
+@given(
+    st.sampled_from([vq.GetInfoRequest, vq.SetExpectedRequest, vq.SetVotesRequest,
+                     vq.TrackStartRequest]),
+    _ODD,
+    _ODD,
+)
+def test_bad_arguments_fail_alike(
+    cls: Callable[..., vq.Request], first: object, second: object
+) -> None:
+    args = (first,) if cls in (vq.GetInfoRequest, vq.SetExpectedRequest) else (first, second)
+    req = cls(*args)
+    assert _encoded(vq.encode_request, req) == _encoded(vq.encode_request_by_schema, req)
+
+
+@given(st.binary(max_size=340))
+@example(b"")
+def test_any_response_bytes(raw: bytes) -> None:
+    _same_response(raw)
+
+
+@given(
+    votequorum_responses(),
+    st.sampled_from((0, 8, 16, 24, 28, 52, 56, 60, 200, 316)),
+    st.integers(0, 2**32 - 1) | st.integers(0, 8),
+    st.binary(max_size=12),
+    st.integers(0, 12),
+)
+def test_encoded_response_with_one_change(
+    resp: vq.Response, offset: int, value: int, extra: bytes, cut: int
+) -> None:
+    raw = bytearray(vq.encode_response(resp))
+    _same_response(bytes(raw))
+    assert vq.decode_response(bytes(raw)) == resp
+    if offset + 4 <= len(raw):
+        raw[offset : offset + 4] = value.to_bytes(4, "little")
+    for changed in (bytes(raw), bytes(raw) + extra, bytes(raw[: max(0, len(raw) - cut)])):
+        _same_response(changed)
+        if len(changed) >= 12:
+            resized = bytearray(changed)
+            resized[8:12] = len(changed).to_bytes(4, "little")
+            _same_response(bytes(resized))

@@ -142,3 +142,29 @@ def test_an_asyncio_toy_session() -> None:
         assert conn.closed
 
     asyncio.run(asyncio.wait_for(main(), 10))
+
+
+def test_an_exchange_is_one_request_and_its_answer() -> None:
+    """Exchange keeps Operation's contract without a generator: one request, the
+    result from the answer, an error from the answer ends it, no second feed."""
+    from pyquorum.errors import LocalProtocolError
+    from pyquorum.frontend.core import Exchange
+
+    op = Exchange("double", b"21", lambda data: 2 * int(data))
+    assert (op.request, op.done) == (b"21", False)
+    with pytest.raises(LocalProtocolError, match="no result"):
+        _ = op.result
+    op.feed(b"21")
+    assert (op.done, op.result) == (True, 42)
+    with pytest.raises(LocalProtocolError, match="already complete"):
+        op.feed(b"1")
+
+    def refuse(data: bytes) -> int:
+        raise ExistError(f"refused {data!r}")
+
+    failing = Exchange("refuse", b"x", refuse)
+    with pytest.raises(ExistError):
+        failing.feed(b"y")
+    assert failing.done
+    with pytest.raises(LocalProtocolError, match="already complete"):
+        failing.feed(b"y")

@@ -23,10 +23,10 @@ raises BadHandleError.
 
 from __future__ import annotations
 
-import logging
+import sys
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, TypeVar, cast
 
 from pyquorum.errors import (
     CsErrorCode,
@@ -35,7 +35,7 @@ from pyquorum.errors import (
     LocalProtocolError,
 )
 from pyquorum.events import Event
-from pyquorum.frontend.core import Operation, SessionLifecycle, SessionState, expect
+from pyquorum.frontend.core import Exchange, Operation, SessionLifecycle, SessionState, expect
 from pyquorum.messages.constants import Model, QuorumType, ResponseId, Track
 from pyquorum.messages.quorum import decode_notification, decode_response, encode_request
 from pyquorum.messages.types import (
@@ -59,7 +59,15 @@ from pyquorum.messages.types import (
 
 __all__ = ["Callbacks", "InitResult", "QuorumProperties", "SessionCore"]
 
-log = logging.getLogger("pyquorum.session")
+
+
+def _log_info(message: str) -> None:
+    """Log at INFO on ``pyquorum.session``, if anything imported :mod:`logging`:
+    if nothing did, nothing configured a handler and the message would go nowhere,
+    so a command need not import logging (milliseconds of its start-up) for it."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger("pyquorum.session").info(message)
 
 S = TypeVar("S")
 R = TypeVar("R")
@@ -68,6 +76,12 @@ _EVENT_IDS: dict[type[Notification], int] = {
     QuorumNotificationV0: ResponseId.NOTIFICATION,
     QuorumNotification: ResponseId.V1_QUORUM_NOTIFICATION,
     NodelistNotification: ResponseId.V1_NODELIST_NOTIFICATION,
+}
+
+#: The event classes each model delivers (docs/protocol.md §6.5); any other is a LibraryError.
+_MODEL_EVENTS: dict[Model | None, frozenset[type[Notification]]] = {
+    Model.V1: frozenset({QuorumNotification, NodelistNotification}),
+    Model.V0: frozenset({QuorumNotificationV0}),
 }
 
 
@@ -114,6 +128,10 @@ _GETQUORATE: Final = encode_request(GetQuorateRequest())
 
 def _expect(data: bytes, cls: type[R], what: str) -> R:
     return expect(data, cls, what, decode_response, (ErrorResponse,))
+
+
+def _getquorate_result(data: bytes) -> bool:
+    return bool(_expect(data, GetQuorateResponse, "GETQUORATE").quorate)
 
 
 def _quorum_type(value: int) -> QuorumType | int:
@@ -163,7 +181,7 @@ class SessionCore(SessionLifecycle):
                     "MODEL_GETTYPE: corosync answered as to an unknown request, so it predates "
                     "model V1 (corosync < 3.1); use Model.V0 or Model.AUTO"
                 )
-            log.info(
+            _log_info(
                 "corosync does not know MODEL_GETTYPE (it predates 3.1): "
                 "Model.AUTO falls back to model V0"
             )
@@ -179,12 +197,9 @@ class SessionCore(SessionLifecycle):
         return InitResult(model, self.quorum_type, fell_back)
 
     def getquorate(self) -> Operation[bool]:
-        self.check_ready("getquorate")
-        return Operation("getquorate", self._getquorate_steps())
-
-    def _getquorate_steps(self) -> Generator[bytes, bytes, bool]:
-        data = yield _GETQUORATE
-        return bool(_expect(data, GetQuorateResponse, "GETQUORATE").quorate)
+        if self.state is not SessionState.READY:
+            self.check_ready("getquorate")
+        return Exchange("getquorate", _GETQUORATE, _getquorate_result)
 
     def trackstart(self, flags: Track | int) -> Operation[None]:
         """TRACKSTART.  A second one raises ExistError, but corosync has
@@ -212,12 +227,12 @@ class SessionCore(SessionLifecycle):
 
     def handle_event(self, data: bytes) -> Event:
         """Decode one event; LibraryError if the model in use has no such notification."""
-        self.check_ready("dispatch")
+        if self.state is not SessionState.READY:
+            self.check_ready("dispatch")
         event = decode_notification(data)
-        if self.model is Model.V1 and isinstance(event, QuorumNotification | NodelistNotification):
-            return event
-        if self.model is Model.V0 and isinstance(event, QuorumNotificationV0):
-            return event
+        # One dict lookup per event (replay runs this for every recorded event).
+        if type(event) in _MODEL_EVENTS.get(self.model, ()):
+            return cast(Event, event)
         ident = event.id if isinstance(event, UnknownNotification) else _EVENT_IDS[type(event)]
         model = self.model.name if self.model is not None else "?"
         raise LibraryError(

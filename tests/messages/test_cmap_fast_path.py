@@ -1,0 +1,174 @@
+"""cmap's struct fast paths against the construct schemas they shortcut:
+the same layouts, and the same bytes, object or error on any input."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from pyquorum.errors import LocalProtocolError, RemoteProtocolError
+from pyquorum.messages import _cmap_schema as schema
+from pyquorum.messages import cmap as cm
+from pyquorum.messages._schema import RESPONSE_HEADER
+from pyquorum.messages.constants import CmapTrack, CmapValueType
+from pyquorum.testing.strategies_services import (
+    cmap_keys,
+    cmap_notifications,
+    cmap_requests,
+    cmap_responses,
+)
+
+
+def _decoded(decode: object, raw: bytes) -> tuple[str, object]:
+    assert callable(decode)
+    try:
+        value = decode(raw)
+    except RemoteProtocolError as exc:
+        return "error", (exc.message, exc.field, exc.offset, exc.data)
+    return "value", (type(value), value, repr(value))
+
+
+def _encoded(encode: object, req: object) -> tuple[str, object]:
+    assert callable(encode)
+    try:
+        return "bytes", encode(req)
+    except LocalProtocolError as exc:
+        return "error", str(exc)
+
+
+def _same_response(raw: bytes) -> None:
+    assert _decoded(cm.decode_response, raw) == _decoded(cm.decode_response_by_schema, raw)
+
+
+def _same_notification(raw: bytes) -> None:
+    assert _decoded(cm.decode_notification, raw) == _decoded(
+        cm.decode_notification_by_schema, raw
+    )
+
+
+@pytest.mark.parametrize(
+    ("fast", "layout"),
+    [
+        (cm._RES_HEADER, RESPONSE_HEADER),
+        (cm._KEY_REQUEST, schema.KEY_REQUEST),
+        (cm._GET_REQUEST, schema.GET_REQUEST),
+        (cm._HANDLE_REQUEST, schema.HANDLE_REQUEST),
+        (cm._HANDLE_RESPONSE, schema.HANDLE_RESPONSE),
+        (cm._GET_RESPONSE_HEAD, schema.GET_RESPONSE_HEAD),
+        (cm._ITER_NEXT_RESPONSE, schema.ITER_NEXT_RESPONSE),
+        (cm._NOTIFY_HEAD, schema.NOTIFY_CALLBACK_HEAD),
+    ],
+)
+def test_fast_layouts_are_the_schemas(fast: struct.Struct, layout: object) -> None:
+    assert fast.format == layout.struct_format()  # type: ignore[attr-defined]
+    assert fast.size == layout.size  # type: ignore[attr-defined]
+
+
+def test_the_largest_get_room_is_the_schemas() -> None:
+    assert 2**31 - 1 - schema.GET_RESPONSE_HEAD.size == cm._MAX_ROOM
+
+
+@given(cmap_requests())
+def test_every_request_encodes_as_the_schema_builds_it(req: cm.Request) -> None:
+    assert cm.encode_request(req) == cm.encode_request_by_schema(req)
+
+
+_ODD = st.one_of(st.integers(-(2**65), 2**65), st.text(max_size=300), st.none(), st.booleans(),
+                 st.binary(max_size=4))
+
+
+@given(
+    st.sampled_from([cm.GetRequest, cm.IterInitRequest, cm.DeleteRequest, cm.IterNextRequest,
+                     cm.IterFinalizeRequest, cm.TrackDeleteRequest]),
+    _ODD | cmap_keys(allow_empty=True),
+    _ODD,
+)
+def test_bad_arguments_fail_alike(
+    cls: Callable[..., cm.Request], first: object, second: object
+) -> None:
+    args = (first, second) if cls is cm.GetRequest else (first,)
+    req = cls(*args)
+    assert _encoded(cm.encode_request, req) == _encoded(cm.encode_request_by_schema, req)
+
+
+@given(st.binary(max_size=400))
+@example(b"")
+def test_any_bytes(raw: bytes) -> None:
+    _same_response(raw)
+    _same_notification(raw)
+
+
+@given(cmap_responses())
+def test_every_encoded_response(resp: cm.Response) -> None:
+    raw = cm.encode_response(resp)
+    _same_response(raw)
+    assert cm.decode_response(raw) == resp
+    assert cm.decode_response(bytearray(raw)) == resp
+
+
+@given(cmap_notifications())
+def test_every_encoded_notification(note: cm.Notification) -> None:
+    raw = cm.encode_notification(note)
+    _same_notification(raw)
+    assert cm.decode_notification(raw) == note
+    assert cm.decode_notification(memoryview(raw)) == note
+
+
+@given(
+    st.one_of(cmap_responses().map(cm.encode_response),
+              cmap_notifications().map(cm.encode_notification)),
+    st.sampled_from((0, 8, 16, 24, 32, 40, 288, 296, 304, 312, 320, 328)),
+    st.integers(0, 2**32 - 1) | st.integers(0, 400),
+    st.binary(max_size=12),
+    st.integers(0, 12),
+)
+def test_encoded_message_with_one_change(
+    encoded: bytes, offset: int, value: int, extra: bytes, cut: int
+) -> None:
+    raw = bytearray(encoded)
+    if offset + 4 <= len(raw):
+        raw[offset : offset + 4] = value.to_bytes(4, "little")
+    for changed in (bytes(raw), bytes(raw) + extra, bytes(raw[: max(0, len(raw) - cut)])):
+        _same_response(changed)
+        _same_notification(changed)
+        if len(changed) >= 12:
+            resized = bytearray(changed)
+            resized[8:12] = len(changed).to_bytes(4, "little")
+            _same_response(bytes(resized))
+            _same_notification(bytes(resized))
+
+
+_ITER_NEXT = cm.encode_response(cm.IterNextResponse(0, "totem.cluster_name", 4, 7))
+_NOTIFY = cm.encode_notification(cm.NotifyCallback(
+    5, "runtime.x", CmapTrack.MODIFY,
+    cm.CmapValue(CmapValueType.UINT32, 2), cm.CmapValue(CmapValueType.UINT32, 1),
+))
+
+
+def _with(raw: bytes, offset: int, patch: bytes) -> bytes:
+    return raw[:offset] + patch + raw[offset + len(patch):]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _with(_ITER_NEXT, 24, (256).to_bytes(2, "little")),  # key longer than a name holds
+        _with(_ITER_NEXT, 32, b"to\0em"),  # a NUL within the key's length
+        _with(_NOTIFY, 32, (300).to_bytes(2, "little")),
+        _with(_NOTIFY, 40, b"run\0"),
+        _with(_NOTIFY, 304, b"\0"),  # new value of type 0 with 4 bytes
+        _with(_NOTIFY, 312, b"\x63"),  # old value of a type no cmap has
+        _with(_NOTIFY, 304, b"\x06"),  # a 4-byte value called a u64
+    ],
+    ids=["iter-key-long", "iter-key-nul", "notify-key-long", "notify-key-nul", "notify-type-0",
+         "notify-old-unknown-type", "notify-wrong-width"],
+)
+def test_bad_keys_and_values_fail_alike(raw: bytes) -> None:
+    """Each names the same field at the same offset either way (the fast path passes
+    the offsets by hand)."""
+    _same_response(raw)
+    _same_notification(raw)
