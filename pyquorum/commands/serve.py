@@ -1,11 +1,15 @@
-"""``pyquorum serve``: a fake corosync quorum service over real libqb IPC.
+"""``pyquorum serve``: a fake corosync over real libqb IPC.
 
-Serves a script (see :mod:`pyquorum.fake.script`) or a capture recorded
-with ``pyquorum record`` on ``@NAME`` (``@quorum`` by default) in the
-current network namespace, until Ctrl-C or SIGTERM.  On a host with a
-real corosync, run it in a namespace of its own (``ip netns exec NS
-pyquorum serve ...``) or pick another ``--name``: the fake refuses to
-start where something already listens.
+Serves a script or story (see :mod:`pyquorum.fake.script`) or a capture
+recorded with ``pyquorum record`` in the current network namespace, until
+Ctrl-C or SIGTERM: by default as corosync's quorum, votequorum, cmap and
+cfg services (``@quorum``, ``@votequorum``, ``@cmap``, ``@cfg``: a
+version-1 script gets the cluster it implies), so that
+``corosync-quorumtool`` and ``corosync-cmapctl`` run against it;
+with ``--quorum-only``, or another ``--name``, the quorum service alone
+on ``@NAME``.  On a host with a real corosync, run it in a namespace of its
+own (``ip netns exec NS pyquorum serve ...``) or pick another ``--name``:
+the fake refuses to start where something already listens.
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ from dataclasses import replace
 from types import FrameType
 
 from pyquorum.commands._common import Failure, Output
+from pyquorum.fake.corosync import FakeCorosync
 from pyquorum.fake.hostile import Hostility
+from pyquorum.fake.hostile_services import ServiceHostility
 from pyquorum.fake.script import Change, Script, ScriptError
 from pyquorum.fake.server import make_server
-from pyquorum.ipc.server.listener import AccessPolicy
+from pyquorum.fake.service import QuorumService
+from pyquorum.ipc.server.listener import AccessPolicy, IpcServer
 from pyquorum.messages.types import RingId
 
 __all__ = ["configure", "describe_change", "load_source", "run"]
@@ -64,19 +71,39 @@ def describe_change(change: Change) -> str:
     return line
 
 
+def _service_hostilities(args: argparse.Namespace) -> dict[str, ServiceHostility]:
+    out: dict[str, ServiceHostility] = {}
+    for item in args.hostile_service:
+        service, _, case = item.partition("=")
+        try:
+            out[service] = ServiceHostility(case)
+        except ValueError:
+            raise Failure(f"--hostile-service: no case {case!r} (see --help)") from None
+    return out
+
+
 def run(args: argparse.Namespace, out: Output) -> int:
     script = load_source(args)
     hostile = Hostility(args.hostile) if args.hostile else None
-    server, service = make_server(
-        script,
-        name=args.name,
-        transport=args.transport,
-        speed=args.speed,
-        response_delay=args.delay,
-        stall=args.stall,
-        hostile=hostile,
-        policy=AccessPolicy(frozenset(args.uid), frozenset(args.gid)),
-    )
+    options = {
+        "transport": args.transport,
+        "speed": args.speed,
+        "response_delay": args.delay,
+        "stall": args.stall,
+        "hostile": hostile,
+        "policy": AccessPolicy(frozenset(args.uid), frozenset(args.gid)),
+    }
+    server: IpcServer | FakeCorosync
+    service: QuorumService
+    if args.quorum_only or args.name != "quorum":
+        server, service = make_server(script, name=args.name, **options)
+    else:
+        try:
+            server = FakeCorosync(script, hostile_services=_service_hostilities(args),
+                                  **options)
+        except (ScriptError, ValueError) as exc:
+            raise Failure(str(exc)) from None
+        service = server.quorum
     began = time.monotonic()
 
     def show(change: Change) -> None:
@@ -93,6 +120,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
             server.listen()
         except OSError as exc:
             print(f"pyquorum: cannot serve on {server.address}: {exc.strerror}", file=sys.stderr)
+            if isinstance(server, FakeCorosync):
+                server.group.loop.close()
             return 1
         out.line(
             f"serving {script.name or 'a script'} on {server.address} ({args.transport}, "
@@ -114,7 +143,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--script", metavar="FILE", help="a script (.jsonl, see pyquorum.fake.script)"
     )
     source.add_argument("--capture", metavar="FILE", help="a capture recorded with pyquorum record")
-    parser.add_argument("--name", default="quorum", help="service (socket) name (default quorum)")
+    parser.add_argument("--name", default="quorum",
+                        help="the quorum service's socket name (default quorum); another "
+                        "name serves the quorum service alone")
+    parser.add_argument("--quorum-only", action="store_true",
+                        help="serve the quorum service alone (no votequorum, cmap, cfg)")
     parser.add_argument("--transport", choices=("shm", "socket"), default="shm",
                         help="libqb transport (default shm, corosync's default)")
     parser.add_argument("--speed", type=float, default=1.0, metavar="X",
@@ -130,6 +163,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hostile", choices=[h.value for h in Hostility], metavar="CASE",
                         help="break the protocol in one way: "
                         + ", ".join(h.value for h in Hostility))
+    parser.add_argument("--hostile-service", action="append", default=[],
+                        metavar="SERVICE=CASE",
+                        help="break votequorum's or cmap's messages in one way (repeatable): "
+                        + ", ".join(h.value for h in ServiceHostility))
     parser.add_argument("--uid", type=int, action="append", default=[],
                         help="also allow this uid (root always may); repeatable")
     parser.add_argument("--gid", type=int, action="append", default=[],

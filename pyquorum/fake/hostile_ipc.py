@@ -18,6 +18,7 @@ from typing import ClassVar
 from pyquorum.ipc.ring import CHUNK_MAGIC, CHUNK_MAGIC_ALLOC, chunk_words
 from pyquorum.ipc.server.connection import ServerConnection, ServiceHandler
 from pyquorum.ipc.server.listener import AccessPolicy, IpcServer, PendingHandshake
+from pyquorum.ipc.server.loop import EventLoop
 from pyquorum.ipc.server.shm_connection import RingName, ShmServerConnection
 from pyquorum.ipc.server.socket_connection import Outgoing, SocketServerConnection
 from pyquorum.ipc.wire import SHM_DIR
@@ -172,9 +173,11 @@ class HostileIpcServer(IpcServer):
         shm_dir: str = SHM_DIR,
         transform_handshake: Callable[[bytes], bytes] | None = None,
         stall_handshakes: bool = False,
+        loop: EventLoop | None = None,
     ) -> None:
         super().__init__(
-            handler, service=service, transport=transport, policy=policy, shm_dir=shm_dir
+            handler, service=service, transport=transport, policy=policy, shm_dir=shm_dir,
+            loop=loop,
         )
         self.transform_handshake = transform_handshake
         self.stall_handshakes = stall_handshakes

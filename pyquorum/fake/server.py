@@ -16,6 +16,7 @@ from pyquorum.fake.hostile_ipc import HostileIpcServer
 from pyquorum.fake.script import Script
 from pyquorum.fake.service import QuorumService
 from pyquorum.ipc.server.listener import AccessPolicy, IpcServer
+from pyquorum.ipc.server.loop import EventLoop
 from pyquorum.ipc.wire import TransportName
 from pyquorum.messages.constants import ConnectionType
 
@@ -78,8 +79,12 @@ def make_server(
     stall: Stall | None = None,
     hostile: Hostility | None = None,
     policy: AccessPolicy | None = None,
+    loop: EventLoop | None = None,
 ) -> tuple[IpcServer, QuorumService]:
-    """A server (not started yet) serving ``script``, and the service behind it."""
+    """A server (not started yet) serving ``script``, and the service behind it.
+
+    ``loop``: share this event loop with other servers (see
+    :class:`~pyquorum.fake.corosync.FakeCorosync`)."""
     ctype = transport_type(transport)
     if hostile is not None and ctype not in hostile.transports:
         raise ValueError(f"hostility {hostile.value} does not exist in the {ctype.name} transport")
@@ -100,6 +105,7 @@ def make_server(
         policy=policy,
         transform_handshake=hostile.transform_handshake if hostile is not None else None,
         stall_handshakes=stall == "handshake",
+        loop=loop,
     )
     service.bind(server)
     if script.start == "serve":

@@ -157,9 +157,12 @@ class QuorumService:
     def publish(self, change: Change) -> None:
         """Make ``change`` the current state and send it to every subscriber."""
         self.state = change.state
+        # A step that changes only the story's cluster (votes, names, cmap keys) is
+        # not something the quorum service reports.
+        quorum_news = change.membership or change.quorum_view
         for conn in list(self.clients.values()):
             client = _client(conn)
-            if client.tracking:
+            if client.tracking and quorum_news:
                 self._notify(conn, client, change)
         for observer in self.observers:
             observer(change)

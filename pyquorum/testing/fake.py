@@ -40,12 +40,14 @@ import contextlib
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pyquorum import QuorumSession
+from pyquorum.fake.corosync import SERVICES, FakeCorosync, ServiceName
 from pyquorum.fake.hostile import Hostility
+from pyquorum.fake.hostile_services import ServiceHostility
 from pyquorum.fake.script import Change, Script, Step
 from pyquorum.fake.server import Stall, TransportName, example_script, make_server
 from pyquorum.fake.service import QuorumService
@@ -54,9 +56,23 @@ from pyquorum.ipc.wire import SHM_DIR
 from pyquorum.messages.constants import Model
 from pyquorum.netns import NetNamespace, unshare_net
 
-__all__ = ["FakeQuorumServer", "fake_quorum"]
+__all__ = ["FakeCorosyncServer", "FakeQuorumServer", "fake_corosync", "fake_quorum"]
 
 T = TypeVar("T")
+
+
+class _Runner(Protocol):
+    """What serves: one IpcServer, or the fake corosync's group of them."""
+
+    @property
+    def connection_count(self) -> int: ...
+
+    def start(
+        self, *, thread_setup: Callable[[], None] | None = None, timeout: float = 10.0
+    ) -> None: ...
+
+    def stop(self, timeout: float = 10.0) -> None: ...
+
 
 class FakeQuorumServer:
     """A fake quorum service; start it with ``with`` or :meth:`start`.
@@ -105,6 +121,7 @@ class FakeQuorumServer:
             hostile=hostile,
             policy=AccessPolicy(frozenset(uids), frozenset(gids)),
         )
+        self._runner: _Runner = self.server
         self._netns: NetNamespace | None = None
         self._started = False
 
@@ -119,7 +136,7 @@ class FakeQuorumServer:
         if self._started:
             raise RuntimeError("the fake server was already started")
         self._started = True
-        self.server.start(thread_setup=self._enter_netns)
+        self._runner.start(thread_setup=self._enter_netns)
         return self
 
     def _enter_netns(self) -> None:
@@ -135,7 +152,7 @@ class FakeQuorumServer:
     def stop(self) -> None:
         """Disconnect every client, remove every file, release the namespace."""
         try:
-            self.server.stop()
+            self._runner.stop()
         finally:
             if self._netns is not None:
                 self._netns.close()
@@ -158,6 +175,12 @@ class FakeQuorumServer:
         with self._netns.entered():
             yield
 
+    def enter_netns(self) -> None:
+        """Move the calling thread into the server's network namespace for good
+        (a ``thread_setup`` for another server that must listen beside this one)."""
+        if self._netns is not None:
+            self._netns.enter()
+
     def session(self, model: Model | int = Model.V1, **kwargs: Any) -> QuorumSession:
         """A :class:`QuorumSession` connected to this server (``timeout`` defaults to 10 s)."""
         kwargs.setdefault("timeout", 10.0)
@@ -177,7 +200,7 @@ class FakeQuorumServer:
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on the server's loop thread and return its result."""
-        return self.server.call(fn)
+        return self.server.loop.call(fn)
 
     # -- driving the story -----------------------------------------------------------------
 
@@ -196,15 +219,15 @@ class FakeQuorumServer:
 
     @property
     def connection_count(self) -> int:
-        return self.server.connection_count
+        return self._runner.connection_count
 
     def wait_connections(self, count: int, timeout: float = 10.0) -> None:
         """Wait until exactly ``count`` clients are connected."""
         deadline = time.monotonic() + timeout
-        while self.server.connection_count != count:
+        while self.connection_count != count:
             if time.monotonic() >= deadline:
                 raise TimeoutError(
-                    f"{self.server.connection_count} clients connected, not {count}, "
+                    f"{self.connection_count} clients connected, not {count}, "
                     f"after {timeout} s"
                 )
             time.sleep(0.005)
@@ -223,6 +246,66 @@ class FakeQuorumServer:
             f"<FakeQuorumServer {self.server.address} {self.transport} "
             f"clients={self.connection_count}>"
         )
+
+
+class FakeCorosyncServer(FakeQuorumServer):
+    """A fake corosync: quorum, votequorum, cmap and cfg from one story
+    (:class:`~pyquorum.fake.corosync.FakeCorosync`), with
+    :class:`FakeQuorumServer`'s namespace and client helpers.
+
+    ``script`` may be a version-1 script (it gets the cluster it implies).
+    ``services`` picks the services (quorum always); ``corosync_class``
+    builds the fake (tests may pass a subclass); ``hostile_services`` breaks
+    votequorum's or cmap's messages, one
+    :class:`~pyquorum.fake.hostile_services.ServiceHostility` per service name.
+    """
+
+    def __init__(
+        self,
+        script: Script | str | Path | None = None,
+        *,
+        name: str = "quorum",
+        transport: TransportName = "shm",
+        netns: bool | str | None = True,
+        speed: float = 1.0,
+        response_delay: float = 0.0,
+        stall: Stall | None = None,
+        hostile: Hostility | None = None,
+        uids: Sequence[int] = (),
+        gids: Sequence[int] = (),
+        services: tuple[ServiceName, ...] = SERVICES,
+        corosync_class: type[FakeCorosync] = FakeCorosync,
+        hostile_services: Mapping[str, ServiceHostility] | None = None,
+    ) -> None:
+        if script is None:
+            script = example_script()
+        elif not isinstance(script, Script):
+            script = Script.load(script)
+        self.corosync = corosync_class(
+            script, transport=transport, services=services, quorum_name=name, speed=speed,
+            response_delay=response_delay, stall=stall, hostile=hostile,
+            policy=AccessPolicy(frozenset(uids), frozenset(gids)),
+            hostile_services=hostile_services,
+        )
+        self.script = self.corosync.script
+        self.name = name
+        self.transport = transport
+        self.netns = netns
+        self.server = self.corosync.server
+        self.service = self.corosync.quorum
+        self._runner = self.corosync
+        self._netns = None
+        self._started = False
+
+    def start(self) -> FakeCorosyncServer:
+        super().start()
+        return self
+
+    def __enter__(self) -> FakeCorosyncServer:
+        return self if self._started else self.start()
+
+    def __repr__(self) -> str:
+        return f"<FakeCorosyncServer {self.corosync.address} {self.transport}>"
 
 
 # -- pytest ---------------------------------------------------------------------------
@@ -247,11 +330,33 @@ else:
             return server.start()
 
         yield make
-        errors: list[BaseException] = []
-        for server in servers:
-            try:
-                server.stop()
-            except Exception as exc:
-                errors.append(exc)
-        if errors:
-            raise errors[0]
+        _stop_all(servers)
+
+    @pytest.fixture
+    def fake_corosync() -> Iterator[Callable[..., FakeCorosyncServer]]:
+        """A factory of started :class:`FakeCorosyncServer`\\ s, all stopped after the test.
+
+        ``fake_corosync(script=None, **options)`` takes FakeCorosyncServer's arguments.
+        """
+        servers: list[FakeCorosyncServer] = []
+
+        def make(
+            script: Script | str | Path | None = None, **options: Any
+        ) -> FakeCorosyncServer:
+            server = FakeCorosyncServer(script, **options)
+            servers.append(server)
+            return server.start()
+
+        yield make
+        _stop_all(servers)
+
+
+def _stop_all(servers: Sequence[FakeQuorumServer]) -> None:
+    errors: list[BaseException] = []
+    for server in servers:
+        try:
+            server.stop()
+        except Exception as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]

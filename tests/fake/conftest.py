@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from pyquorum.testing.fake import fake_corosync as fake_corosync  # the plugin's fixture
 from pyquorum.testing.fake import fake_quorum as fake_quorum  # the plugin's fixture
 from tests.oracle import OracleUnavailable, build_oracle
-from tests.support.fake import TRANSPORTS, Factory, server_dirs, wait_until
+from tests.support.fake import TRANSPORTS, CorosyncFactory, Factory, server_dirs, wait_until
 from tests.support.live import require_live
 
 
@@ -50,3 +51,11 @@ def _no_debris() -> Iterator[None]:
 def transport(request: pytest.FixtureRequest) -> str:
     value: str = request.param
     return value
+
+
+@pytest.fixture
+def corosync(fake_corosync: CorosyncFactory) -> CorosyncFactory:
+    """``fake_corosync`` (see pyquorum.testing.fake), for root only: private namespaces."""
+    if os.geteuid() != 0:
+        require_live("the fake server's private network namespace needs root")
+    return fake_corosync

@@ -53,7 +53,8 @@ def test_the_example_script_is_the_three_node_story() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ('{"pyquorum_script": 2}\n{"members": [1], "quorate": true}', 1, "pyquorum_script"),
+        # version 2 is a story (tests/fake/test_story.py); 3 does not exist
+        ('{"pyquorum_script": 3}\n{"members": [1], "quorate": true}', 1, "pyquorum_script"),
         ('{"pyquorum_script": 1}\n{"members": [1]}', 2, "needs members and quorate"),
         ('{"pyquorum_script": 1}\n{"members": [1], "quorate": 1}', 2, "true or false"),
         ('{"pyquorum_script": 1}\n{"members": [1], "quorate": true}\n{"members": [2]}', 3, "'at'"),

@@ -17,9 +17,10 @@ import pytest
 from pyquorum.fake import Script, Step
 from pyquorum.ipc.wire import SHM_DIR
 from pyquorum.messages.types import RingId
-from pyquorum.testing.fake import FakeQuorumServer
+from pyquorum.testing.fake import FakeCorosyncServer, FakeQuorumServer
 
 Factory = Callable[..., FakeQuorumServer]
+CorosyncFactory = Callable[..., FakeCorosyncServer]
 
 TRANSPORTS = ["shm", "socket"]
 

@@ -160,6 +160,7 @@ class IpcServer:
         transport: ConnectionType = ConnectionType.SHM,
         policy: AccessPolicy | None = None,
         shm_dir: str = SHM_DIR,
+        loop: EventLoop | None = None,
     ) -> None:
         if transport not in (ConnectionType.SHM, ConnectionType.SOCKET):
             raise ValueError(f"transport must be SHM or SOCKET, not {transport!r}")
@@ -171,7 +172,11 @@ class IpcServer:
         #: False answers every new connection with -EAGAIN (corosync starting up).
         self.ready = True
         self.pid = os.getpid()
-        self.loop = EventLoop()
+        #: Several servers may share one loop (one thread serving several
+        #: services, as corosync does): see :mod:`pyquorum.ipc.server.group`.
+        #: A server given its loop never closes it.
+        self.loop = loop if loop is not None else EventLoop()
+        self._owns_loop = loop is None
         self._connections: dict[int, ServerConnection] = {}
         self._pending: dict[int, PendingHandshake] = {}
         self._ids = itertools.count(1)
@@ -325,6 +330,13 @@ class IpcServer:
             self._shutdown()
 
     def _shutdown(self) -> None:
+        self.teardown()
+        if self._owns_loop:
+            self.loop.close()
+
+    def teardown(self) -> None:
+        """Disconnect every client, stop listening, remove the files (loop thread,
+        after the loop stopped); the loop itself stays open."""
         for conn in list(self._connections.values()):
             self.loop.guard(conn.close)
         for pending in list(self._pending.values()):
@@ -338,7 +350,6 @@ class IpcServer:
             with contextlib.suppress(OSError):
                 os.unlink(self._path)
         self._count = 0
-        self.loop.close()
 
     # -- handshake -------------------------------------------------------------------------------
 

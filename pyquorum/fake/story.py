@@ -1,0 +1,603 @@
+"""What a story adds to a script: the cluster behind votequorum, cmap and cfg.
+
+A version-1 script (:mod:`pyquorum.fake.script`) only knows what the quorum
+service shows: members, quorate, ring id.  A story (script version 2) also
+gives every state a :class:`Cluster`: the nodelist (each node's name,
+addresses, votes, its own expected votes and whether a quorum device is
+registered on it), this node's id, the cluster name, votequorum's
+configuration (expected votes, the flags, the quorum device's name and
+votes; ``None`` for a cluster without a quorum provider) and any extra cmap
+keys.  A step may change any of it with a :class:`ClusterChange`.
+
+Everything votequorum, cmap and cfg answer is *derived* from one state here
+(:func:`node_info`, :func:`vq_members`), so the services never disagree
+with the quorum service: they read the same state at the same moment.  The
+numbers follow corosync 3.1.7's votequorum (docs/votequorum.md §3.1,
+docs/fake.md §2.1):
+total votes are the members' votes plus the quorum device's when it casts
+its vote on the node asked about; highest expected is the members' largest
+expected votes; quorum is the larger of ``(highest_expected + 2) // 2`` and
+``(total_votes + 2) // 2`` (1 for a two_node cluster of at most two
+voters), unless the story states it.  The QUORATE flag is the state's
+``quorate``: the story says whether the cluster is quorate, and nothing
+here second-guesses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from pyquorum.messages._cmap_values import CmapValue
+from pyquorum.messages.constants import CmapValueType, NodeState, VotequorumInfo
+
+__all__ = [
+    "Cluster",
+    "ClusterChange",
+    "Node",
+    "NodeInfo",
+    "NodeQdevice",
+    "ScriptError",
+    "Votequorum",
+    "default_cluster",
+    "node_info",
+    "vq_members",
+]
+
+
+class ScriptError(ValueError):
+    """A script or story that cannot be read or served; the file reader names the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeQdevice:
+    """A quorum device registered on one node: whether it is alive there, casts its
+    vote there and has master_wins (the ``A|NA,V|NV,MW|NMW`` cell of quorumtool -p)."""
+
+    alive: bool = True
+    cast_vote: bool = True
+    master_wins: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One nodelist entry.  ``expected_votes`` None: the cluster's;
+    ``qdevice`` None: no quorum device registered on that node (``NR``)."""
+
+    nodeid: int
+    name: str | None = None
+    addrs: tuple[str, ...] = ()
+    votes: int = 1
+    expected_votes: int | None = None
+    qdevice: NodeQdevice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Votequorum:
+    """votequorum's configuration and numbers; None fields are derived (module docstring).
+
+    ``qdevice_name`` empty: no quorum device configured.
+    """
+
+    expected_votes: int | None = None
+    highest_expected: int | None = None
+    quorum: int | None = None
+    two_node: bool = False
+    wait_for_all: bool = False
+    last_man_standing: bool = False
+    auto_tie_breaker: bool = False
+    allow_downscale: bool = False
+    qdevice_name: str = ""
+    qdevice_votes: int = 0
+    #: cmap's runtime.votequorum.ev_barrier; None: the nodelist's votes (what
+    #: corosync starts with; a SETEXPECTED moves it, docs/fake.md §2.2).
+    ev_barrier: int | None = None
+
+
+def _frozen_items(value: Mapping[Any, Any] | tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(value.items()) if isinstance(value, Mapping) else tuple(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Everything but the quorum view, at one moment.
+
+    ``known`` are the nodes votequorum has heard of (members and earlier
+    members, which it lists as dead); it grows as steps bring members in.
+    ``cmap`` holds the story's extra keys (``(key, value)`` pairs; a
+    mapping is accepted).
+    """
+
+    nodes: tuple[Node, ...]
+    this_node: int
+    cluster_name: str = "pyquorum"
+    votequorum: Votequorum | None = field(default_factory=Votequorum)
+    cmap: tuple[tuple[str, CmapValue], ...] = ()
+    known: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nodes", tuple(self.nodes))
+        object.__setattr__(self, "cmap", _frozen_items(self.cmap))
+        object.__setattr__(self, "known", tuple(self.known))
+        ids = [n.nodeid for n in self.nodes]
+        if len(set(ids)) != len(ids):
+            raise ScriptError(f"node ids must be unique in the nodelist: {ids}")
+
+    def node(self, nodeid: int) -> Node | None:
+        for node in self.nodes:
+            if node.nodeid == nodeid:
+                return node
+        return None
+
+    @property
+    def extra_keys(self) -> dict[str, CmapValue]:
+        return dict(self.cmap)
+
+
+_NODE_FIELDS = {f.name for f in fields(Node)} - {"nodeid"}
+_VQ_FIELDS = {f.name for f in fields(Votequorum)}
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterChange:
+    """What a step changes besides the quorum view.
+
+    ``nodes``: per node id, the fields to change (a new id adds a node);
+    ``remove_nodes``: ids leaving the nodelist; ``votequorum``: fields of
+    :class:`Votequorum` to change; ``cmap``: extra keys to set (None deletes).
+    Mappings are accepted and kept as sorted pairs.
+    """
+
+    nodes: tuple[tuple[int, tuple[tuple[str, Any], ...]], ...] = ()
+    remove_nodes: tuple[int, ...] = ()
+    votequorum: tuple[tuple[str, Any], ...] = ()
+    cmap: tuple[tuple[str, CmapValue | None], ...] = ()
+
+    def __post_init__(self) -> None:
+        nodes = self.nodes.items() if isinstance(self.nodes, Mapping) else self.nodes
+        frozen = tuple((int(i), _frozen_items(f)) for i, f in nodes)
+        for nodeid, changes in frozen:
+            bad = sorted({k for k, _ in changes} - _NODE_FIELDS)
+            if bad:
+                raise ScriptError(f"node {nodeid}: unknown field(s) {', '.join(bad)}")
+        object.__setattr__(self, "nodes", frozen)
+        object.__setattr__(self, "remove_nodes", tuple(self.remove_nodes))
+        vq = _frozen_items(self.votequorum)
+        bad = sorted({k for k, _ in vq} - _VQ_FIELDS)
+        if bad:
+            raise ScriptError(f"votequorum: unknown field(s) {', '.join(bad)}")
+        object.__setattr__(self, "votequorum", vq)
+        object.__setattr__(self, "cmap", _frozen_items(self.cmap))
+
+    @classmethod
+    def of(
+        cls,
+        nodes: Mapping[int, Mapping[str, Any]] | None = None,
+        remove_nodes: tuple[int, ...] = (),
+        votequorum: Mapping[str, Any] | None = None,
+        cmap: Mapping[str, CmapValue | None] | None = None,
+    ) -> ClusterChange:
+        """A change from mappings: ``ClusterChange.of(nodes={2: {"votes": 2}},
+        votequorum={"expected_votes": 4})``."""
+        return cls(
+            nodes=tuple((i, tuple(f.items())) for i, f in (nodes or {}).items()),
+            remove_nodes=tuple(remove_nodes),
+            votequorum=tuple((votequorum or {}).items()),
+            cmap=tuple((cmap or {}).items()),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.nodes or self.remove_nodes or self.votequorum or self.cmap)
+
+    def apply(self, before: Cluster) -> Cluster:
+        nodes = [n for n in before.nodes if n.nodeid not in self.remove_nodes]
+        for nodeid, changes in self.nodes:
+            index = next((i for i, n in enumerate(nodes) if n.nodeid == nodeid), None)
+            if index is None:
+                nodes.append(replace(Node(nodeid), **dict(changes)))
+            else:
+                nodes[index] = replace(nodes[index], **dict(changes))
+        vq = before.votequorum
+        if self.votequorum:
+            if vq is None:
+                raise ScriptError("votequorum changes need a story with votequorum")
+            vq = replace(vq, **dict(self.votequorum))
+        keys = dict(before.cmap)
+        for key, value in self.cmap:
+            if value is None:
+                keys.pop(key, None)
+            else:
+                keys[key] = value
+        return replace(before, nodes=tuple(nodes), votequorum=vq, cmap=tuple(keys.items()))
+
+
+def default_cluster(members: tuple[int, ...], all_ids: tuple[int, ...]) -> Cluster:
+    """The cluster a version-1 script implies: every node id the script names, called
+    ``nodeN`` at 192.0.2.N (a documentation address), one vote each; this node
+    is the lowest initial member."""
+    ids = sorted(set(all_ids) | set(members))
+    nodes = tuple(
+        Node(i, f"node{i}", (f"192.0.2.{i}",) if 0 < i < 255 else ()) for i in ids
+    )
+    return Cluster(nodes, min(members, default=ids[0] if ids else 1), known=members)
+
+
+def joined_known(cluster: Cluster, members: tuple[int, ...]) -> Cluster:
+    """``cluster`` with ``members`` added to the nodes votequorum knows."""
+    known = cluster.known + tuple(m for m in members if m not in cluster.known)
+    return cluster if known == cluster.known else replace(cluster, known=known)
+
+
+# -- what votequorum derives -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """A GETINFO answer's fields (docs/votequorum.md §2.3)."""
+
+    nodeid: int
+    state: NodeState | int
+    votes: int
+    expected_votes: int
+    highest_expected: int
+    total_votes: int
+    quorum: int
+    flags: VotequorumInfo
+    qdevice_votes: int
+    qdevice_name: str
+
+
+def _votes(cluster: Cluster, nodeid: int) -> int:
+    node = cluster.node(nodeid)
+    return node.votes if node is not None else 1
+
+
+def cluster_expected(cluster: Cluster) -> int:
+    """The cluster's expected votes: stated, else every nodelist vote plus the device's."""
+    vq = cluster.votequorum or Votequorum()
+    if vq.expected_votes is not None:
+        return vq.expected_votes
+    return sum(n.votes for n in cluster.nodes) + vq.qdevice_votes
+
+
+def node_expected(cluster: Cluster, nodeid: int) -> int:
+    node = cluster.node(nodeid)
+    if node is not None and node.expected_votes is not None:
+        return node.expected_votes
+    return cluster_expected(cluster)
+
+
+def _casts(cluster: Cluster, nodeid: int) -> bool:
+    node = cluster.node(nodeid)
+    return node is not None and node.qdevice is not None and node.qdevice.cast_vote
+
+
+def node_info(
+    cluster: Cluster, members: tuple[int, ...], quorate: bool, nodeid: int
+) -> NodeInfo | None:
+    """votequorum's GETINFO of ``nodeid`` (0: this node); None when votequorum does not
+    know that node (CS_ERR_NOT_EXIST)."""
+    vq = cluster.votequorum or Votequorum()
+    if nodeid == 0:
+        nodeid = cluster.this_node
+    if nodeid not in members and nodeid not in cluster.known:
+        return None
+    total = sum(_votes(cluster, m) for m in members)
+    if _casts(cluster, nodeid):
+        total += vq.qdevice_votes
+    highest = vq.highest_expected
+    if highest is None:
+        highest = max((node_expected(cluster, m) for m in members), default=0)
+    quorum = vq.quorum
+    if quorum is None:
+        this_total = sum(_votes(cluster, m) for m in members)
+        voters = len(members)
+        if _casts(cluster, cluster.this_node):
+            this_total += vq.qdevice_votes
+            voters += 1
+        quorum = max((highest + 2) // 2, (this_total + 2) // 2)
+        if vq.two_node and voters <= 2:
+            quorum = 1
+    flags = VotequorumInfo(0)
+    for on, bit in (
+        (vq.two_node, VotequorumInfo.TWONODE),
+        (quorate, VotequorumInfo.QUORATE),
+        (vq.wait_for_all, VotequorumInfo.WAIT_FOR_ALL),
+        (vq.last_man_standing, VotequorumInfo.LAST_MAN_STANDING),
+        (vq.auto_tie_breaker, VotequorumInfo.AUTO_TIE_BREAKER),
+        (vq.allow_downscale, VotequorumInfo.ALLOW_DOWNSCALE),
+    ):
+        if on:
+            flags |= bit
+    node = cluster.node(nodeid)
+    if node is not None and node.qdevice is not None:
+        flags |= VotequorumInfo.QDEVICE_REGISTERED
+        if node.qdevice.alive:
+            flags |= VotequorumInfo.QDEVICE_ALIVE
+        if node.qdevice.cast_vote:
+            flags |= VotequorumInfo.QDEVICE_CAST_VOTE
+        if node.qdevice.master_wins:
+            flags |= VotequorumInfo.QDEVICE_MASTER_WINS
+    return NodeInfo(
+        nodeid=nodeid,
+        state=NodeState.MEMBER if nodeid in members else NodeState.DEAD,
+        votes=_votes(cluster, nodeid),
+        expected_votes=node_expected(cluster, nodeid),
+        highest_expected=highest,
+        total_votes=total,
+        quorum=quorum,
+        flags=flags,
+        qdevice_votes=vq.qdevice_votes,
+        qdevice_name=vq.qdevice_name,
+    )
+
+
+def vq_members(cluster: Cluster, members: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """votequorum's quorum event node list: ``(nodeid, state)`` for the members, then
+    the earlier members (dead), then the quorum device (node 0) when it is registered
+    on this node (docs/votequorum.md §3.4)."""
+    listed = [(m, int(NodeState.MEMBER)) for m in members]
+    listed += [(k, int(NodeState.DEAD)) for k in cluster.known if k not in members]
+    this = cluster.node(cluster.this_node)
+    if this is not None and this.qdevice is not None:
+        listed.append((0, int(NodeState.MEMBER if this.qdevice.alive else NodeState.DEAD)))
+    return tuple(listed)
+
+
+# -- JSON (the story file format, see pyquorum.fake.script) -----------------------------------
+
+CMAP_TYPE_NAMES: dict[str, CmapValueType] = {
+    "i8": CmapValueType.INT8, "u8": CmapValueType.UINT8,
+    "i16": CmapValueType.INT16, "u16": CmapValueType.UINT16,
+    "i32": CmapValueType.INT32, "u32": CmapValueType.UINT32,
+    "i64": CmapValueType.INT64, "u64": CmapValueType.UINT64,
+    "flt": CmapValueType.FLOAT, "dbl": CmapValueType.DOUBLE,
+    "str": CmapValueType.STRING, "bin": CmapValueType.BINARY,
+}
+_TYPE_WORDS = {v: k for k, v in CMAP_TYPE_NAMES.items()}
+_INT_BITS = {
+    CmapValueType.INT8: (True, 8), CmapValueType.UINT8: (False, 8),
+    CmapValueType.INT16: (True, 16), CmapValueType.UINT16: (False, 16),
+    CmapValueType.INT32: (True, 32), CmapValueType.UINT32: (False, 32),
+    CmapValueType.INT64: (True, 64), CmapValueType.UINT64: (False, 64),
+}
+
+
+def cmap_value_from_json(obj: object, what: str) -> CmapValue:
+    if not isinstance(obj, dict) or set(obj) != {"type", "value"}:
+        raise ScriptError(f'{what} must be {{"type": T, "value": V}} (T one of '
+                         f'{", ".join(CMAP_TYPE_NAMES)})')
+    kind = CMAP_TYPE_NAMES.get(obj["type"]) if isinstance(obj["type"], str) else None
+    if kind is None:
+        raise ScriptError(f"{what}: unknown type {obj['type']!r}")
+    value = obj["value"]
+    if kind in _INT_BITS:
+        signed, bits = _INT_BITS[kind]
+        low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if signed else (0, 2**bits)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value < high:
+            raise ScriptError(f"{what}: {obj['type']} must be an integer in [{low}, {high})")
+        return CmapValue(kind, value)
+    if kind in (CmapValueType.FLOAT, CmapValueType.DOUBLE):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ScriptError(f"{what}: {obj['type']} must be a number")
+        return CmapValue(kind, float(value))
+    if not isinstance(value, str):
+        raise ScriptError(f"{what}: {obj['type']} must be a string (hex for bin)")
+    if kind == CmapValueType.BINARY:
+        try:
+            return CmapValue.binary(bytes.fromhex(value))
+        except ValueError:
+            raise ScriptError(f"{what}: bin must be hex digits") from None
+    return CmapValue.string(value)
+
+
+def cmap_value_to_json(value: CmapValue) -> dict[str, Any]:
+    if not isinstance(value.type, CmapValueType):
+        raise ScriptError(f"cmap value type {value.type} has no name in the story format")
+    raw = value.value
+    shown: Any = raw.hex() if isinstance(raw, bytes) else raw
+    return {"type": _TYPE_WORDS[value.type], "value": shown}
+
+
+def _str(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ScriptError(f"{what} must be a string, not {value!r}")
+    return value
+
+
+def _nat(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
+        raise ScriptError(f"{what} must be an integer 0..2**32-1, not {value!r}")
+    return value
+
+
+def _flag(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ScriptError(f"{what} must be true or false, not {value!r}")
+    return value
+
+
+def _extra(obj: Mapping[str, Any], allowed: set[str], what: str) -> None:
+    bad = sorted(set(obj) - allowed)
+    if bad:
+        raise ScriptError(f"{what}: unknown key(s) {', '.join(bad)} "
+                          f"(allowed: {', '.join(sorted(allowed))})")
+
+
+def _qdevice_from_json(obj: object, what: str) -> NodeQdevice | None:
+    if obj is None:
+        return None
+    if not isinstance(obj, dict):
+        raise ScriptError(f"{what} must be an object or null")
+    _extra(obj, {"alive", "cast_vote", "master_wins"}, what)
+    return NodeQdevice(**{k: _flag(v, f"{what}.{k}") for k, v in obj.items()})
+
+
+_NODE_JSON = {"nodeid", "name", "addrs", "votes", "expected_votes", "qdevice"}
+
+
+def _node_fields(obj: object, what: str) -> tuple[int, dict[str, Any]]:
+    if not isinstance(obj, dict) or "nodeid" not in obj:
+        raise ScriptError(f"{what} must be an object with a nodeid")
+    _extra(obj, _NODE_JSON, what)
+    nodeid = _nat(obj["nodeid"], f"{what}.nodeid")
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        where = f"{what}.{key}"
+        if key == "name":
+            out[key] = None if value is None else _str(value, where)
+        elif key == "addrs":
+            if not isinstance(value, list):
+                raise ScriptError(f"{where} must be a list of addresses")
+            out[key] = tuple(_str(a, where) for a in value)
+        elif key == "votes":
+            out[key] = _nat(value, where)
+        elif key == "expected_votes":
+            out[key] = None if value is None else _nat(value, where)
+        elif key == "qdevice":
+            out[key] = _qdevice_from_json(value, where)
+    return nodeid, out
+
+
+_VQ_BOOLS = {"two_node", "wait_for_all", "last_man_standing", "auto_tie_breaker",
+             "allow_downscale"}
+
+
+def _vq_fields(obj: object, what: str) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise ScriptError(f"{what} must be an object")
+    _extra(obj, _VQ_FIELDS, what)
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        where = f"{what}.{key}"
+        if key in _VQ_BOOLS:
+            out[key] = _flag(value, where)
+        elif key == "qdevice_name":
+            out[key] = _str(value, where)
+        elif key == "qdevice_votes":
+            out[key] = _nat(value, where)
+        else:
+            out[key] = None if value is None else _nat(value, where)
+    return out
+
+
+def _cmap_from_json(obj: object, what: str, *, deletes: bool) -> dict[str, CmapValue | None]:
+    if not isinstance(obj, dict):
+        raise ScriptError(f"{what} must be an object of keys")
+    out: dict[str, CmapValue | None] = {}
+    for key, value in obj.items():
+        if value is None and deletes:
+            out[key] = None
+        else:
+            out[key] = cmap_value_from_json(value, f"{what}[{key!r}]")
+    return out
+
+
+CLUSTER_KEYS = {"this_node", "cluster_name", "nodes", "votequorum", "cmap", "known"}
+CHANGE_KEYS = {"nodes", "remove_nodes", "votequorum", "cmap"}
+
+
+def cluster_from_json(obj: Mapping[str, Any], members: tuple[int, ...]) -> Cluster:
+    """The cluster of a story's initial state (the keys of :data:`CLUSTER_KEYS`)."""
+    nodes: list[Node] = []
+    raw_nodes = obj.get("nodes", [])
+    if not isinstance(raw_nodes, list):
+        raise ScriptError("nodes must be a list of node objects")
+    for i, entry in enumerate(raw_nodes):
+        nodeid, node_fields = _node_fields(entry, f"nodes[{i}]")
+        nodes.append(Node(nodeid, **node_fields))
+    if "this_node" not in obj:
+        raise ScriptError("a story's initial state needs this_node (this node's id)")
+    vq: Votequorum | None = Votequorum()
+    if "votequorum" in obj:
+        vq = None if obj["votequorum"] is None else Votequorum(
+            **_vq_fields(obj["votequorum"], "votequorum"))
+    keys = _cmap_from_json(obj.get("cmap", {}), "cmap", deletes=False)
+    known = members
+    if "known" in obj:
+        if not isinstance(obj["known"], list):
+            raise ScriptError("known must be a list of node ids")
+        known = tuple(_nat(k, "known") for k in obj["known"])
+    return Cluster(
+        tuple(nodes),
+        _nat(obj["this_node"], "this_node"),
+        cluster_name=_str(obj.get("cluster_name", "pyquorum"), "cluster_name"),
+        votequorum=vq,
+        cmap=tuple((k, v) for k, v in keys.items() if v is not None),
+        known=known,
+    )
+
+
+def change_from_json(obj: Mapping[str, Any]) -> ClusterChange:
+    nodes: dict[int, dict[str, Any]] = {}
+    raw_nodes = obj.get("nodes", [])
+    if not isinstance(raw_nodes, list):
+        raise ScriptError("nodes must be a list of node objects")
+    for i, entry in enumerate(raw_nodes):
+        nodeid, node_fields = _node_fields(entry, f"nodes[{i}]")
+        nodes[nodeid] = node_fields
+    remove = obj.get("remove_nodes", [])
+    if not isinstance(remove, list):
+        raise ScriptError("remove_nodes must be a list of node ids")
+    return ClusterChange(
+        nodes=tuple((k, tuple(v.items())) for k, v in nodes.items()),
+        remove_nodes=tuple(_nat(r, "remove_nodes") for r in remove),
+        votequorum=tuple(_vq_fields(obj.get("votequorum", {}), "votequorum").items()),
+        cmap=tuple(_cmap_from_json(obj.get("cmap", {}), "cmap", deletes=True).items()),
+    )
+
+
+def _node_json(node: Node) -> dict[str, Any]:
+    out: dict[str, Any] = {"nodeid": node.nodeid}
+    for key, default in (("name", None), ("addrs", ()), ("votes", 1),
+                         ("expected_votes", None), ("qdevice", None)):
+        value = getattr(node, key)
+        if value != default:
+            out[key] = _jsonable(key, value)
+    return out
+
+
+def _jsonable(key: str, value: Any) -> Any:
+    if isinstance(value, NodeQdevice):
+        return {"alive": value.alive, "cast_vote": value.cast_vote,
+                "master_wins": value.master_wins}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def cluster_to_json(cluster: Cluster, members: tuple[int, ...]) -> dict[str, Any]:
+    """The initial state's cluster keys; ``known`` only when it is not the members."""
+    out: dict[str, Any] = {
+        "this_node": cluster.this_node,
+        "cluster_name": cluster.cluster_name,
+        "nodes": [_node_json(n) for n in cluster.nodes],
+    }
+    vq = cluster.votequorum
+    if vq is None:
+        out["votequorum"] = None
+    elif vq != Votequorum():
+        out["votequorum"] = {f.name: getattr(vq, f.name) for f in fields(Votequorum)
+                             if getattr(vq, f.name) != f.default}
+    if cluster.cmap:
+        out["cmap"] = {k: cmap_value_to_json(v) for k, v in cluster.cmap}
+    if cluster.known != members:
+        out["known"] = list(cluster.known)
+    return out
+
+
+def change_to_json(change: ClusterChange) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if change.nodes:
+        out["nodes"] = [
+            {"nodeid": nodeid, **{k: _jsonable(k, v) for k, v in node_fields}}
+            for nodeid, node_fields in change.nodes
+        ]
+    if change.remove_nodes:
+        out["remove_nodes"] = list(change.remove_nodes)
+    if change.votequorum:
+        out["votequorum"] = dict(change.votequorum)
+    if change.cmap:
+        out["cmap"] = {k: None if v is None else cmap_value_to_json(v) for k, v in change.cmap}
+    return out
