@@ -144,7 +144,7 @@ def story_from_node(
     import contextlib
 
     from pyquorum import Model
-    from pyquorum.commands.status import (
+    from pyquorum.commands._status import (
         VOTEQUORUM,
         open_cmap,
         open_votequorum,
