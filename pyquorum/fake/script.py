@@ -70,18 +70,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pyquorum.fake.story import (
-    CHANGE_KEYS,
-    CLUSTER_KEYS,
     Cluster,
     ClusterChange,
     ScriptError,
+    default_cluster,
+    joined_known,
+    node_expected,
+)
+from pyquorum.fake.story_format import (
+    CHANGE_KEYS,
+    CLUSTER_KEYS,
     change_from_json,
     change_to_json,
     cluster_from_json,
     cluster_to_json,
-    default_cluster,
-    joined_known,
-    node_expected,
 )
 from pyquorum.messages.constants import QuorumType
 from pyquorum.messages.types import RingId

@@ -3,7 +3,7 @@
 :func:`story_from_node` reads, with pyquorum's own sessions in the calling
 thread's network namespace, the snapshot ``pyquorum status`` prints (one
 coherent read of quorum, votequorum and cmap, see
-:mod:`pyquorum.commands.status`), plus the cmap keys the status does not
+:mod:`pyquorum.commands._status`), plus the cmap keys the status does not
 keep (cluster name, each node's addresses, each node's own expected votes),
 and returns a one-state story.  Served by the fake, it makes
 ``corosync-quorumtool`` and ``pyquorum status`` print what they print
