@@ -24,7 +24,8 @@ answers every service as the recorded node did (docs/fake.md §4):
   quorum service's steps from the quorum connections, and every
   expected-votes notification a tracking votequorum connection received
   after its snapshot as a step setting the cluster's expected votes (what
-  SETEXPECTED does to a story).  votequorum's own nodelist and quorum
+  SETEXPECTED does to a story); every cmap track notification, a step
+  setting its key (a DELETE removing it).  votequorum's own nodelist and quorum
   notifications follow the quorum service's steps: the fake derives them
   from the same state, so they are not steps of their own.
 """
@@ -46,6 +47,7 @@ from pyquorum.capture import (
     read_capture,
 )
 from pyquorum.errors import CsErrorCode, PyquorumError
+from pyquorum.fake.cmap_view import cmap_keys
 from pyquorum.fake.replay import quorum_records, script_from_records
 from pyquorum.fake.script import Script, ScriptError, Step
 from pyquorum.fake.story import (
@@ -57,7 +59,7 @@ from pyquorum.fake.story import (
 )
 from pyquorum.fake.story_record import NodeSnapshot, story_from_snapshot
 from pyquorum.messages import cmap, votequorum
-from pyquorum.messages.constants import Track
+from pyquorum.messages.constants import CmapMap, CmapTrack, Track
 from pyquorum.messages.quorum import decode_request as decode_quorum_request
 from pyquorum.messages.types import TrackStartRequest
 
@@ -103,9 +105,16 @@ def story_from_capture(source: str | Path | Capture) -> Script:
     else:
         cluster = _implied_cluster(capture, script)
     assert cluster is not None
+    t0 = _quorum_t0(capture)
+    seen, cmap_steps = _cmap_story(capture, t0)
+    implied = cmap_keys(replace(script.initial, cluster=cluster))
+    extras = {k: v for k, v in seen.items() if implied.get(k) != v}
+    if extras:  # what cmap answered that the state does not imply, kept as it was
+        cluster = replace(cluster, cmap=tuple({**dict(cluster.cmap), **extras}.items()))
     initial = replace(script.initial, cluster=cluster)
     ids = tuple(n.nodeid for n in cluster.nodes)
-    steps = _merge(script.steps, _votequorum_steps(capture, _quorum_t0(capture), ids))
+    steps = _merge(script.steps, sorted([*_votequorum_steps(capture, t0, ids), *cmap_steps],
+                                        key=lambda s: s.at))
     return Script.build(initial.members, initial.quorate, initial.ring_id, steps,
                         cluster=cluster, quorum_type=script.quorum_type,
                         model_v1=script.model_v1, name=name)
@@ -245,6 +254,38 @@ def _votequorum_steps(capture: Capture, t0: float, nodes: tuple[int, ...]) -> li
             steps.append(Step(max(0.0, float(record.time) - t0), cluster=_expected_change(
                 message.expected_votes, nodes)))
     return steps
+
+
+def _cmap_story(capture: Capture, t0: float) -> tuple[dict[str, CmapValue], list[Step]]:
+    """What the main map's keys were before any recorded change (GET answers, and a
+    change notification's old value), and each change notification as a step setting
+    (or, for a DELETE, removing) its key; a connection to the stats map is skipped."""
+    before: dict[str, CmapValue] = {}
+    changed: set[str] = set()
+    steps: list[Step] = []
+    pending: dict[int, object] = {}
+    other_map: set[int] = set()
+    for conn, record, message in decoded(capture, "cmap"):
+        if conn.id in other_map:
+            continue
+        if record.channel is Channel.REQUEST:
+            if isinstance(message, cmap.SetCurrentMapRequest) and message.map != CmapMap.DEFAULT:
+                other_map.add(conn.id)
+            pending[conn.id] = message
+        elif record.channel is Channel.RESPONSE:
+            request = pending.pop(conn.id, None)
+            if (isinstance(request, cmap.GetRequest) and isinstance(message, cmap.GetResponse)
+                    and message.error == _OK and message.value is not None
+                    and request.key not in changed):
+                before.setdefault(request.key, message.value)
+        elif isinstance(message, cmap.NotifyCallback):
+            if message.key not in changed and message.old_value is not None:
+                before.setdefault(message.key, message.old_value)
+            changed.add(message.key)
+            new = None if message.event == CmapTrack.DELETE else message.new_value
+            steps.append(Step(max(0.0, float(record.time) - t0),
+                              cluster=ClusterChange(cmap=((message.key, new),))))
+    return before, steps
 
 
 def _expected_change(expected: int, nodes: tuple[int, ...]) -> ClusterChange:

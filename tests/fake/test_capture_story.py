@@ -34,19 +34,32 @@ import json
 import os
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pyquorum import Track
-from pyquorum.capture import Capture, Channel, decoded, read_capture, write_capture
+from pyquorum import CmapSession, Model, QuorumSession, Track
+from pyquorum.capture import (
+    Capture,
+    CaptureHeader,
+    CaptureWriter,
+    Channel,
+    RecordingConnection,
+    decoded,
+    read_capture,
+    write_capture,
+)
 from pyquorum.fake.capture_story import QDEVICE_NAME, capture_snapshot, story_from_capture
 from pyquorum.fake.replay import script_from_capture
 from pyquorum.fake.script import Script, ScriptError
 from pyquorum.fake.story import Cluster, ClusterChange, NodeQdevice, Votequorum
 from pyquorum.formatting import event_to_dict
+from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages import cmap, votequorum
+from pyquorum.messages._cmap_values import CmapValue
+from pyquorum.messages.constants import CmapTrack, CmapValueType
 from pyquorum.messages.types import RingId
 from pyquorum.testing.fake import FakeCorosyncServer
 from tests.oracle import OracleUnavailable, build_oracle, parse_lines, run_oracle
@@ -462,3 +475,54 @@ def test_a_status_recorded_from_the_fake_serves_the_same_state(
     getinfos = ["init", *(f"getinfo {n}" for n in (0, *members))]
     assert run_oracle("votequorum", served, getinfos) == run_oracle(
         "votequorum", original, getinfos)
+
+
+def test_cmap_answers_and_tracked_changes_become_the_storys_keys(
+    corosync: CorosyncFactory, tmp_path: Path
+) -> None:
+    """A session that GETs cmap keys and tracks a prefix while they change: its
+    capture's story holds the keys as they were, then each change at its time, so
+    the served fake gives a tracker the same changes."""
+    story = Script.build([1, 2, 3], True, RingId(1, 8), cluster=replace(
+        three_nodes(), cmap=(("pqtest.a", CmapValue(CmapValueType.UINT32, 5)),)))
+    original = corosync(story)
+    path = tmp_path / "cmap.pqcap"
+    changes: list[dict[str, CmapValue | None]] = [
+        {"pqtest.a": CmapValue(CmapValueType.UINT32, 6)},
+        {"pqtest.b": CmapValue.string("x")},
+        {"pqtest.a": None},
+    ]
+    recorded: list[tuple[str, str, Any]] = []
+    with original.netns_context(), CaptureWriter(
+            path, CaptureHeader(model=Model.V1, command=("watch",))) as writer:
+        quorum = QuorumSession(Model.V1, timeout=5, connection=RecordingConnection(
+            IpcConnection.connect("quorum", timeout=5), writer, service="quorum"))
+        session = CmapSession(timeout=5, connection=RecordingConnection(
+            IpcConnection.connect("cmap", timeout=5), writer, service="cmap"))
+        with quorum, session:
+            quorum.trackstart(Track.CURRENT | Track.CHANGES)
+            assert len(list(quorum.events(timeout=0.2))) == 2
+            assert session.get("pqtest.a").value == 5
+            session.track_add("pqtest.", CmapTrack.ADD | CmapTrack.MODIFY | CmapTrack.DELETE
+                              | CmapTrack.PREFIX)
+            for change in changes:
+                original.call(partial(original.corosync.apply_cmap, change))
+                event = next(iter(session.events(timeout=5)))
+                recorded.append((str(event.event), event.key, event.new))
+    served_story = story_from_capture(path)
+    cluster = served_story.initial.cluster
+    assert cluster is not None and cluster.extra_keys == {
+        "pqtest.a": CmapValue(CmapValueType.UINT32, 5)}
+    assert [dict(s.cluster.cmap) for s in served_story.steps if s.cluster] == changes
+    served = corosync(served_story, speed=SPEED)
+    replayed: list[tuple[str, str, Any]] = []
+    with served.netns_context(), CmapSession(timeout=5) as session:
+        assert session.get("pqtest.a").value == 5
+        session.track_add("pqtest.", CmapTrack.ADD | CmapTrack.MODIFY | CmapTrack.DELETE
+                          | CmapTrack.PREFIX)
+        served.start_timeline()
+        for event in session.events(timeout=5):
+            replayed.append((str(event.event), event.key, event.new))
+            if len(replayed) == len(recorded):
+                break
+    assert replayed == recorded
