@@ -1,5 +1,6 @@
 """The committed multi-connection captures (fixtures/captures/sessions/, format
-version 2, recorded from a live 3-node cluster by scripts/record_session_captures.py)
+version 2, recorded from a live 3-node cluster by ``scripts/record-fixtures --only
+sessions``)
 replay to what the live commands printed, with no corosync anywhere.
 
 ``status`` (its cmap, quorum and votequorum connections), ``watch
