@@ -79,7 +79,7 @@ PYQUORUM = (sys.executable, "-m", "pyquorum")
 #: How much faster than recorded the timelines are played.
 SPEED = 40.0
 #: The same for a client of two services that subscribes to them one after the other.
-WATCH_SPEED = 4.0
+WATCH_SPEED = 2.0
 QUORUM_EVENTS = ("nodelist", "quorum")
 VOTEQUORUM_EVENTS = ("votequorum_nodelist", "votequorum_quorum", "expected_votes")
 STATES = {"member": 1, "dead": 2, "leaving": 3}
