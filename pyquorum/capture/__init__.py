@@ -5,8 +5,8 @@ connections (quorum, votequorum, cmap, cfg), byte for byte, with the time
 each passed, and when each connection opened and closed.  ``pyquorum
 record`` writes one while watching (or reading one status snapshot),
 ``pyquorum replay`` prints one as ``pyquorum watch`` (or ``status``)
-printed it live, and the fake server (:mod:`pyquorum.fake`) serves one's
-quorum story to any libqb client.  The file format (versions 1 and 2: the
+printed it live, and the fake corosync (:mod:`pyquorum.fake`) serves one's
+story (every service it recorded) to any libqb client.  The file format (versions 1 and 2: the
 preamble, the CRC-checked records, the JSON header, connection and end
 records), the reasons for it, the errors a damaged file gives and this
 package's API are described once, in ``docs/capture-format.md``.

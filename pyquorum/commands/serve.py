@@ -35,14 +35,15 @@ __all__ = ["configure", "describe_change", "load_source", "run"]
 
 
 def load_source(args: argparse.Namespace) -> Script:
-    """The script to serve: ``--script``, or a ``--capture`` turned into one."""
+    """The script to serve: ``--script``, or a ``--capture`` turned into one (the
+    story of every service it recorded, :mod:`pyquorum.fake.capture_story`)."""
     try:
         if args.script is not None:
             script = Script.load(args.script)
         else:
-            from pyquorum.fake.replay import script_from_capture
+            from pyquorum.fake.capture_story import story_from_capture
 
-            script = script_from_capture(args.capture)
+            script = story_from_capture(args.capture)
     except ScriptError as exc:
         raise Failure(str(exc)) from None
     if args.old_corosync:

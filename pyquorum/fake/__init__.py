@@ -2,7 +2,7 @@
 
 It serves a :class:`Script` (a timeline of membership and quorum states; a
 story when its states also hold a :class:`Cluster`) or a capture recorded
-with ``pyquorum record`` (:mod:`pyquorum.fake.replay`): the quorum service
+with ``pyquorum record`` (:mod:`pyquorum.fake.capture_story`): the quorum service
 alone (:func:`make_server`) to any client of it, pyquorum or the C
 libquorum, or the quorum, votequorum, cmap and cfg services together
 (:class:`FakeCorosync`), which ``corosync-quorumtool`` and
@@ -14,6 +14,7 @@ and :mod:`pyquorum.fake.votequorum_service` for the behaviour they follow,
 :class:`pyquorum.testing.FakeCorosyncServer` for tests.
 """
 
+from pyquorum.fake.capture_story import story_from_capture
 from pyquorum.fake.corosync import FakeCorosync
 from pyquorum.fake.hostile import HostileQuorumService, Hostility
 from pyquorum.fake.replay import script_from_capture
@@ -42,4 +43,5 @@ __all__ = [
     "example_script",
     "make_server",
     "script_from_capture",
+    "story_from_capture",
 ]

@@ -24,7 +24,7 @@ through its quorum connections: the first one's exchange and events, then
 the events of each later one (a reconnecting watch's new snapshots and
 changes; a status's quorum connection, which tracked no changes, gives
 its first snapshot only).  Its votequorum, cmap and cfg connections are
-not served here.
+not read here: :mod:`pyquorum.fake.capture_story` adds what they say.
 """
 
 from __future__ import annotations

@@ -297,6 +297,14 @@ class FakeCorosyncServer(FakeQuorumServer):
         self._netns = None
         self._started = False
 
+    @classmethod
+    def from_capture(cls, capture: str | Path, **options: Any) -> FakeCorosyncServer:
+        """A fake corosync serving what ``capture`` (a ``pyquorum record`` file)
+        recorded, every service of it (:mod:`pyquorum.fake.capture_story`)."""
+        from pyquorum.fake.capture_story import story_from_capture
+
+        return cls(story_from_capture(capture), **options)
+
     def start(self) -> FakeCorosyncServer:
         super().start()
         return self

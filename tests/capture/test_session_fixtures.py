@@ -1,6 +1,7 @@
 """The committed multi-connection captures (fixtures/captures/sessions/, format
-version 2, recorded from a live 3-node cluster by scripts/record_session_captures.py)
-replay to what the live commands printed, with no corosync anywhere.
+version 2, recorded from a live 3-node cluster by ``scripts/record-fixtures
+--only sessions``) replay to what the live commands printed, with no corosync
+anywhere.
 
 ``status`` (its cmap, quorum and votequorum connections), ``watch
 --votequorum`` and ``watch --reconnect`` across a restart of node 1's corosync.
