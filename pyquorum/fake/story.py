@@ -339,10 +339,11 @@ def node_info(
 def vq_members(cluster: Cluster, members: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
     """votequorum's quorum event node list: ``(nodeid, state)`` for the members, then
     the earlier members (dead), then the quorum device (node 0) when it is registered
-    on this node (docs/votequorum.md §3.4)."""
+    on this node, with state 0 whether alive or not: corosync sends a device entry's
+    state, which it never sets (docs/votequorum.md §3.4)."""
     listed = [(m, int(NodeState.MEMBER)) for m in members]
     listed += [(k, int(NodeState.DEAD)) for k in cluster.known if k not in members]
     this = cluster.node(cluster.this_node)
     if this is not None and this.qdevice is not None:
-        listed.append((0, int(NodeState.MEMBER if this.qdevice.alive else NodeState.DEAD)))
+        listed.append((0, 0))
     return tuple(listed)

@@ -20,8 +20,7 @@ tool, pyquorum and libvotequorum the same answers as the story did.
 
 What differs, and why (docs/fake.md §4.3): votequorum's quorum event lists
 the nodes in the fake's order (members, then the dead, then the device;
-corosync's internal order was 2, 3, 1) and gives the device the state of
-its registration where corosync 3.1.7 sends 0; the events of two services
+corosync's internal order was 2, 3, 1); the events of two services
 are merged by ``watch`` in the order they are read, which need not be the
 live interleaving, so each service's events are compared in their own
 order; a reconnecting watch's ``connection_lost`` and ``reconnected`` lines
@@ -102,11 +101,11 @@ def _serve(corosync: CorosyncFactory, name: str, speed: float = SPEED) -> FakeCo
 
 def _normal(event: dict[str, Any]) -> dict[str, Any]:
     """An event as both sides can agree on it: node states as numbers, a votequorum
-    quorum event's nodes sorted, the device's state left out, no context."""
+    quorum event's nodes sorted, no context."""
     event = {k: v for k, v in event.items() if k != "context"}
     if event["type"] == "votequorum_quorum":
         event["nodes"] = sorted(
-            (n["nodeid"], None if n["nodeid"] == 0 else STATES.get(n["state"], n["state"]))
+            (n["nodeid"], STATES.get(n["state"], n["state"]))
             for n in event["nodes"])
     return event
 

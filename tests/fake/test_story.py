@@ -142,7 +142,7 @@ def test_node_info_numbers() -> None:
 def test_vq_members_lists_the_dead_and_the_device() -> None:
     cluster = ClusterChange.of(nodes={1: {"qdevice": NodeQdevice(alive=False)}}).apply(
         replace(three_nodes(), known=(1, 2, 3)))
-    assert vq_members(cluster, (2, 1)) == ((2, 1), (1, 1), (3, 2), (0, 2))
+    assert vq_members(cluster, (2, 1)) == ((2, 1), (1, 1), (3, 2), (0, 0))
 
 
 def test_cmap_keys_of_a_state() -> None:

@@ -197,7 +197,7 @@ def test_quorum_device_flags_and_node_zero(corosync: CorosyncFactory) -> None:
         assert vq.getinfo(3).flags == q.QUORATE
         vq.trackstart(Track.CURRENT)
         events = _take(vq, 2)
-    assert events[1] == QuorumNotification(True, 0, _nodes((1, M), (2, M), (3, M), (0, M)))
+    assert events[1] == QuorumNotification(True, 0, _nodes((1, M), (2, M), (3, M), (0, 0)))
 
 
 def test_unknown_and_malformed_requests(corosync: CorosyncFactory) -> None:
