@@ -46,7 +46,7 @@ def _take(session: Any, count: int, timeout: float = 5.0) -> list[Any]:
     return list(itertools.islice(session.events(timeout=timeout), count))
 
 
-def _nodes(*pairs: tuple[int, NodeState]) -> tuple[NodeStatus, ...]:
+def _nodes(*pairs: tuple[int, NodeState | int]) -> tuple[NodeStatus, ...]:
     return tuple(NodeStatus(n, s) for n, s in pairs)
 
 
