@@ -20,8 +20,9 @@ tests/test_frozen.py holds them to the dataclass they replace.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from operator import attrgetter
-from types import CodeType, FunctionType
+from types import CellType, CodeType, FunctionType
 from typing import Any, TypeVar, dataclass_transform
 
 __all__ = ["frozen"]
@@ -29,26 +30,21 @@ __all__ = ["frozen"]
 T = TypeVar("T")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Reference:
-    """What the real decorator records as its parameters (``__dataclass_params__``)."""
-
-    x: int
-
-
-_PARAMS = _Reference.__dataclass_params__  # type: ignore[attr-defined]
 _INITS: dict[int, CodeType] = {}
 
 
 def _init_code(count: int) -> CodeType:
-    """``def __init__(self, a0, ..): s0(self, a0); ..`` for ``count`` fields (compiled once)."""
+    """``def __init__(self, a0, ..): s0(self, a0); ..`` for ``count`` fields (compiled
+    once), the setters ``s0``.. its free variables."""
     code = _INITS.get(count)
     if code is None:
         params = "".join(f", a{i}" for i in range(count))
-        body = "".join(f"    s{i}(self, a{i})\n" for i in range(count)) or "    pass\n"
+        setters = "".join(f"    s{i} = None\n" for i in range(count))
+        body = "".join(f"        s{i}(self, a{i})\n" for i in range(count)) or "        pass\n"
         namespace: dict[str, Any] = {}
-        exec(f"def __init__(self{params}):\n{body}", {}, namespace)
-        code = _INITS[count] = namespace["__init__"].__code__
+        exec(f"def make():\n{setters}    def __init__(self{params}):\n{body}"
+             "    return __init__\n", {}, namespace)
+        code = _INITS[count] = namespace["make"]().__code__
     return code
 
 
@@ -88,10 +84,16 @@ def frozen(cls: type[T]) -> type[T]:
         elif defaults:
             raise TypeError(f"@frozen: {made.__name__}.{f.name} has no default after one that has")
 
+    # __init__ fills the slots through their descriptors (as dataclass's does
+    # through object.__setattr__), in the module's globals as dataclass's is.
     setters = {f"s{i}": made.__dict__[name].__set__ for i, name in enumerate(names)}
     code = _init_code(len(names)).replace(
         co_varnames=("self", *names), co_qualname=f"{made.__qualname__}.__init__")
-    init = FunctionType(code, setters, "__init__", tuple(defaults) or None)
+    module = sys.modules.get(made.__module__)
+    init = FunctionType(code, module.__dict__ if module is not None else {}, "__init__",
+                        tuple(defaults) or None,
+                        tuple(CellType(setters[name]) for name in code.co_freevars))
+    init.__annotations__ = {**{f.name: f.type for f in fields}, "return": None}
 
     values: Any
     if len(names) > 1:
@@ -132,5 +134,8 @@ def frozen(cls: type[T]) -> type[T]:
         setattr(made, method.__name__, method)
     made.__getstate__ = _getstate
     made.__setstate__ = _setstate
-    made.__dataclass_params__ = _PARAMS
+    # The parameters dataclass() recorded (this class's own object), as
+    # @dataclass(frozen=True, slots=True) records them.
+    params = made.__dataclass_params__
+    params.init = params.repr = params.eq = params.frozen = True
     return made  # type: ignore[no-any-return]
