@@ -277,8 +277,8 @@ class CaptureReader(Iterator[CaptureRecord]):
                 return
             yield item
 
-    def records_of(self, channels: Collection[Channel]) -> Iterator[CaptureRecord]:
-        """Iterate as the reader does, but yield only the records of ``channels``.
+    def check(self, keep: Collection[Channel] = ()) -> Iterator[CaptureRecord]:
+        """Iterate as the reader does, but yield only the records of the ``keep`` channels.
 
         Every other message record is checked exactly as iteration checks it
         (framing, CRC, reserved bytes, its connection open, time order) but no
@@ -286,7 +286,7 @@ class CaptureReader(Iterator[CaptureRecord]):
         before playing it (``replay`` reads a file twice, and the checking pass
         wants only the few requests).  Damage raises the same
         :class:`CaptureError`, with the same record and offset, as iteration."""
-        wanted = frozenset(int(channel) for channel in channels)
+        wanted = frozenset(int(channel) for channel in keep)
         skipped = frozenset(_MESSAGE_KINDS) - wanted
         unpack_head, unpack_crc, crc32 = _HEAD.unpack_from, _CRC.unpack_from, zlib.crc32
         head_size, crc_size, limit, inf = _HEAD_SIZE, _CRC_SIZE, MAX_DATA, math.inf

@@ -130,7 +130,7 @@ def _check(path: str) -> _Summary:
     with iter_capture(path) as reader:
         summary = _Summary(reader.header)
         # Only the requests are made records; the rest is checked, not built.
-        for record in reader.records_of((Channel.REQUEST,)):
+        for record in reader.check(keep=(Channel.REQUEST,)):
             if summary.flags is None and (
                 reader.connections[record.connection].service == "quorum"
             ):

@@ -143,12 +143,12 @@ def test_a_multi_connection_replay_holds_only_a_few_records(
 
 def _outcome(raw: bytes, channels: tuple[Channel, ...] | None) -> object:
     """What reading ``raw`` gives: the records (of ``channels`` through
-    records_of; every one by plain iteration, filtered here) and the
+    check(); every one by plain iteration, filtered here) and the
     connections, or the error's message, record and offset."""
     wanted = set(Channel) if channels is None else set(channels)
     try:
         with iter_capture(io.BytesIO(raw)) as reader:
-            records = list(reader if channels is None else reader.records_of(channels))
+            records = list(reader if channels is None else reader.check(channels))
             kept = [r for r in records if r.channel in wanted]
             return kept, dict(reader.connections), reader.complete
     except CaptureError as exc:
@@ -160,7 +160,7 @@ def _outcome(raw: bytes, channels: tuple[Channel, ...] | None) -> object:
                         to_bytes(V1_CAPTURE), to_bytes(VQ_WATCH)]),
        st.lists(st.sampled_from(list(Channel)), max_size=2),
        st.data())
-def test_records_of_checks_as_iteration_does(raw: bytes, channels: list[Channel],
+def test_check_checks_as_iteration_does(raw: bytes, channels: list[Channel],
                                              data: st.DataObject) -> None:
     """The validating walk yields the records iteration yields of those channels,
     or fails with the same error at the same record and offset (v1 and v2)."""
@@ -179,7 +179,7 @@ def test_records_of_checks_as_iteration_does(raw: bytes, channels: list[Channel]
     assert got == expected
 
 
-def test_records_of_names_a_record_after_the_first_block() -> None:
+def test_check_names_a_record_after_the_first_block() -> None:
     """Damage deep in a capture of many records (the walk's own loop reaches it)."""
     capture = _big([40] * 5000)
     raw = bytearray(to_bytes(capture))
