@@ -21,10 +21,10 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pyquorum import __version__
+from pyquorum._frozen import frozen
 from pyquorum.commands._common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -69,7 +69,7 @@ class CommandModule(Protocol):
         """Run the command; the exit status."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Command:
     """One row of :data:`COMMANDS`: ``load`` imports the command's module."""
 

@@ -17,8 +17,7 @@ the *exception* a plain session raises in that case.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pyquorum._frozen import frozen
 from pyquorum.messages.constants import Model, QuorumType
 from pyquorum.messages.types import (
     NodelistNotification,
@@ -43,7 +42,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConnectionLostEvent:
     """The connection to the daemon was lost; the supervisor is reconnecting.
 
@@ -53,7 +52,7 @@ class ConnectionLostEvent:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Reconnected:
     """A new session is up (same model request, same trackstart flags).
 

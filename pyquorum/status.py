@@ -29,9 +29,9 @@ Name, ``(local)``, and the quorum device's row), minus its Date line, plus
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TypedDict
 
+from pyquorum._frozen import frozen
 from pyquorum.messages.constants import QuorumType, VotequorumInfo
 from pyquorum.messages.types import RingId
 
@@ -63,7 +63,7 @@ FLAG_NAMES: tuple[tuple[VotequorumInfo, str, str], ...] = (
 QDEVICE_NODEID = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class QdeviceStatus:
     """The quorum device registered on this node or another member: its name and
     configured votes, and whether it is alive, casts its vote and has master_wins
@@ -76,7 +76,7 @@ class QdeviceStatus:
     master_wins: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VotequorumStatus:
     """votequorum's numbers for this node (its GETINFO answer)."""
 
@@ -88,7 +88,7 @@ class VotequorumStatus:
     qdevice: QdeviceStatus | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeStatus:
     """One member: its votes (None without votequorum), its name from cmap's
     nodelist (None when cmap has none), whether it is this node, and its
@@ -101,7 +101,7 @@ class NodeStatus:
     flags: VotequorumInfo | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Status:
     """What ``pyquorum status`` reports: one coherent snapshot (see the module docstring).
 

@@ -223,9 +223,13 @@ class PlaybackConnection:
         return len(self._events)
 
     def recv_event(self, timeout: float | None = None) -> bytes | None:
-        if self.closed or not self._has_event():
+        if self.closed:
             return None
-        data = self._events.popleft()
+        events = self._events
+        while not events:  # (_has_event, one call less per event of a replay)
+            if not self._pull():
+                return None
+        data = events.popleft()
         if self._pipe is not None and not self._has_event():
             os.read(self._pipe[0], 1)
         return data

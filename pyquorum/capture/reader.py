@@ -10,7 +10,7 @@ import math
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import BinaryIO, cast
 
 from pyquorum.capture.records import (
@@ -276,6 +276,56 @@ class CaptureReader(Iterator[CaptureRecord]):
             except StopIteration:
                 return
             yield item
+
+    def check(self, keep: Collection[Channel] = ()) -> Iterator[CaptureRecord]:
+        """Iterate as the reader does, but yield only the records of the ``keep`` channels.
+
+        Every other message record is checked exactly as iteration checks it
+        (framing, CRC, reserved bytes, its connection open, time order) but no
+        record object is made for it: the cheap way to check a whole capture
+        before playing it (``replay`` reads a file twice, and the checking pass
+        wants only the few requests).  Damage raises the same
+        :class:`CaptureError`, with the same record and offset, as iteration."""
+        wanted = frozenset(int(channel) for channel in keep)
+        skipped = frozenset(_MESSAGE_KINDS) - wanted
+        unpack_head, unpack_crc, crc32 = _HEAD.unpack_from, _CRC.unpack_from, zlib.crc32
+        head_size, crc_size, limit, inf = _HEAD_SIZE, _CRC_SIZE, MAX_DATA, math.inf
+        is_open = self._open  # mutated in place by OPEN and CLOSE records
+        while not self._done:
+            # The well-formed records of the block not wanted: the fast path of
+            # __next__, without the record.  Anything else leaves the loop and
+            # goes the checked way, which reads the same bytes again.
+            buf, view, start, last, index = (self._buf, self._view, self._pos,
+                                             self._last_time, self._index)
+            size, pos = len(buf), start
+            while size - pos >= head_size:
+                kind_byte, connection, reserved, length, when = unpack_head(buf, pos)
+                end = pos + head_size + length
+                if not (
+                    kind_byte in skipped
+                    and end + crc_size <= size
+                    and length <= limit
+                    and not reserved
+                    and connection in is_open
+                    and last <= when < inf
+                    and unpack_crc(buf, end)[0] == crc32(view[pos:end])
+                ):
+                    break
+                pos = end + crc_size
+                last = when
+                index += 1
+            self._pos, self._last_time, self._index = pos, last, index
+            self._offset += pos - start
+            try:
+                record = cast(CaptureRecord, self._next_checked())
+            except StopIteration:
+                return
+            except BaseException:
+                self._done = True
+                self.close()
+                raise
+            if int(record.channel) in wanted:
+                yield record
 
     def _next_checked(self) -> CaptureRecord | CaptureConnection:
         while True:

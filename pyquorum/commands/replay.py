@@ -129,16 +129,12 @@ def _check(path: str) -> _Summary:
     printed, and return what playing it needs."""
     with iter_capture(path) as reader:
         summary = _Summary(reader.header)
-        records = iter(reader)
-        for record in records:
-            if record.channel is Channel.REQUEST and (
+        # Only the requests are made records; the rest is checked, not built.
+        for record in reader.check(keep=(Channel.REQUEST,)):
+            if summary.flags is None and (
                 reader.connections[record.connection].service == "quorum"
             ):
                 summary.flags = recorded_flags([record])
-                if summary.flags is not None:
-                    break
-        for _ in records:
-            pass
         summary.connections = list(reader.connections.values())
     return summary
 

@@ -21,7 +21,6 @@ Addresses are passed as ``c_void_p``; the argument types are declared so a
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from typing import Final
 
 __all__ = [
@@ -57,7 +56,9 @@ def _load_libc() -> ctypes.CDLL:
     try:
         return ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:
-        name = ctypes.util.find_library("c")
+        from ctypes.util import find_library  # (slow to import: only when needed)
+
+        name = find_library("c")
         if name is None:
             raise
         return ctypes.CDLL(name, use_errno=True)

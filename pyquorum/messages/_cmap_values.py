@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
 
+from pyquorum._frozen import frozen
 from pyquorum.errors import LocalProtocolError
 from pyquorum.messages._codec import as_bytes, encode_c_string, malformed
 from pyquorum.messages.constants import CS_MAX_NAME_LENGTH, CmapValueType
@@ -44,7 +44,7 @@ _FLOAT_FORMATS: dict[CmapValueType, str] = {CmapValueType.FLOAT: "<f", CmapValue
 _TYPES = {int(t): t for t in CmapValueType}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CmapValue:
     """One typed cmap value.
 

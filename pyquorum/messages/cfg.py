@@ -19,9 +19,9 @@ rules that live here:
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from enum import IntEnum
 
+from pyquorum._frozen import frozen
 from pyquorum.errors import CsErrorCode, LocalProtocolError
 from pyquorum.messages._cfg_schema import (
     GET_NODE_ADDRS_REQUEST,
@@ -116,19 +116,19 @@ class Request(Message):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetNodeAddrsRequest(Request):
     """``struct req_lib_cfg_get_node_addrs`` (24 bytes), id 5: nodeid @16; 0 = this node."""
 
     nodeid: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LocalGetRequest(Request):
     """``struct req_lib_cfg_local_get`` (16 bytes, the header alone), id 6."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UnknownRequest(Request):
     """A request id this module does not model."""
 
@@ -144,7 +144,7 @@ class Response(Message):
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetNodeAddrsResponse(Response):
     """``struct res_lib_cfg_get_node_addrs``, id 11, 32 + 16n bytes: family @24,
     num_addrs @28, ``addrs`` (16 bytes each) from @32.
@@ -161,7 +161,7 @@ class GetNodeAddrsResponse(Response):
     addrs: tuple[bytes, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LocalGetResponse(Response):
     """``struct res_lib_cfg_local_get`` (32 bytes), id 12: local_nodeid @24."""
 
@@ -169,7 +169,7 @@ class LocalGetResponse(Response):
     local_nodeid: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ErrorResponse(Response):
     """corosync's generic reply (24 bytes, id 0): an unknown request id (docs/cfg.md §3.4)."""
 

@@ -19,9 +19,9 @@ The rules that live here:
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pyquorum._frozen import frozen
 from pyquorum.errors import CsErrorCode, LocalProtocolError
 from pyquorum.messages._cmap_values import (
     CmapValue,
@@ -131,7 +131,7 @@ class Request(Message):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SetRequest(Request):
     """``struct req_lib_cmap_set``, id 0, 296 + value_len bytes: key @16,
     u64 value_len @280, u8 type @288, value @296."""
@@ -140,14 +140,14 @@ class SetRequest(Request):
     value: CmapValue
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DeleteRequest(Request):
     """``struct req_lib_cmap_delete`` (280 bytes), id 1: key @16."""
 
     key: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetRequest(Request):
     """``struct req_lib_cmap_get`` (288 bytes), id 2: key @16, u64 value_len @280 (the
     room for the value; 0 asks for length and type only)."""
@@ -156,7 +156,7 @@ class GetRequest(Request):
     value_len: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AdjustIntRequest(Request):
     """``struct req_lib_cmap_adjust_int`` (288 bytes), id 3: key @16, i32 step @280."""
 
@@ -164,28 +164,28 @@ class AdjustIntRequest(Request):
     step: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IterInitRequest(Request):
     """``struct req_lib_cmap_iter_init`` (280 bytes), id 4: prefix @16 ("" = every key)."""
 
     prefix: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IterNextRequest(Request):
     """``struct req_lib_cmap_iter_next`` (24 bytes), id 5: u64 iter_handle @16."""
 
     iter_handle: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IterFinalizeRequest(Request):
     """``struct req_lib_cmap_iter_finalize`` (24 bytes), id 6: u64 iter_handle @16."""
 
     iter_handle: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrackAddRequest(Request):
     """``struct req_lib_cmap_track_add`` (296 bytes), id 7: key @16 ("" = every key),
     i32 track_type @280, u64 track_inst_handle @288."""
@@ -195,21 +195,21 @@ class TrackAddRequest(Request):
     track_inst_handle: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrackDeleteRequest(Request):
     """``struct req_lib_cmap_track_delete`` (24 bytes), id 8: u64 track_handle @16."""
 
     track_handle: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SetCurrentMapRequest(Request):
     """``struct req_lib_cmap_set_current_map`` (24 bytes), id 9: i32 map @16."""
 
     map: CmapMap | int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UnknownRequest(Request):
     """A request id cmap does not know (a server sees it)."""
 
@@ -228,21 +228,21 @@ class Response(Message):
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SetResponse(Response):
     """``struct res_lib_cmap_set`` (24 bytes), id 0."""
 
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DeleteResponse(Response):
     """``struct res_lib_cmap_delete`` (24 bytes), id 1."""
 
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetResponse(Response):
     """``struct res_lib_cmap_get``, id 2, 40 + ``room`` bytes: u64 value_len @24,
     u8 type @32, value @40.
@@ -258,14 +258,14 @@ class GetResponse(Response):
     room: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AdjustIntResponse(Response):
     """``struct res_lib_cmap_adjust_int`` (24 bytes), id 3."""
 
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IterInitResponse(Response):
     """``struct res_lib_cmap_iter_init`` (32 bytes), id 4: u64 iter_handle @24."""
 
@@ -273,7 +273,7 @@ class IterInitResponse(Response):
     iter_handle: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IterNextResponse(Response):
     """``struct res_lib_cmap_iter_next`` (304 bytes), id 5: key @24, u64 value_len @288,
     u8 type @296.  No value: a caller GETs each key.  The end is CS_ERR_NO_SECTIONS."""
@@ -284,14 +284,14 @@ class IterNextResponse(Response):
     value_type: CmapValueType | int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IterFinalizeResponse(Response):
     """``struct res_lib_cmap_iter_finalize`` (24 bytes), id 6."""
 
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrackAddResponse(Response):
     """``struct res_lib_cmap_track_add`` (32 bytes), id 7: u64 track_handle @24."""
 
@@ -299,7 +299,7 @@ class TrackAddResponse(Response):
     track_handle: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrackDeleteResponse(Response):
     """``struct res_lib_cmap_track_delete`` (32 bytes), id 8: u64 track_inst_handle @24."""
 
@@ -307,7 +307,7 @@ class TrackDeleteResponse(Response):
     track_inst_handle: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SetCurrentMapResponse(Response):
     """A bare ``qb_ipc_response_header`` (24 bytes), id 10."""
 
@@ -323,7 +323,7 @@ class Notification(Message):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NotifyCallback(Notification):
     """``struct res_lib_cmap_notify_callback``, id 9, 336 + new_len + old_len bytes:
     u64 track_inst_handle @24, key @32, i32 event @296, u8 types @304/@312,
@@ -340,7 +340,7 @@ class NotifyCallback(Notification):
     old_value: CmapValue | None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UnknownNotification(Notification):
     """An event id this version of pyquorum does not know."""
 

@@ -12,8 +12,7 @@ known and a plain ``int`` otherwise (a newer corosync may add codes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pyquorum._frozen import frozen
 from pyquorum.messages.constants import Model, QuorumType, Track
 
 __all__ = [
@@ -45,7 +44,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RingId:
     """``mar_quorum_ring_id_t``: u32 nodeid @0, u64 seq @8 (16 bytes).
 
@@ -68,7 +67,7 @@ class Message:
 # ---------------------------------------------------------------- libqb layer
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConnectionRequest(Message):
     """``struct qb_ipc_connection_request`` (24 bytes): hdr.id=-1, hdr.size=24,
     u32 max_msg_size @16."""
@@ -76,7 +75,7 @@ class ConnectionRequest(Message):
     max_msg_size: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConnectionResponse(Message):
     """``struct qb_ipc_connection_response`` (12328 bytes).
 
@@ -95,7 +94,7 @@ class ConnectionResponse(Message):
     event: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RequestHeader(Message):
     """``struct qb_ipc_request_header`` (16 bytes): i32 id @0, i32 size @8."""
 
@@ -103,7 +102,7 @@ class RequestHeader(Message):
     size: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ResponseHeader(Message):
     """``struct qb_ipc_response_header`` (24 bytes): i32 id @0, i32 size @8,
     i32 error @16 (cs_error_t)."""
@@ -122,29 +121,29 @@ class Request(Message):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetQuorateRequest(Request):
     """``struct req_lib_quorum_getquorate``: header only (16 bytes), id 0."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrackStartRequest(Request):
     """``struct req_lib_quorum_trackstart`` (24 bytes), id 1: u32 track_flags @16."""
 
     flags: Track
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrackStopRequest(Request):
     """``struct req_lib_quorum_trackstop``: header only (16 bytes), id 2."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetTypeRequest(Request):
     """``struct req_lib_quorum_gettype``: header only (16 bytes), id 3."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ModelGetTypeRequest(Request):
     """``struct req_lib_quorum_model_gettype`` (24 bytes), id 4: u32 model @16.
 
@@ -155,7 +154,7 @@ class ModelGetTypeRequest(Request):
     model: Model | int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UnknownRequest(Request):
     """A request whose id the quorum service does not know (a server sees it)."""
 
@@ -174,7 +173,7 @@ class Response(Message):
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetQuorateResponse(Response):
     """``struct res_lib_quorum_getquorate`` (32 bytes), id 0: u32 quorate @24."""
 
@@ -182,21 +181,21 @@ class GetQuorateResponse(Response):
     quorate: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrackStartResponse(Response):
     """``struct qb_ipc_response_header`` alone (24 bytes), id 1."""
 
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrackStopResponse(Response):
     """``struct qb_ipc_response_header`` alone (24 bytes), id 2; always CS_OK from corosync."""
 
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetTypeResponse(Response):
     """``struct res_lib_quorum_gettype`` (32 bytes), id 4: u32 quorum_type @24."""
 
@@ -204,7 +203,7 @@ class GetTypeResponse(Response):
     quorum_type: QuorumType | int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ModelGetTypeResponse(Response):
     """``struct res_lib_quorum_model_gettype`` (32 bytes), id 5: u32 quorum_type @24."""
 
@@ -212,7 +211,7 @@ class ModelGetTypeResponse(Response):
     quorum_type: QuorumType | int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ErrorResponse(Response):
     """The generic reply to an unknown id or unusable size: a bare 24-byte
     ``qb_ipc_response_header`` with id 0 and (from corosync) error 7."""
@@ -229,7 +228,7 @@ class Notification(Message):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class QuorumNotificationV0(Notification):
     """``struct res_lib_quorum_notification``, id 3, 48 + 4n bytes: i32 quorate @24,
     u64 ring_seq @32, u32 view_list_entries @40, u32 view_list[n] @44."""
@@ -239,7 +238,7 @@ class QuorumNotificationV0(Notification):
     members: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class QuorumNotification(Notification):
     """``struct res_lib_quorum_v1_quorum_notification``, id 6, 56 + 4n bytes:
     i32 quorate @24, ring_id @32 (nodeid @32, seq @40), u32 view_list_entries @48,
@@ -250,7 +249,7 @@ class QuorumNotification(Notification):
     members: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodelistNotification(Notification):
     """``struct res_lib_quorum_v1_nodelist_notification``, id 7, 64 + 4(m+j+l) bytes:
     ring_id @24, u32 member/joined/left_list_entries @40/@48/@56, then the three
@@ -262,7 +261,7 @@ class NodelistNotification(Notification):
     left: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UnknownNotification(Notification):
     """An event whose id this version of pyquorum does not know (forward compatibility)."""
 

@@ -20,9 +20,9 @@ docs/votequorum.md §2.  The rules that live here:
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pyquorum._frozen import frozen
 from pyquorum.errors import CsErrorCode, LocalProtocolError
 from pyquorum.messages._codec import (
     Buffer,
@@ -120,21 +120,21 @@ class Request(Message):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetInfoRequest(Request):
     """``struct req_lib_votequorum_getinfo`` (24 bytes), id 0: nodeid @16; 0 = this node."""
 
     nodeid: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SetExpectedRequest(Request):
     """``struct req_lib_votequorum_setexpected`` (24 bytes), id 1: expected_votes @16."""
 
     expected_votes: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SetVotesRequest(Request):
     """``struct req_lib_votequorum_setvotes`` (24 bytes), id 2: votes @16, nodeid @20."""
 
@@ -142,7 +142,7 @@ class SetVotesRequest(Request):
     votes: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrackStartRequest(Request):
     """``struct req_lib_votequorum_trackstart`` (32 bytes), id 3: u64 context @16,
     u32 track_flags @24."""
@@ -151,12 +151,12 @@ class TrackStartRequest(Request):
     context: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TrackStopRequest(Request):
     """``struct req_lib_votequorum_general`` (16 bytes), id 4."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UnknownRequest(Request):
     """A request id this module does not model (among them the qdevice calls 5-9)."""
 
@@ -172,7 +172,7 @@ class Response(Message):
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StatusResponse(Response):
     """``struct res_lib_votequorum_status`` (24 bytes), id 0: the answer to SETEXPECTED,
     SETVOTES, TRACKSTART, TRACKSTOP, and to an unknown request."""
@@ -180,7 +180,7 @@ class StatusResponse(Response):
     error: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetInfoResponse(Response):
     """``struct res_lib_votequorum_getinfo`` (320 bytes), id 1: nine u32 from @24, then
     ``qdevice_name[255]`` @60.  Only meaningful when ``error`` is CS_OK."""
@@ -204,7 +204,7 @@ class Notification(Message):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeStatus:
     """``struct votequorum_node``: u32 nodeid, u32 state (nodeid 0 is the qdevice)."""
 
@@ -212,7 +212,7 @@ class NodeStatus:
     state: NodeState | int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class QuorumNotification(Notification):
     """``struct res_lib_votequorum_quorum_notification``, id 3, 48 + 8n bytes:
     u32 quorate @24, u64 context @32, u32 node_list_entries @40, nodes @48."""
@@ -222,7 +222,7 @@ class QuorumNotification(Notification):
     nodes: tuple[NodeStatus, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodelistNotification(Notification):
     """``struct res_lib_votequorum_nodelist_notification``, id 5, 56 + 4n bytes:
     u64 context @24, ring_id @32 (nodeid @32, seq @40), u32 entries @48, ids @56."""
@@ -232,7 +232,7 @@ class NodelistNotification(Notification):
     members: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ExpectedVotesNotification(Notification):
     """``struct res_lib_votequorum_expectedvotes_notification``, id 4, 40 bytes:
     u64 context @24, u32 expected_votes @32."""
@@ -241,7 +241,7 @@ class ExpectedVotesNotification(Notification):
     expected_votes: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UnknownNotification(Notification):
     """An event id this version of pyquorum does not know (forward compatibility)."""
 

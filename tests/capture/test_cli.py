@@ -212,6 +212,27 @@ def test_record_reconnect_records_each_connection_and_replays_the_reconnection(
 # ------------------------------------------------------------------ replay
 
 
+def test_replay_reads_its_requests_without_construct(tmp_path: Path) -> None:
+    """The recorded TRACKSTART is decoded by the struct path: a whole replay,
+    as a process, never imports construct (about a tenth of its start-up)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "watch.pqcap"
+    write_capture(path, V1_CAPTURE)
+    code = (
+        "import sys, io, contextlib\n"
+        "from pyquorum import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    assert cli.main(['replay', '--json', {str(path)!r}]) == 0\n"
+        "assert out.getvalue().count('\\n') == %d, out.getvalue()\n"
+        "print('construct' in sys.modules)\n"
+    ) % len(V1_EVENTS)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_replay_of_a_damaged_capture_is_one_line_naming_the_record(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -139,3 +139,53 @@ def test_a_multi_connection_replay_holds_only_a_few_records(
     assert cli.main(["replay", "--json", str(path)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2 + 2000
     assert 0 < most[0] <= 4
+
+
+def _outcome(raw: bytes, channels: tuple[Channel, ...] | None) -> object:
+    """What reading ``raw`` gives: the records (of ``channels`` through
+    check(); every one by plain iteration, filtered here) and the
+    connections, or the error's message, record and offset."""
+    wanted = set(Channel) if channels is None else set(channels)
+    try:
+        with iter_capture(io.BytesIO(raw)) as reader:
+            records = list(reader if channels is None else reader.check(channels))
+            kept = [r for r in records if r.channel in wanted]
+            return kept, dict(reader.connections), reader.complete
+    except CaptureError as exc:
+        return str(exc), exc.record, exc.offset
+
+
+@settings(max_examples=60)
+@given(st.sampled_from([to_bytes(_big([5, 70_000, 3, 0, 65_000, 9, 12])),
+                        to_bytes(V1_CAPTURE), to_bytes(VQ_WATCH)]),
+       st.lists(st.sampled_from(list(Channel)), max_size=2),
+       st.data())
+def test_check_checks_as_iteration_does(raw: bytes, channels: list[Channel],
+                                             data: st.DataObject) -> None:
+    """The validating walk yields the records iteration yields of those channels,
+    or fails with the same error at the same record and offset (v1 and v2)."""
+    damaged = bytearray(raw)
+    how = data.draw(st.sampled_from(["flip", "cut", "none"]))
+    if how == "flip":
+        at = data.draw(st.integers(raw.index(b"\n") + 1, len(raw) - 1))
+        damaged[at] ^= 1 << data.draw(st.integers(0, 7))
+    elif how == "cut":
+        del damaged[data.draw(st.integers(raw.index(b"\n") + 1, len(raw) - 1)):]
+    wanted = tuple(channels)
+    expected = _outcome(bytes(damaged), None)
+    got = _outcome(bytes(damaged), wanted)
+    if isinstance(expected, tuple) and isinstance(expected[0], list):
+        expected = ([r for r in expected[0] if r.channel in wanted], *expected[1:])
+    assert got == expected
+
+
+def test_check_names_a_record_after_the_first_block() -> None:
+    """Damage deep in a capture of many records (the walk's own loop reaches it)."""
+    capture = _big([40] * 5000)
+    raw = bytearray(to_bytes(capture))
+    at = len(raw) - 3000
+    raw[at] ^= 0x10
+    expected = _outcome(bytes(raw), None)
+    assert isinstance(expected, tuple) and isinstance(expected[0], str)
+    assert expected[1] is not None and expected[1] > 4000
+    assert _outcome(bytes(raw), (Channel.REQUEST,)) == expected

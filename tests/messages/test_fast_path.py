@@ -148,3 +148,34 @@ def test_a_client_session_never_imports_construct() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def _request_bytes() -> st.SearchStrategy[bytes]:
+    """Any bytes, and above all the 16- and 24-byte shapes of the known requests
+    (ids -1..6, the size field right or wrong, any flags, model or padding)."""
+    shaped = st.builds(
+        lambda ident, pad1, size, pad2, tail: (
+            ident.to_bytes(4, "little", signed=True) + pad1
+            + size.to_bytes(4, "little", signed=True) + pad2 + tail
+        ),
+        st.integers(-1, 6), st.sampled_from([b"\0" * 4, b"\1\0\0\0"]),
+        st.sampled_from([16, 24, 23, 0, -1]), st.sampled_from([b"\0" * 4, b"\0\0\0\x80"]),
+        st.sampled_from([b""]) | st.binary(min_size=8, max_size=8) | st.binary(max_size=12),
+    )
+    return shaped | st.binary(max_size=40)
+
+
+@given(_request_bytes())
+def test_decode_request_is_the_schema_decoder_on_any_bytes(raw: bytes) -> None:
+    from pyquorum.messages.quorum import decode_request, decode_request_by_schema
+
+    try:
+        expected: object = decode_request_by_schema(raw)
+    except RemoteProtocolError as exc:
+        with pytest.raises(RemoteProtocolError) as caught:
+            decode_request(raw)
+        assert str(caught.value) == str(exc)
+    else:
+        got = decode_request(raw)
+        assert got == expected and type(got) is type(expected)
+        assert repr(got) == repr(expected)  # (a Model or Track, not just an equal int)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from pyquorum._frozen import frozen
 from pyquorum.errors import (
     CsError,
     InvalidParamError,
@@ -92,7 +93,7 @@ R = TypeVar("R", bound=Response)
 GET_ATTEMPTS = 3
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IterEntry:
     """One ITER_NEXT answer: a key, its value's type and length (no value)."""
 
@@ -101,7 +102,7 @@ class IterEntry:
     value_len: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Tracker:
     """A TRACK_ADD the daemon accepted: its handle, what it watches, the caller's object."""
 
@@ -116,7 +117,7 @@ CmapKey = IterEntry
 CmapTracker = Tracker
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CmapChange:
     """A tracked key changed: ``event`` is ADD, DELETE or MODIFY; ``new``/``old``
     are None on the side without a value."""

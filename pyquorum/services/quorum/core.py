@@ -28,6 +28,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Final, Generic, TypeVar, cast
 
+from pyquorum._frozen import frozen
 from pyquorum.errors import (
     CsErrorCode,
     InvalidParamError,
@@ -85,7 +86,7 @@ _MODEL_EVENTS: dict[Model | None, frozenset[type[Notification]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InitResult:
     """What initialize learned: the model in use and the daemon's quorum type.
 
