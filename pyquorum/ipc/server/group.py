@@ -12,12 +12,10 @@ runs the loop, and tears every one down when stopped.  It knows no service.
 
 from __future__ import annotations
 
-import concurrent.futures
-import threading
 from collections.abc import Callable, Sequence
 
 from pyquorum.ipc.server.listener import IpcServer
-from pyquorum.ipc.server.loop import EventLoop
+from pyquorum.ipc.server.loop import EventLoop, LoopThread
 
 __all__ = ["ServerGroup"]
 
@@ -39,7 +37,8 @@ class ServerGroup:
             raise ValueError("the servers of a group must share one EventLoop (loop=)")
         self.servers = tuple(servers)
         self.loop: EventLoop = loop
-        self._thread: threading.Thread | None = None
+        names = "+".join(s.service for s in self.servers)
+        self._runner = LoopThread(loop, f"pyquorum-ipc-servers-{names}")
 
     @property
     def running(self) -> bool:
@@ -70,44 +69,15 @@ class ServerGroup:
         self, *, thread_setup: Callable[[], None] | None = None, timeout: float = 10.0
     ) -> None:
         """Serve from a daemon thread; return once every server listens (or raise why not)."""
-        if self._thread is not None:
-            raise RuntimeError("the server group was already started")
-        started: concurrent.futures.Future[None] = concurrent.futures.Future()
-
-        def main() -> None:
-            try:
-                if thread_setup is not None:
-                    thread_setup()
-                self.listen()
-            except BaseException as exc:
-                started.set_exception(exc)
-                self.loop.close()
-                return
-            started.set_result(None)
-            self.serve_forever()
-
-        names = "+".join(s.service for s in self.servers)
-        self._thread = threading.Thread(
-            target=main, name=f"pyquorum-ipc-servers-{names}", daemon=True
-        )
-        self._thread.start()
-        started.result(timeout)
+        self._runner.start(self.listen, self.serve_forever, thread_setup=thread_setup,
+                           timeout=timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving: every client of every server disconnected, every file removed."""
-        if not self.loop.claimed and not self.loop.finished:
-            self.loop.stop()
-            self.loop.close()
-            return
-        self.loop.stop()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            if thread.is_alive():
-                raise TimeoutError("the IPC server thread did not stop in time")
+        self._runner.stop(timeout)
 
     def __enter__(self) -> ServerGroup:
-        if self._thread is None:
+        if not self._runner.started:
             self.start()
         return self
 

@@ -38,7 +38,6 @@ so the loop thread creates every one of them: start the server with a
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import errno
 import functools
@@ -47,7 +46,6 @@ import logging
 import os
 import select
 import socket
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
@@ -66,7 +64,7 @@ from pyquorum.ipc.server.connection import (
     make_connection_dir,
     remove_connection_dir,
 )
-from pyquorum.ipc.server.loop import EventLoop, TimerHandle
+from pyquorum.ipc.server.loop import EventLoop, LoopThread, TimerHandle
 from pyquorum.ipc.server.shm_connection import ShmServerConnection
 from pyquorum.ipc.server.socket_connection import SocketServerConnection
 from pyquorum.ipc.wire import SHM_DIR
@@ -182,7 +180,7 @@ class IpcServer:
         self._ids = itertools.count(1)
         self._listener: socket.socket | None = None
         self._path: str | None = None
-        self._thread: threading.Thread | None = None
+        self._runner = LoopThread(self.loop, f"pyquorum-ipc-server-{service}")
         self._count = 0
 
     # -- lifecycle ----------------------------------------------------------------
@@ -209,27 +207,7 @@ class IpcServer:
         ``thread_setup`` runs first in that thread (e.g. to enter a network
         namespace); every socket of the server is created after it.
         """
-        if self._thread is not None:
-            raise RuntimeError("the server was already started")
-        started: concurrent.futures.Future[None] = concurrent.futures.Future()
-
-        def main() -> None:
-            try:
-                if thread_setup is not None:
-                    thread_setup()
-                self._listen()
-            except BaseException as exc:
-                started.set_exception(exc)
-                self.loop.close()
-                return
-            started.set_result(None)
-            self._serve()
-
-        self._thread = threading.Thread(
-            target=main, name=f"pyquorum-ipc-server-{self.service}", daemon=True
-        )
-        self._thread.start()
-        started.result(timeout)
+        self._runner.start(self._listen, self._serve, thread_setup=thread_setup, timeout=timeout)
 
     def run(self) -> None:
         """Listen and serve in the calling thread until :meth:`stop`."""
@@ -250,20 +228,10 @@ class IpcServer:
         Thread-safe and idempotent; waits up to ``timeout`` for the loop
         thread started by :meth:`start`.
         """
-        if not self.loop.claimed and not self.loop.finished:
-            # Never listened: nothing to tear down but the wake-up pipe.
-            self.loop.stop()
-            self.loop.close()
-            return
-        self.loop.stop()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            if thread.is_alive():
-                raise TimeoutError("the IPC server thread did not stop in time")
+        self._runner.stop(timeout)
 
     def __enter__(self) -> IpcServer:
-        if self._thread is None:
+        if not self._runner.started:
             self.start()
         return self
 

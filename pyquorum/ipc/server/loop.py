@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-__all__ = ["EventLoop", "TimerHandle"]
+__all__ = ["EventLoop", "LoopThread", "TimerHandle"]
 
 log = logging.getLogger("pyquorum.ipc.server")
 
@@ -204,3 +204,65 @@ class EventLoop:
         with contextlib.suppress(BlockingIOError, OSError):
             while os.read(self._wake_r, 4096):
                 pass
+
+
+class LoopThread:
+    """The daemon thread that listens, then serves an :class:`EventLoop` until stopped.
+
+    One server or a group of servers sharing a loop starts and stops the same
+    way: ``listen`` runs in the new thread (after ``thread_setup``, so every
+    socket is made in the namespace that set-up entered), :meth:`start`
+    returns once it did (or raises why not), and :meth:`stop` is thread- and
+    signal-safe.
+    """
+
+    def __init__(self, loop: EventLoop, name: str) -> None:
+        self.loop = loop
+        self.name = name
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(
+        self,
+        listen: Callable[[], None],
+        serve: Callable[[], None],
+        *,
+        thread_setup: Callable[[], None] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        if self._thread is not None:
+            raise RuntimeError(f"{self.name} was already started")
+        started: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def main() -> None:
+            try:
+                if thread_setup is not None:
+                    thread_setup()
+                listen()
+            except BaseException as exc:
+                started.set_exception(exc)
+                self.loop.close()
+                return
+            started.set_result(None)
+            serve()
+
+        self._thread = threading.Thread(target=main, name=self.name, daemon=True)
+        self._thread.start()
+        started.result(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop and wait up to ``timeout`` for the thread (idempotent)."""
+        if not self.loop.claimed and not self.loop.finished:
+            # Never listened: nothing to tear down but the wake-up pipe.
+            self.loop.stop()
+            self.loop.close()
+            return
+        self.loop.stop()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                raise TimeoutError("the IPC server thread did not stop in time")
