@@ -1,13 +1,17 @@
-"""The README's ``corosync-quorumtool -s`` against ``pyquorum serve`` runs as shown.
+"""The README's ``corosync-quorumtool -s`` against ``pyquorum serve`` blocks run as shown.
 
-The README block is read, its commands run as written (the namespace gets a
-name of this test's own), and the tool must print the README's lines, Date
-aside and trailing blanks ignored (Markdown keeps none), with the exit code
-the block shows.
+Two blocks: the fake serving a story, and the fake serving a recorded status
+(``--capture``).  Each block is read and its commands run as written (the
+namespace gets a name of this test's own): the tool must print the README's
+lines, Date aside and trailing blanks ignored (Markdown keeps none), with the
+exit code the block shows.  The recorded status's lines must also be what the
+tool printed live on the recorded node (``<capture>.tools.json``), so the
+README shows the stock tool against a real node and against the fake at once.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -15,17 +19,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.live import require_live
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
-BLOCK = next(b for b in re.findall(r"```console\n(.*?)```", README, flags=re.S)
-             if "pyquorum serve" in b and "corosync-quorumtool -s" in b)
+BLOCKS: list[str] = re.findall(r"```console\n(.*?)```", README, flags=re.S)
+
+#: What tells each block apart: the story's ``serve --script`` and the capture's.
+SERVES = ("pyquorum serve --script", "pyquorum serve --capture")
 
 
-def _parts() -> tuple[list[str], list[str], list[str], list[str]]:
+def _block(serves: str) -> str:
+    return next(b for b in BLOCKS if serves in b and "corosync-quorumtool -s" in b)
+
+
+def _parts(serves: str) -> tuple[list[str], list[str], list[str], list[str]]:
     """(netns add, serve, quorumtool) argv, and the output lines the README shows."""
-    lines = BLOCK.splitlines()
+    lines = _block(serves).splitlines()
     commands = [i for i, line in enumerate(lines) if line.startswith("# ")]
     add, serve, tool = (lines[i][2:] for i in commands)
     serve = serve.removesuffix("&").strip().replace("> /dev/null", "")
@@ -33,12 +45,25 @@ def _parts() -> tuple[list[str], list[str], list[str], list[str]]:
     return shlex.split(add), shlex.split(serve), shlex.split(tool), lines[commands[-1] + 1:]
 
 
-def test_the_readme_shows_corosync_quorumtool_against_pyquorum_serve() -> None:
+def _undated(lines: list[str]) -> list[str]:
+    return [line.rstrip() for line in lines if not line.startswith("Date:")]
+
+
+def test_the_readme_shows_what_the_tool_printed_on_the_recorded_node() -> None:
+    _, serve, _, shown = _parts("pyquorum serve --capture")
+    capture = Path(serve[serve.index("--capture") + 1])
+    live = json.loads((ROOT / capture.with_suffix(".tools.json")).read_text())["-s"]
+    assert _undated(shown[:-1]) == _undated(live["stdout"].splitlines())
+    assert shown[-1] == f"exit {live['exit']}"
+
+
+@pytest.mark.parametrize("serves", SERVES)
+def test_the_readme_block_runs_as_shown(serves: str) -> None:
     if os.geteuid() != 0:
         require_live("ip netns needs root")
-    add, serve, tool, shown = _parts()
+    add, serve, tool, shown = _parts(serves)
     assert add[:3] == ["ip", "netns", "add"] and serve[:4] == ["ip", "netns", "exec", add[3]]
-    name = f"pyquorum-readme-{os.getpid()}"
+    name = f"pyquorum-readme-{SERVES.index(serves)}-{os.getpid()}"
 
     def in_ns(argv: list[str]) -> list[str]:
         assert argv[:4] == ["ip", "netns", "exec", add[3]]
@@ -61,8 +86,5 @@ def test_the_readme_shows_corosync_quorumtool_against_pyquorum_serve() -> None:
             proc.communicate(timeout=30)
         subprocess.run(["ip", "netns", "delete", name], check=False)
     assert proc.returncode == 0
-    got = [line.rstrip() for line in result.stdout.splitlines()]
-    expected = [line for line in shown if not line.startswith("exit ")]
-    assert [line for line in got if not line.startswith("Date:")] == [
-        line for line in expected if not line.startswith("Date:")]
+    assert _undated(result.stdout.splitlines()) == _undated(shown[:-1])
     assert shown[-1] == f"exit {result.returncode}"
