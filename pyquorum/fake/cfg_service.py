@@ -25,8 +25,8 @@ import logging
 from typing import Protocol
 
 from pyquorum.errors import CsErrorCode, LocalProtocolError, RemoteProtocolError
+from pyquorum.fake._bound import BoundToServer
 from pyquorum.ipc.server.connection import ServerConnection
-from pyquorum.ipc.server.listener import IpcServer
 from pyquorum.messages.cfg import (
     ErrorResponse,
     GetNodeAddrsRequest,
@@ -58,23 +58,13 @@ class CfgView(Protocol):
         still has its addresses (docs/cfg.md §3.1)."""
 
 
-class CfgService:
+class CfgService(BoundToServer):
     """Serves a :class:`CfgView`; bind it to a server with :meth:`bind` before starting it."""
 
     def __init__(self, view: CfgView) -> None:
         self.view = view
-        self._server: IpcServer | None = None
         #: How many requests were handled.
         self.requests_handled = 0
-
-    def bind(self, server: IpcServer) -> None:
-        self._server = server
-
-    @property
-    def server(self) -> IpcServer:
-        if self._server is None:
-            raise RuntimeError("the service is not bound to a server (call bind())")
-        return self._server
 
     # -- ServiceHandler ---------------------------------------------------------------
 

@@ -30,9 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pyquorum.errors import CsErrorCode, RemoteProtocolError
+from pyquorum.fake._bound import BoundToServer
 from pyquorum.fake.cmap_store import CmapStore, KeyChange
 from pyquorum.ipc.server.connection import ServerConnection
-from pyquorum.ipc.server.listener import IpcServer
 from pyquorum.messages.cmap import (
     AdjustIntRequest,
     AdjustIntResponse,
@@ -165,7 +165,7 @@ class CmapClient:
     track_handles: _Handles | None = None
 
 
-class CmapService:
+class CmapService(BoundToServer):
     """Serves ``main`` (the default map) and ``stats`` (the stats map; an empty
     one if None).  Bind it to a server with :meth:`bind` before starting it.
 
@@ -180,20 +180,10 @@ class CmapService:
         self.clients: dict[int, ServerConnection] = {}
         self.requests_handled = 0
         self._rng = random.Random(seed)
-        self._server: IpcServer | None = None
         self._trackers: list[_Tracker] = []
         self._seq = 0
         self.main.add_listener(self._main_changed)
         self.stats.add_listener(self._stats_changed)
-
-    def bind(self, server: IpcServer) -> None:
-        self._server = server
-
-    @property
-    def server(self) -> IpcServer:
-        if self._server is None:
-            raise RuntimeError("the service is not bound to a server (call bind())")
-        return self._server
 
     def close(self) -> None:
         """Stop listening to the stores (they may outlive the service)."""

@@ -32,9 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyquorum.errors import CsErrorCode, RemoteProtocolError
+from pyquorum.fake._bound import BoundToServer
 from pyquorum.fake.script import Change, Script, State, Step
 from pyquorum.ipc.server.connection import ServerConnection, Timer
-from pyquorum.ipc.server.listener import IpcServer
 from pyquorum.messages.constants import Model, QuorumType, Track
 from pyquorum.messages.quorum import decode_request, encode_notification, encode_response
 from pyquorum.messages.types import (
@@ -77,7 +77,7 @@ class ClientState:
     flags: int = 0
 
 
-class QuorumService:
+class QuorumService(BoundToServer):
     """Serves a :class:`Script`; bind it to a server with :meth:`bind` before starting it.
 
     ``speed`` divides the script's times (2.0 plays twice as fast).
@@ -103,7 +103,6 @@ class QuorumService:
         self.quorum_type: QuorumType | int = script.quorum_type
         self.model_v1 = script.model_v1
         self.clients: dict[int, ServerConnection] = {}
-        self._server: IpcServer | None = None
         self._next_step = 0
         self._timer: Timer | None = None
         self._started = False
@@ -115,15 +114,6 @@ class QuorumService:
         self.requests_handled = 0
         #: Called (on the loop thread) with every change published, after the clients.
         self.observers: list[Callable[[Change], None]] = []
-
-    def bind(self, server: IpcServer) -> None:
-        self._server = server
-
-    @property
-    def server(self) -> IpcServer:
-        if self._server is None:
-            raise RuntimeError("the service is not bound to a server (call bind())")
-        return self._server
 
     # -- the timeline ---------------------------------------------------------------------
 
