@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pyquorum.errors import LocalProtocolError, RemoteProtocolError
+from pyquorum.errors import LocalProtocolError
 from pyquorum.messages import _cmap_schema as schema
 from pyquorum.messages import cmap as cm
 from pyquorum.messages._schema import RESPONSE_HEADER
@@ -21,15 +21,7 @@ from pyquorum.testing.strategies_services import (
     cmap_requests,
     cmap_responses,
 )
-
-
-def _decoded(decode: object, raw: bytes) -> tuple[str, object]:
-    assert callable(decode)
-    try:
-        value = decode(raw)
-    except RemoteProtocolError as exc:
-        return "error", (exc.message, exc.field, exc.offset, exc.data)
-    return "value", (type(value), value, repr(value))
+from tests.support.outcomes import decode_outcome
 
 
 def _encoded(encode: object, req: object) -> tuple[str, object]:
@@ -41,11 +33,13 @@ def _encoded(encode: object, req: object) -> tuple[str, object]:
 
 
 def _same_response(raw: bytes) -> None:
-    assert _decoded(cm.decode_response, raw) == _decoded(cm.decode_response_by_schema, raw)
+    assert decode_outcome(cm.decode_response, raw) == decode_outcome(
+        cm.decode_response_by_schema, raw
+    )
 
 
 def _same_notification(raw: bytes) -> None:
-    assert _decoded(cm.decode_notification, raw) == _decoded(
+    assert decode_outcome(cm.decode_notification, raw) == decode_outcome(
         cm.decode_notification_by_schema, raw
     )
 

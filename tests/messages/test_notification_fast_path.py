@@ -15,7 +15,6 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pyquorum.errors import RemoteProtocolError
 from pyquorum.messages import _notifications
 from pyquorum.messages._notifications import decode_notification_by_schema
 from pyquorum.messages._schema import (
@@ -27,19 +26,13 @@ from pyquorum.messages._schema import (
 from pyquorum.messages.quorum import decode_notification, encode_notification
 from pyquorum.messages.types import NodelistNotification, RingId
 from pyquorum.testing.strategies import notifications
-
-
-def _outcome(decode: object, raw: bytes) -> tuple[str, object]:
-    assert callable(decode)
-    try:
-        value = decode(raw)
-    except RemoteProtocolError as exc:
-        return "error", (exc.message, exc.field, exc.offset, exc.data)
-    return "value", (type(value), value, repr(value), hash(value))
+from tests.support.outcomes import decode_outcome
 
 
 def _same(raw: bytes) -> None:
-    assert _outcome(decode_notification, raw) == _outcome(decode_notification_by_schema, raw)
+    assert decode_outcome(decode_notification, raw, with_hash=True) == decode_outcome(
+        decode_notification_by_schema, raw, with_hash=True
+    )
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pyquorum.errors import LocalProtocolError, RemoteProtocolError
+from pyquorum.errors import LocalProtocolError
 from pyquorum.messages import _votequorum_schema as schema
 from pyquorum.messages import votequorum as vq
 from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER
@@ -20,19 +20,13 @@ from pyquorum.testing.strategies_services import (
     votequorum_requests,
     votequorum_responses,
 )
-
-
-def _outcome(decode: object, raw: bytes) -> tuple[str, object]:
-    assert callable(decode)
-    try:
-        value = decode(raw)
-    except RemoteProtocolError as exc:
-        return "error", (exc.message, exc.field, exc.offset, exc.data)
-    return "value", (type(value), value, repr(value))
+from tests.support.outcomes import decode_outcome
 
 
 def _same(raw: bytes) -> None:
-    assert _outcome(vq.decode_notification, raw) == _outcome(vq.decode_notification_by_schema, raw)
+    assert decode_outcome(vq.decode_notification, raw) == decode_outcome(
+        vq.decode_notification_by_schema, raw
+    )
 
 
 @pytest.mark.parametrize(
@@ -92,7 +86,9 @@ def test_encoded_event_with_one_change(
 
 
 def _same_response(raw: bytes) -> None:
-    assert _outcome(vq.decode_response, raw) == _outcome(vq.decode_response_by_schema, raw)
+    assert decode_outcome(vq.decode_response, raw) == decode_outcome(
+        vq.decode_response_by_schema, raw
+    )
 
 
 def _encoded(encode: object, req: object) -> tuple[str, object]:
