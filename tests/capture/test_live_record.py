@@ -11,11 +11,9 @@ the cluster).
 from __future__ import annotations
 
 import json
-import queue
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import pytest
 from pyquorum.capture import CloseReason, read_capture
 from pyquorum.testing.cluster import Cluster, ClusterUnavailable, Node
 from tests.support.live import require_corosync, require_live
+from tests.support.node_command import NodeCommand
 
 pytestmark = pytest.mark.corosync
 
@@ -86,33 +85,16 @@ def test_a_recorded_votequorum_watch_replays_line_for_line(cluster: Cluster,
     assert (again.returncode, again.stdout, again.stderr) == (0, live.stdout, "")
 
 
-class Recording:
+class Recording(NodeCommand):
     """A ``pyquorum record`` running in a node's namespace, its stdout read line by line."""
 
     def __init__(self, node: Node, *argv: str) -> None:
-        self.proc = subprocess.Popen(["ip", "netns", "exec", node.netns, *PYQUORUM, *argv],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     cwd=ROOT)
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
+        super().__init__(node, *PYQUORUM, *argv, cwd=ROOT)
 
     def until(self, wanted: str, timeout: float = 30.0) -> dict[str, object]:
         """Read lines until a JSON event of type ``wanted``; that event."""
         while True:
-            try:
-                line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"no {wanted} line within {timeout} s: {self.seen}") from None
-            assert line is not None, f"record ended before a {wanted} line: {self.seen}"
-            self.seen.append(line)
-            event: dict[str, object] = json.loads(line)
+            event: dict[str, object] = json.loads(self.next(timeout))
             if event["type"] == wanted:
                 return event
 

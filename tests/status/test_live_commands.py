@@ -7,16 +7,15 @@ One 3-node cluster for the module; the tests that change votes run last.
 from __future__ import annotations
 
 import json
-import queue
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from pyquorum.testing.cluster import Cluster, Node, parse_quorumtool, wait_until
+from tests.support.node_command import NodeCommand
 
 pytestmark = pytest.mark.corosync
 
@@ -28,28 +27,8 @@ def cluster(start_cluster: Callable[..., Cluster]) -> Cluster:
     return start_cluster(3)
 
 
-class Lines:
+class Lines(NodeCommand):
     """A long-running command in a node's namespace, its stdout read line by line."""
-
-    def __init__(self, node: Node, *argv: str) -> None:
-        self.proc = subprocess.Popen(["ip", "netns", "exec", node.netns, *argv],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def next(self, timeout: float = 10.0) -> str:
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no line within {timeout} s") from None
-        assert line is not None, "the command ended"
-        return line
 
     def close(self) -> str:
         """Wait for the end (kill after 10 s); its stderr."""
