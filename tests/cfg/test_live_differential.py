@@ -13,9 +13,10 @@ import pytest
 
 from pyquorum.fake.cfg_service import CfgService
 from pyquorum.testing.cluster import Cluster
-from tests.oracle import OracleUnavailable, build_oracle, run_cfg_oracle
+from tests.oracle import run_cfg_oracle
 from tests.support.fake_service_server import FakeServiceServer
-from tests.support.live import ClusterFactory, require_live
+from tests.support.live import ClusterFactory
+from tests.support.oracles import require_oracle
 
 SCRIPT = ["init", "local_get", "node_addrs 0", "node_addrs 1", "node_addrs 2", "node_addrs 3",
           "node_addrs 99", "node_addrs 4294967295", "finalize"]
@@ -39,10 +40,7 @@ class ClusterView:
 
 @pytest.fixture(scope="module")
 def oracle_built() -> None:
-    try:
-        build_oracle("cfg")
-    except OracleUnavailable as exc:
-        require_live(exc)
+    require_oracle("cfg")
 
 
 @pytest.mark.parametrize("transport", ["shm", "socket"])

@@ -16,18 +16,15 @@ import pytest
 
 from pyquorum.testing.fake import fake_corosync as fake_corosync  # the plugin's fixture
 from pyquorum.testing.fake import fake_quorum as fake_quorum  # the plugin's fixture
-from tests.oracle import OracleUnavailable, build_oracle
 from tests.support.fake import TRANSPORTS, CorosyncFactory, Factory, server_dirs, wait_until
 from tests.support.live import require_live
+from tests.support.oracles import require_oracle
 
 
 @pytest.fixture(scope="session")
 def oracle() -> Path:
     """The C libquorum client (tests/c/quorum_oracle.c), built once."""
-    try:
-        return build_oracle()
-    except OracleUnavailable as exc:
-        require_live(exc)
+    return require_oracle()
 
 
 @pytest.fixture

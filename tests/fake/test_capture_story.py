@@ -61,10 +61,11 @@ from pyquorum.messages._cmap_values import CmapValue
 from pyquorum.messages.constants import CmapTrack, CmapValueType
 from pyquorum.messages.types import RingId
 from pyquorum.testing.fake import FakeCorosyncServer
-from tests.oracle import OracleUnavailable, build_oracle, parse_lines, run_oracle
+from tests.oracle import build_oracle, parse_lines, run_oracle
 from tests.support.corosync_story import three_nodes, tool_lines
 from tests.support.fake import CorosyncFactory
 from tests.support.live import require_live
+from tests.support.oracles import require_oracles
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT / "fixtures" / "captures"
@@ -296,11 +297,7 @@ def test_corosync_quorumtool_against_the_served_capture_prints_what_it_printed_l
 
 @pytest.fixture(scope="module")
 def oracles() -> None:
-    for name in ("quorum", "votequorum", "cmap"):
-        try:
-            build_oracle(name)
-        except OracleUnavailable as exc:
-            require_live(exc)
+    require_oracles("quorum", "votequorum", "cmap")
 
 
 def _exchanges(capture: Capture, service: str) -> list[tuple[Any, Any]]:

@@ -31,9 +31,9 @@ from pyquorum.messages.cmap import CmapValue
 from pyquorum.messages.constants import CmapMap, CmapTrack
 from pyquorum.messages.constants import CmapValueType as T
 from pyquorum.services.cmap.core import Tracker
-from tests.oracle import OracleUnavailable, build_oracle, run_oracle
+from tests.oracle import run_oracle
 from tests.support.fake_service_server import FakeServiceServer
-from tests.support.live import require_live
+from tests.support.oracles import require_oracle
 
 Node = Any  # pyquorum.testing.cluster.Node
 CMAPCTL = "corosync-cmapctl"
@@ -275,10 +275,7 @@ ORACLE_SCRIPT = f"""
 
 @pytest.fixture(scope="module")
 def cmap_oracle() -> None:
-    try:
-        build_oracle("cmap")
-    except OracleUnavailable as exc:
-        require_live(exc)
+    require_oracle("cmap")
 
 
 def test_libcmap_sees_the_same(served: Served, cmap_oracle: None) -> None:

@@ -13,16 +13,14 @@ from typing import Any
 
 import pytest
 
-from tests.oracle import OracleUnavailable, build_oracle, parse_lines
+from tests.oracle import parse_lines
 from tests.support.libquorum_script import SCRIPTS, run_script
+from tests.support.oracles import require_oracle
 
 Node = Any  # pyquorum.testing.cluster.Node
 
 def oracle(node: Node, script: str) -> list[dict[str, Any]]:
-    try:
-        binary = build_oracle()
-    except OracleUnavailable as exc:
-        pytest.skip(str(exc))
+    binary = require_oracle()
     with node.netns_context():
         proc = subprocess.run([str(binary), "script"], input=script, capture_output=True,
                               text=True, timeout=60, check=False)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Protocol
 
-import pytest
-
-from tests.oracle import OracleUnavailable, build_oracle, run_oracle
+from tests.oracle import run_oracle
+from tests.support.oracles import require_oracle
 
 Node = Any  # pyquorum.testing.cluster.Node
 Lines = list[dict[str, Any]]
@@ -44,10 +43,7 @@ class ScriptRunner:
 def both(service: str, node: Node, script: str, runner: ScriptRunner) -> tuple[Lines, Lines]:
     """(oracle's lines, ``runner``'s lines) for ``script`` on ``node``."""
     script = textwrap.dedent(script).strip() + "\n"
-    try:
-        build_oracle(service)
-    except OracleUnavailable as exc:
-        pytest.skip(str(exc))
+    require_oracle(service)
     expected = run_oracle(service, node, script)
     with node.netns_context():
         got = runner.run(script)

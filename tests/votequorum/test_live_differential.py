@@ -22,9 +22,10 @@ from pyquorum.messages.votequorum import (
     NodelistNotification,
     QuorumNotification,
 )
-from tests.oracle import OracleUnavailable, build_oracle, run_votequorum_oracle, watch_oracle
+from tests.oracle import run_votequorum_oracle, watch_oracle
 from tests.support import differential
 from tests.support.differential import Lines, ScriptRunner
+from tests.support.oracles import require_oracle
 
 Node = Any  # pyquorum.testing.cluster.Node
 OK = 1
@@ -204,10 +205,7 @@ def test_setvotes_and_setexpected_match_libvotequorum(cluster3: Any, transport: 
         getinfo 1
         finalize
     """
-    try:
-        build_oracle("votequorum")
-    except OracleUnavailable as exc:
-        pytest.skip(str(exc))
+    require_oracle("votequorum")
     script = textwrap.dedent(script).strip() + "\n"
     expected = run_votequorum_oracle(node, script)
     node.restart()
@@ -250,10 +248,7 @@ def test_membership_change_notifications_match_libvotequorum(cluster3: Any, tran
     """A node dies while both track changes: the same events, in the same order."""
     cluster = cluster3(transport=transport)
     node = cluster[1]
-    try:
-        build_oracle("votequorum")
-    except OracleUnavailable as exc:
-        pytest.skip(str(exc))
+    require_oracle("votequorum")
     runner = Runner()
     with watch_oracle("votequorum", node, 5, 4, 20, 4000) as watcher:
         assert [watcher.next()["rc"], watcher.next()["rc"]] == [OK, OK]  # init, trackstart
