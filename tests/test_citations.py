@@ -231,9 +231,9 @@ def _problems(text: str, citing: Path = _CITING) -> list[str]:
     "# corosync < 3.1 (docs/protocol.md §6.3,\n# §9) falls back",
     '"""Order (docs/protocol.md §3.5, §3.7, trap 6)."""',
     "# docs/protocol.md §3.1-3.4 and §6",
-    "# docs/protocol.md §13.5 (fixtures/wire-recordings/traps-live.txt §5)",
+    "# docs/protocol.md §13.5 (fixtures/wire-recordings/failure-experiments.txt §5)",
     "# `docs/protocol.md` §2.3–2.4",
-    "# see fixtures/wire-recordings/layout-offsets.txt",
+    "# see fixtures/wire-recordings/struct-layouts-gcc.txt",
     "# https://example.org/some/notes.md and pyquorum/ipc/ring.py §3 is code",
 ])
 def test_correct_citations_pass(text: str) -> None:
@@ -246,8 +246,8 @@ def test_correct_citations_pass(text: str) -> None:
 
 @pytest.mark.parametrize(("text", "complaint"), [
     ("# see protocol.md §6.5", "'protocol.md', which is not in the repository"),
-    ("# (protocol.md §3.3, traps-live.txt §5)", "'traps-live.txt', which is not"),
-    ("# layout-offsets.txt (gcc offsetof)", "'layout-offsets.txt', which is not"),
+    ("# (protocol.md §3.3, failure-experiments.txt §5)", "'failure-experiments.txt', which is not"),
+    ("# struct-layouts-gcc.txt (gcc offsetof)", "'struct-layouts-gcc.txt', which is not"),
     ("`../shared/protocol.md` is the wire reference", "outside the repository"),
     ("# Source: wire-recordings/shm-handshake-hex.txt", "folder 'wire-recordings'"),
     ("# docs/protocol.md §99", "§99 of docs/protocol.md, which has no such section"),
@@ -255,7 +255,7 @@ def test_correct_citations_pass(text: str) -> None:
     ("# docs/protocol.md §3.1-3.42", "§3.42 of docs/protocol.md"),
     ("# done by then (§6.6), see", "'§6.6' follows no document"),
     ("# docs/protocol.md §6.6 says so; and then §7", "'§7' follows no document"),
-    ("# fixtures/wire-recordings/traps-live.txt §11", "§11 of fixtures/wire-recordings"),
+    ("# fixtures/wire-recordings/failure-experiments.txt §11", "§11 of fixtures/wire-recordings"),
     ("# docs/nothing-here.md", "'docs/nothing-here.md', which is not in the repository"),
     ("# docs/protocol.md §10, trap 24", "trap 24"),
 ])
@@ -271,7 +271,7 @@ def test_a_document_cites_its_own_sections_bare() -> None:
 
 def test_a_source_line_must_name_a_section_that_is_in_the_capture() -> None:
     citing = ROOT / "fixtures" / "messages" / "example.hex"
-    good = ("# Source: fixtures/wire-recordings/traps-live.txt (corosync 3.1.7),\n"
+    good = ("# Source: fixtures/wire-recordings/failure-experiments.txt (corosync 3.1.7),\n"
             "#   section '=== 5. Ring wrap-around with small rings'\n")
     assert _problems(good, citing) == []
     bad = good.replace("5. Ring wrap-around", "5. Ring wrap-around, invented")
