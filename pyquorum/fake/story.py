@@ -251,7 +251,7 @@ class NodeInfo:
     qdevice_name: str
 
 
-def _votes(cluster: Cluster, nodeid: int) -> int:
+def node_votes(cluster: Cluster, nodeid: int) -> int:
     node = cluster.node(nodeid)
     return node.votes if node is not None else 1
 
@@ -286,7 +286,7 @@ def node_info(
         nodeid = cluster.this_node
     if nodeid not in members and nodeid not in cluster.known:
         return None
-    total = sum(_votes(cluster, m) for m in members)
+    total = sum(node_votes(cluster, m) for m in members)
     if _casts(cluster, nodeid):
         total += vq.qdevice_votes
     highest = vq.highest_expected
@@ -294,7 +294,7 @@ def node_info(
         highest = max((node_expected(cluster, m) for m in members), default=0)
     quorum = vq.quorum
     if quorum is None:
-        this_total = sum(_votes(cluster, m) for m in members)
+        this_total = sum(node_votes(cluster, m) for m in members)
         voters = len(members)
         if _casts(cluster, cluster.this_node):
             this_total += vq.qdevice_votes
@@ -325,7 +325,7 @@ def node_info(
     return NodeInfo(
         nodeid=nodeid,
         state=NodeState.MEMBER if nodeid in members else NodeState.DEAD,
-        votes=_votes(cluster, nodeid),
+        votes=node_votes(cluster, nodeid),
         expected_votes=node_expected(cluster, nodeid),
         highest_expected=highest,
         total_votes=total,

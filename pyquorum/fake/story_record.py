@@ -39,6 +39,11 @@ class NodeSnapshot:
     status: Status
     cmap: Mapping[str, CmapValue]
     expected_votes: Mapping[int, int]
+    #: This node's quorum device as its own GETINFO names it, (name, votes):
+    #: configured, registered or not.  The status keeps a device only while one
+    #: is registered, but corosync counts a configured device's votes when it
+    #: raises expected votes (docs/votequorum.md §3.6).
+    device: tuple[str, int] | None = None
 
 
 def story_from_snapshot(
@@ -100,6 +105,9 @@ def story_from_snapshot(
             qdevice_name=vq.qdevice.name if vq.qdevice is not None else "",
             qdevice_votes=vq.qdevice.votes if vq.qdevice is not None else 0,
         )
+        if vq.qdevice is None and snapshot.device is not None:
+            votequorum = replace(votequorum, qdevice_name=snapshot.device[0],
+                                 qdevice_votes=snapshot.device[1])
         barrier = keys.get("runtime.votequorum.ev_barrier")
         if barrier is not None and isinstance(barrier.value, int) and barrier.value != sum(
             n.votes for n in nodes
@@ -167,10 +175,13 @@ def story_from_node(
         status = read_status(quorum, votequorum, facts, timeout, notes)
         keys = dict(cmap.items(""))
         expected: dict[int, int] = {}
+        device = None
         if votequorum is not None:
+            this = votequorum.getinfo(0)
+            device = (this.qdevice_name, this.qdevice_votes) if this.qdevice_name else None
             for nodeid in status.members:
                 with contextlib.suppress(CsError):
                     expected[nodeid] = votequorum.getinfo(nodeid).expected_votes
     return story_from_snapshot(
-        NodeSnapshot(status, keys, expected), extra_keys=extra_keys, name=name
+        NodeSnapshot(status, keys, expected, device), extra_keys=extra_keys, name=name
     )

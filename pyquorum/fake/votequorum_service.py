@@ -13,11 +13,13 @@ services never disagree about rings, members or quorate.
 * SETEXPECTED: refuses (CS_ERR_INVALID_PARAM) a value below the total
   votes or one that would make a quorate cluster inquorate (docs/votequorum.md §3.2), else
   makes it every member's expected votes and tells every tracker, even
-  when the value did not change;
+  when the value did not change; then recalculates as corosync does
+  (docs/votequorum.md §3.6): so an inquorate cluster told to expect
+  fewer votes regains quorum, with a quorum event on both services;
 * SETVOTES: CS_ERR_NAME_NOT_FOUND for an unknown node (docs/votequorum.md §3.5),
   CS_ERR_INVALID_PARAM when the new quorum would exceed the total votes or
-  fall below half of them, else the node's votes change (and expected
-  votes rise to the total votes if they fall below it, with an event);
+  fall below half of them, else the node's votes change and it
+  recalculates as after SETEXPECTED;
 * TRACKSTART with CURRENT or CHANGES queues a nodelist then a quorum event
   before the answer; again answers CS_ERR_EXIST (events still queued);
   TRACKSTOP answers CS_ERR_NOT_EXIST when not tracking (docs/votequorum.md §3.3);
@@ -42,9 +44,11 @@ from pyquorum.fake.story import (
     Cluster,
     ClusterChange,
     ScriptError,
+    Votequorum,
     cluster_expected,
     node_expected,
     node_info,
+    node_votes,
     vq_members,
 )
 from pyquorum.ipc.server.connection import ServerConnection
@@ -197,7 +201,35 @@ class VotequorumService:
         if not applied.expected_changed:
             # corosync tells the trackers even when the value stays (docs/votequorum.md §3.2).
             self.notify_expected()
+        self._recalculate()
         return _OK
+
+    def _recalculate(self) -> None:
+        """What corosync does after a change of votes or expected votes
+        (docs/votequorum.md §3.6): this node's expected votes rise to the votes
+        present, a configured quorum device's counted whether or not it casts
+        them (with an expected-votes event; the other nodes keep theirs); then
+        quorate is decided anew: the quorum (counting the device only while it
+        casts) at most the total votes, except that wait_for_all keeps an
+        inquorate cluster inquorate until every expected vote is present.  A
+        quorate change is a quorum-only step: a quorum event on both services."""
+        cluster, state = self.cluster, self.state
+        vq = cluster.votequorum or Votequorum()
+        present = sum(node_votes(cluster, m) for m in state.members) + vq.qdevice_votes
+        if present > node_expected(cluster, cluster.this_node):
+            self.timeline.apply(Step(0.0, cluster=ClusterChange.of(
+                nodes={cluster.this_node: {"expected_votes": present}},
+                votequorum={"expected_votes": cluster_expected(cluster), "quorum": None,
+                            "highest_expected": None},
+            )))
+        info = node_info(self.cluster, state.members, state.quorate, 0)
+        assert info is not None
+        quorate = info.quorum <= info.total_votes
+        if (quorate and not state.quorate and vq.wait_for_all
+                and info.total_votes != info.expected_votes):
+            quorate = False
+        if quorate != state.quorate:
+            self.timeline.apply(Step(0.0, quorate=quorate))
 
     def set_votes(self, nodeid: int, votes: int) -> CsErrorCode:
         cluster, state = self.cluster, self.state
@@ -212,19 +244,14 @@ class VotequorumService:
         newquorum = max((info.highest_expected + 2) // 2, (info.total_votes + 2) // 2)
         if newquorum < info.total_votes // 2 or newquorum > info.total_votes:
             return CsErrorCode.ERR_INVALID_PARAM
-        nodes: dict[int, dict[str, object]] = {nodeid: {"votes": votes}}
-        if info.total_votes > node_expected(cluster, cluster.this_node):
-            # corosync raises this node's expected votes to the total votes (and says
-            # so); the other nodes keep theirs (docs/fake.md §2.1).
-            nodes[cluster.this_node] = {**nodes.get(cluster.this_node, {}),
-                                        "expected_votes": info.total_votes}
         # The cluster's expected votes stay what they were: stated, or derived now
         # (a derived value would follow the new votes).
         self.timeline.apply(Step(0.0, cluster=ClusterChange.of(
-            nodes=nodes,
+            nodes={nodeid: {"votes": votes}},
             votequorum={"expected_votes": cluster_expected(cluster), "quorum": None,
                         "highest_expected": None},
         )))
+        self._recalculate()
         return _OK
 
     def _trackstart(self, conn: ServerConnection, client: VotequorumClient, flags: int,

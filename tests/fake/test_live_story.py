@@ -11,7 +11,10 @@ the same object.  Phases: everything registered; node 1's
 corosync-qdevice stopped (its ``NR`` cell, the device's ``(votes 1)``
 row); nodes 2 and 3 killed (inquorate, exit 2).  Before, a sequence of
 SETEXPECTED and SETVOTES calls must be answered alike, with the same events
-(which also moves cmap's ev_barrier, compared afterwards).
+(which also moves cmap's ev_barrier, compared afterwards).  After, the
+inquorate node is told to expect one vote, then given two: real and fake
+must recalculate alike (the same events on quorum and votequorum trackers,
+the same GETINFOs, the same ``corosync-quorumtool -s`` afterwards).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ import pytest
 
 from pyquorum.errors import CsError
 from pyquorum.fake.story_record import story_from_node
-from pyquorum.messages.constants import Track
-from pyquorum.messages.votequorum import ExpectedVotesNotification
+from pyquorum.messages.constants import Model, Track
+from pyquorum.messages.votequorum import ExpectedVotesNotification, QuorumNotification
+from pyquorum.services.quorum.session import QuorumSession
 from pyquorum.services.votequorum.session import VotequorumSession
 from pyquorum.testing.cluster import (
     Cluster,
@@ -163,3 +167,50 @@ def test_the_fake_answers_and_prints_as_the_daemon(
     code, lines = _compare(node, corosync)["-s"]
     assert code == 2
     assert "Quorate:          No" in lines
+
+    # Told to expect fewer votes, then given more, the lone node regains quorum.
+    server = corosync(node.call(story_from_node))
+    regained = _regain(node.netns_context, lambda argv: node.run(argv, timeout=30))
+    faked = _regain(server.netns_context,
+                    lambda argv: server.run(argv, capture_output=True, text=True, timeout=60))
+    assert faked == regained
+    seen, q_events, tool = regained
+    assert seen[0] is False and seen[3] is False and seen[6] is True
+    assert seen[1] == [ExpectedVotesNotification(9, 1), ExpectedVotesNotification(9, 2)]
+    assert seen[4][0] == ExpectedVotesNotification(9, 3) and seen[4][1].quorate
+    assert q_events and q_events[-1].quorate
+    assert tool[0] == "0" and "Quorate:          Yes" in tool
+
+
+def _regain(context: Callable[[], Any],
+            run: Callable[[list[str]], Any]) -> tuple[list[Any], list[Any], list[str]]:
+    """On node 1 alone and inquorate, with its device configured but stopped:
+    SETEXPECTED 1 (corosync raises it again to the votes present, the device's
+    counted: inquorate still), then SETVOTES 2 for node 1 (quorate).  The
+    events of a votequorum and a quorum tracker, each GETINFO after, and
+    ``corosync-quorumtool -s`` at the end."""
+    with context(), QuorumSession(Model.V1, timeout=10) as q, \
+            VotequorumSession(timeout=10) as vq:
+        q.trackstart(Track.CHANGES_ONLY)
+        vq.trackstart(Track.CHANGES_ONLY, context=9)
+        seen: list[Any] = [q.getquorate()]
+        calls: list[Callable[[], None]] = [lambda: vq.setexpected(1),
+                                           lambda: vq.setvotes(1, 2)]
+        for call in calls:
+            call()
+            # Two events each; the real daemon's come after a cluster message.
+            seen.append(list(itertools.islice(vq.events(timeout=5), 2)))
+            seen += [vq.getinfo(0), q.getquorate()]
+        q_events = list(itertools.islice(q.events(timeout=2), 2))
+    # The node order of votequorum's quorum event is the fake's own (docs/fake.md).
+    seen = [[_sorted_nodes(e) for e in item] if isinstance(item, list) else item
+            for item in seen]
+    proc = run(["corosync-quorumtool", "-s"])
+    return seen, q_events, [str(proc.returncode), *tool_lines(proc.stdout)]
+
+
+def _sorted_nodes(event: Any) -> Any:
+    if not isinstance(event, QuorumNotification):
+        return event
+    return QuorumNotification(event.quorate, event.context,
+                              tuple(sorted(event.nodes, key=lambda n: n.nodeid)))

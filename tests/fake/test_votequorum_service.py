@@ -8,6 +8,7 @@ members and quorate, and votequorum's SETEXPECTED/SETVOTES change the story.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -176,6 +177,72 @@ def test_setvotes_refused_when_quorum_would_exceed_the_votes(corosync: CorosyncF
         assert vq.getinfo(2).votes == 1
         vq.setvotes(2, 8)  # 10 votes present: quorum 6 fits
         assert vq.getinfo(0).total_votes == 10
+
+
+def _lone_node(**vq: object) -> Script:
+    """Node 1 alone of three (2 and 3 known, dead), inquorate."""
+    cluster = replace(three_nodes(**vq), known=(1, 2, 3))
+    return Script.build([1], False, RingId(1, 12), cluster=cluster)
+
+
+def test_setexpected_lets_a_lone_node_regain_quorum(corosync: CorosyncFactory) -> None:
+    """corosync recalculates after SETEXPECTED (docs/votequorum.md §3.6): quorum 1 of 1
+    vote present; the expected-votes event, then a quorum event on both services."""
+    server = corosync(_lone_node())
+    with server.session() as quorum, _session(server) as vq:
+        quorum.trackstart(Track.CHANGES_ONLY)
+        vq.trackstart(Track.CHANGES_ONLY, context=5)
+        assert not quorum.getquorate()
+        vq.setexpected(1)
+        assert _take(vq, 2) == [
+            ExpectedVotesNotification(5, 1),
+            QuorumNotification(True, 5, _nodes((1, M), (2, D), (3, D))),
+        ]
+        [event] = _take(quorum, 1)
+        assert isinstance(event, QuorumV1Notification)
+        assert (event.ring_id, event.members, event.quorate) == (RingId(1, 12), (1,), True)
+        assert quorum.getquorate()
+        info = vq.getinfo(0)
+        assert (info.quorum, info.total_votes) == (1, 1)
+        assert info.flags & VotequorumInfo.QUORATE
+
+
+def test_a_configured_device_counts_when_expected_votes_are_raised(
+    corosync: CorosyncFactory,
+) -> None:
+    """A device configured but not registered: corosync raises expected votes to the
+    votes present with the device's (2, with its event), so 1 vote stays inquorate;
+    two votes for node 1 then make quorum 2 of 2 (as a live node did, docs/votequorum.md §3.6)."""
+    server = corosync(_lone_node(qdevice_name="Qdevice", qdevice_votes=1))
+    with server.session() as quorum, _session(server) as vq:
+        vq.trackstart(Track.CHANGES_ONLY, context=5)
+        vq.setexpected(1)
+        assert _take(vq, 3, timeout=0.5) == [ExpectedVotesNotification(5, 1),
+                                             ExpectedVotesNotification(5, 2)]
+        assert not quorum.getquorate()
+        vq.setvotes(1, 2)
+        assert _take(vq, 2) == [
+            ExpectedVotesNotification(5, 3),
+            QuorumNotification(True, 5, _nodes((1, M), (2, D), (3, D))),
+        ]
+        assert quorum.getquorate()
+
+
+def test_wait_for_all_keeps_waiting_until_every_expected_vote_is_present(
+    corosync: CorosyncFactory,
+) -> None:
+    """Without wait_for_all, 2 of 3 votes would be quorate after the recalculation."""
+    cluster = replace(three_nodes(wait_for_all=True), known=(1, 2, 3))
+    server = corosync(Script.build([1, 2], False, RingId(1, 12), cluster=cluster))
+    with server.session() as quorum, _session(server) as vq:
+        vq.trackstart(Track.CHANGES_ONLY, context=5)
+        vq.setvotes(2, 1)  # accepted, nothing changes, and corosync recalculates
+        assert _take(vq, 1, timeout=0.3) == []
+        assert not quorum.getquorate()
+        vq.setexpected(2)  # now every expected vote is present
+        assert _take(vq, 2) == [ExpectedVotesNotification(5, 2),
+                                QuorumNotification(True, 5, _nodes((1, M), (2, M), (3, D)))]
+        assert quorum.getquorate()
 
 
 def test_quorum_device_flags_and_node_zero(corosync: CorosyncFactory) -> None:
