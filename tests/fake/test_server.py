@@ -57,6 +57,24 @@ def test_fifty_concurrent_clients(fake: Factory, transport: str) -> None:
     server.wait_connections(0)
 
 
+def test_the_server_holds_one_fd_per_client(fake: Factory, transport: str) -> None:
+    """Its ring or control files are mapped without keeping their fds (docs/protocol.md
+    §3.12): with client and server in this process, a client costs two fds in all
+    (its setup socket at each end; the socket transport's datagram sockets on top)."""
+    server = fake(SCRIPT, transport=transport)
+    per_client = 2 if transport == "shm" else 2 + 4
+    before = len(os.listdir("/proc/self/fd"))
+    sessions = [server.session(Model.V1, timeout=10) for _ in range(10)]
+    try:
+        server.wait_connections(10)
+        added = len(os.listdir("/proc/self/fd")) - before
+        assert added == 10 * per_client, f"{added / 10} fds per client"
+    finally:
+        for session in sessions:
+            session.close()
+    server.wait_connections(0)
+
+
 CLIENT = """
 import sys, time
 from pyquorum import QuorumSession, Model, Track

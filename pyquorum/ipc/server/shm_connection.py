@@ -39,6 +39,7 @@ from typing import Literal
 from pyquorum.errors import RemoteProtocolError, TooBigError, TryAgainError
 from pyquorum.ipc.credentials import Credentials
 from pyquorum.ipc.disconnect import is_disconnect_request
+from pyquorum.ipc.mapping import map_shared_fd
 from pyquorum.ipc.ring import Ring, data_size_for
 from pyquorum.ipc.ring_header import HEADER_FILE_SIZE, SEM_OFFSET
 from pyquorum.ipc.sem import PosixSemaphore
@@ -88,8 +89,10 @@ class _ServerRing:
 
 
 def _map(fd: int, size: int) -> mmap.mmap:
+    # Mapped without keeping an fd (docs/protocol.md §3.12): six ring files per
+    # client would otherwise hold six fds each in the server.
     try:
-        return mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        return map_shared_fd(fd, size)
     finally:
         os.close(fd)
 

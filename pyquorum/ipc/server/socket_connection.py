@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import mmap
 import os
 import select
 import socket
@@ -32,6 +31,7 @@ from typing import Literal
 
 from pyquorum.ipc.address import abstract_address
 from pyquorum.ipc.disconnect import is_disconnect_request
+from pyquorum.ipc.mapping import map_shared_fd
 from pyquorum.ipc.server.connection import (
     REQUESTS_PER_WAKEUP,
     ServerConnection,
@@ -93,8 +93,7 @@ class SocketServerConnection(ServerConnection):
         self._control_path = os.path.join(directory, f"qb-control-{service}")
         fd = create_file(directory, f"qb-control-{service}", CONTROL_SIZE, credentials)
         try:
-            self._ctl = mmap.mmap(fd, CONTROL_SIZE, mmap.MAP_SHARED,
-                                  mmap.PROT_READ | mmap.PROT_WRITE)
+            self._ctl = map_shared_fd(fd, CONTROL_SIZE)  # holds no fd (docs/protocol.md §3.12)
         finally:
             os.close(fd)
         self._socks: list[socket.socket] = []
