@@ -21,7 +21,8 @@ returns normally, and a request in flight, which raises BadHandleError.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from typing import Generic, Protocol, Self, TypeVar
 
 from pyquorum._deadline import Deadline
@@ -250,6 +251,11 @@ class BlockingSession(FrontendBase[E], Generic[E]):
     def _iter_events(self, timeout: float | None) -> Iterator[E]:
         core = self._core
         lock = self._dispatch_lock
+        pending = getattr(self._conn, "pending_events", None)
+        if pending is not None:
+            yield from self._iter_pending(pending)
+            if core.closed:
+                return
         while True:
             event: E | None = None
             # An event already pending is taken without a deadline (a
@@ -265,6 +271,34 @@ class BlockingSession(FrontendBase[E], Generic[E]):
                 event = self._wait_event(timeout)
                 if event is None:
                     return
+            yield event  # outside the lock: the consumer may take its time
+
+    def _iter_pending(self, pending: Callable[[], deque[bytes]]) -> Iterator[E]:
+        """The events a connection already holds (a capture's: see
+        :meth:`PlaybackConnection.pending_events`), taken straight from its
+        queue: each in its turn of the lock, handled by the core as
+        :meth:`_receive` handles one, and yielded outside the lock (so an
+        iterator dropped after any event has consumed just the events it
+        yielded).  Returns when the connection has none left, when another
+        thread is dispatching (the plain way then takes turns), or when the
+        session closes."""
+        core = self._core
+        lock = self._dispatch_lock
+        handle = core.handle_event
+        queue: deque[bytes] = deque()
+        while True:
+            if not lock.acquire(blocking=False):
+                return
+            try:
+                if core.state is _CLOSED:
+                    return
+                if not queue:
+                    queue = pending()  # (refilled, or the connection learns it is empty)
+                    if not queue:
+                        return
+                event = handle(queue.popleft())
+            finally:
+                lock.release()
             yield event  # outside the lock: the consumer may take its time
 
     def _wait_event(self, timeout: float | None) -> E | None:
