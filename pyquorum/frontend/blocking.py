@@ -285,21 +285,38 @@ class BlockingSession(FrontendBase[E], Generic[E]):
         core = self._core
         lock = self._dispatch_lock
         handle = core.handle_event
-        queue: deque[bytes] = deque()
+        queue: deque[bytes] | None = None
         while True:
+            later: Exception | None = None
             if not lock.acquire(blocking=False):
                 return
             try:
                 if core.state is _CLOSED:
                     return
+                if queue is None:
+                    queue = pending()
                 if not queue:
-                    queue = pending()  # (refilled, or the connection learns it is empty)
-                    if not queue:
-                        return
-                event = handle(queue.popleft())
+                    return
+                data = queue.popleft()
+                if not queue:
+                    # Refilled, or the connection learns (as recv_event would when
+                    # the last is taken) that none is left, for fileno(); what
+                    # reading on raises comes after this event.
+                    try:
+                        queue = pending()
+                    except Exception as exc:
+                        later = exc
+                try:
+                    event = handle(data)
+                except Exception:
+                    if later is not None:
+                        raise later from None  # (the capture's damage first)
+                    raise
             finally:
                 lock.release()
             yield event  # outside the lock: the consumer may take its time
+            if later is not None:
+                raise later
 
     def _wait_event(self, timeout: float | None) -> E | None:
         """The next event within ``timeout``; None when it passes or the session closes."""
