@@ -250,16 +250,26 @@ class PlaybackConnection:
             pass
         return len(self._events)
 
-    def pending_events(self) -> deque[bytes]:
-        """The events read and not yet received, as this connection's own queue
-        (read ahead from the capture when it is empty): a receiver pops them from
-        the left, each as :meth:`recv_event` would return it, and calls this
-        again when the queue is empty (which is how :meth:`fileno` learns that
-        no event is left).  A blocking session's event iterator takes a
-        capture's events this way, several per turn, rather than one call each."""
+    def pending_events(self, *, more: bool = True) -> deque[bytes]:
+        """The events read and not yet received, as this connection's own queue:
+        a receiver pops them from the left, each as :meth:`recv_event` would
+        return it (a blocking session's event iterator takes a capture's events
+        this way, rather than one call each).
+
+        With ``more`` (when the receiver wants events) an empty queue is read
+        ahead into, in batches that double as events are taken, up to a few
+        hundred records, until it holds an event or the capture ends.  A
+        receiver that has just taken the last event calls it with
+        ``more=False``: the connection then reads on exactly where
+        :meth:`recv_event` would after its last event (only once :meth:`fileno`
+        was asked for, to learn whether it stays readable)."""
         events = self._events
         if self.closed:
             return deque()
+        if not more:
+            if not events and self._pipe is not None and not self._has_event():
+                self._drain()
+            return events
         if not events:
             # Read ahead in batches that double as events are taken (up to _BATCH):
             # a receiver that stops early has not made the capture read far.

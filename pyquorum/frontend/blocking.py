@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Generic, Protocol, Self, TypeVar
 
 from pyquorum._deadline import Deadline
@@ -58,6 +58,14 @@ class Connection(Protocol):
     def fileno(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+class _PendingEvents(Protocol):
+    """A connection's optional ``pending_events`` (see
+    :meth:`pyquorum.capture.PlaybackConnection.pending_events`): the events it
+    holds, as a queue the session pops."""
+
+    def __call__(self, *, more: bool = True) -> deque[bytes]: ...
 
 
 def connect_ipc(service: str, max_msg_size: int, timeout: float | None) -> Connection:
@@ -273,7 +281,7 @@ class BlockingSession(FrontendBase[E], Generic[E]):
                     return
             yield event  # outside the lock: the consumer may take its time
 
-    def _iter_pending(self, pending: Callable[[], deque[bytes]]) -> Iterator[E]:
+    def _iter_pending(self, pending: _PendingEvents) -> Iterator[E]:
         """The events a connection already holds (a capture's: see
         :meth:`PlaybackConnection.pending_events`), taken straight from its
         queue: each in its turn of the lock, handled by the core as
@@ -293,17 +301,16 @@ class BlockingSession(FrontendBase[E], Generic[E]):
             try:
                 if core.state is _CLOSED:
                     return
-                if queue is None:
-                    queue = pending()
                 if not queue:
-                    return
+                    queue = pending()
+                    if not queue:
+                        return
                 data = queue.popleft()
                 if not queue:
-                    # Refilled, or the connection learns (as recv_event would when
-                    # the last is taken) that none is left, for fileno(); what
-                    # reading on raises comes after this event.
+                    # The last taken: the connection reads on as recv_event would
+                    # then (for fileno()); what that raises comes after this event.
                     try:
-                        queue = pending()
+                        queue = pending(more=False)
                     except Exception as exc:
                         later = exc
                 try:
