@@ -254,16 +254,14 @@ class BlockingSession(FrontendBase[E], Generic[E]):
         """
         self._core.check_open("events")
         Deadline(timeout)  # validates timeout
+        pending = getattr(self._conn, "pending_events", None)
+        if pending is not None:
+            return self._iter_pending(pending, timeout)
         return self._iter_events(timeout)
 
     def _iter_events(self, timeout: float | None) -> Iterator[E]:
         core = self._core
         lock = self._dispatch_lock
-        pending = getattr(self._conn, "pending_events", None)
-        if pending is not None:
-            yield from self._iter_pending(pending)
-            if core.closed:
-                return
         while True:
             event: E | None = None
             # An event already pending is taken without a deadline (a
@@ -281,7 +279,7 @@ class BlockingSession(FrontendBase[E], Generic[E]):
                     return
             yield event  # outside the lock: the consumer may take its time
 
-    def _iter_pending(self, pending: _PendingEvents) -> Iterator[E]:
+    def _iter_pending(self, pending: _PendingEvents, timeout: float | None) -> Iterator[E]:
         """The events a connection already holds (a capture's: see
         :meth:`PlaybackConnection.pending_events`), taken straight from its
         queue: each in its turn of the lock, handled by the core as
@@ -289,7 +287,7 @@ class BlockingSession(FrontendBase[E], Generic[E]):
         iterator dropped after any event has consumed just the events it
         yielded).  Returns when the connection has none left, when another
         thread is dispatching (the plain way then takes turns), or when the
-        session closes."""
+        session closes; then, unless it closed, goes on as :meth:`_iter_events`."""
         core = self._core
         lock = self._dispatch_lock
         handle = core.handle_event
@@ -297,14 +295,14 @@ class BlockingSession(FrontendBase[E], Generic[E]):
         while True:
             later: Exception | None = None
             if not lock.acquire(blocking=False):
-                return
+                break
             try:
                 if core.state is _CLOSED:
                     return
                 if not queue:
                     queue = pending()
                     if not queue:
-                        return
+                        break
                 data = queue.popleft()
                 if not queue:
                     # The last taken: the connection reads on as recv_event would
@@ -324,6 +322,7 @@ class BlockingSession(FrontendBase[E], Generic[E]):
             yield event  # outside the lock: the consumer may take its time
             if later is not None:
                 raise later
+        yield from self._iter_events(timeout)
 
     def _wait_event(self, timeout: float | None) -> E | None:
         """The next event within ``timeout``; None when it passes or the session closes."""
