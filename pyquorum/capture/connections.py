@@ -126,10 +126,12 @@ class PlaybackConnection:
 
     ``capture`` may also be a :class:`~pyquorum.capture.CaptureReader`
     (:func:`~pyquorum.capture.iter_capture`): records are then read as the
-    session asks for them, and only the events read ahead of a request and
-    not yet received are held, so a long capture plays in constant memory.
-    A damaged record then surfaces as the reader's CaptureError from the
-    call that reaches it.
+    session asks for them (a request's one by one; events, for
+    :meth:`pending_events`, in batches that double up to a few hundred
+    records), and only the events read ahead and not yet received are
+    held, so a long capture plays in constant memory.  A damaged record
+    then surfaces as the reader's CaptureError from the call that reaches
+    it.
 
     A capture of several connections (version 2) plays one of them:
     ``connection`` is its id (with a Capture), or ``capture`` is that

@@ -397,14 +397,15 @@ class CaptureReader(Iterator[CaptureRecord]):
             if out:
                 return out  # what comes next, the checked way on the next call
             try:
-                record = cast(CaptureRecord, self._next_checked())
+                item = self._next_checked()
             except StopIteration:
                 return out
             except BaseException:
                 self._done = True
                 self.close()
                 raise
-            append((record.channel, record.data))
+            if isinstance(item, CaptureRecord):  # (not the marks items() asked for)
+                append((item.channel, item.data))
         return out
 
     def _next_checked(self) -> CaptureRecord | CaptureConnection:
