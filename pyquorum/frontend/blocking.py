@@ -289,12 +289,12 @@ class BlockingSession(FrontendBase[E], Generic[E]):
         thread is dispatching (the plain way then takes turns), or when the
         session closes; then, unless it closed, goes on as :meth:`_iter_events`."""
         core = self._core
-        lock = self._dispatch_lock
+        acquire, release = self._dispatch_lock.acquire, self._dispatch_lock.release
         handle = core.handle_event
         queue: deque[bytes] | None = None
         while True:
             later: Exception | None = None
-            if not lock.acquire(blocking=False):
+            if not acquire(False):  # (blocking=False)
                 break
             try:
                 if core.state is _CLOSED:
@@ -318,7 +318,7 @@ class BlockingSession(FrontendBase[E], Generic[E]):
                         raise later from None  # (the capture's damage first)
                     raise
             finally:
-                lock.release()
+                release()
             yield event  # outside the lock: the consumer may take its time
             if later is not None:
                 raise later
