@@ -3,8 +3,9 @@
 Builds a capture of N events (default 100,000) from the demo capture's
 session (its requests, responses and events, the events repeated), then
 times ``python -m pyquorum replay --json FILE >/dev/null`` and, for the
-memory a streamed read needs, the peak RSS of iterating it with
-``iter_capture`` against ``read_capture`` holding every record.
+memory a streamed read needs, the peak memory of iterating it with
+``iter_capture`` against ``read_capture`` holding every record, and the
+replay process's peak RSS (it holds a capture of up to 64 MiB in memory).
 
 Run:  .venv/bin/python bench/bench_replay.py [--events N]
 """
@@ -56,6 +57,32 @@ def replay_seconds(path: Path, rounds: int) -> float:
     return best
 
 
+# A small parent: a forked child's peak RSS counts what it had before exec.
+_RSS = (
+    "import os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n"
+)
+
+
+def replay_peak_kib(path: Path) -> int:
+    """Peak RSS (KiB, the kernel's count for the finished child) of the whole
+    ``pyquorum replay --json`` process: it holds a capture of up to
+    IN_MEMORY_LIMIT in memory (docs/capture-format.md §5.1)."""
+    argv = [sys.executable, "-m", "pyquorum", "replay", "--json", str(path)]
+    with tempfile.TemporaryDirectory() as cache:
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, cwd=ROOT,
+                       env=cached_env(cache))  # compiles the bytecode (which takes memory)
+        out = subprocess.run([sys.executable, "-c", _RSS, *argv], check=True,
+                             capture_output=True, text=True, cwd=ROOT,
+                             env=cached_env(cache)).stdout
+    code, peak = map(int, out.split())
+    if code:
+        raise RuntimeError(f"replay exited {code}")
+    return peak
+
+
 _PEAK = (
     "import sys, tracemalloc\n"
     "from pyquorum.capture import iter_capture, read_capture\n"
@@ -89,6 +116,7 @@ def measure(events: int, rounds: int) -> dict[str, float]:
             "file_kib": os.path.getsize(path) / 1024,
             "iter_peak_kib": peak_kib(path, "iter"),
             "read_peak_kib": peak_kib(path, "read"),
+            "replay_rss_kib": replay_peak_kib(path),
         }
 
 

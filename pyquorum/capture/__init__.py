@@ -14,7 +14,14 @@ package's API are described once, in ``docs/capture-format.md``.
 
 from pyquorum.capture.connections import CaptureDemux, PlaybackConnection, RecordingConnection
 from pyquorum.capture.decode import decode_record, decoded
-from pyquorum.capture.reader import CaptureReader, capture_from_bytes, iter_capture, read_capture
+from pyquorum.capture.reader import (
+    IN_MEMORY_LIMIT,
+    CaptureBytes,
+    CaptureReader,
+    capture_from_bytes,
+    iter_capture,
+    read_capture,
+)
 from pyquorum.capture.records import (
     CAPTURE_VERSION,
     MAGIC,
@@ -32,10 +39,12 @@ from pyquorum.capture.writer import CaptureWriter, write_capture
 
 __all__ = [
     "CAPTURE_VERSION",
+    "IN_MEMORY_LIMIT",
     "MAGIC",
     "MAX_DATA",
     "READ_VERSIONS",
     "Capture",
+    "CaptureBytes",
     "CaptureConnection",
     "CaptureDemux",
     "CaptureError",

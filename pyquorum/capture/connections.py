@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from pyquorum.capture.reader import CaptureReader
@@ -23,6 +23,11 @@ from pyquorum.capture.writer import CaptureWriter
 from pyquorum.errors import BadHandleError, ConnectionLost
 
 __all__ = ["CaptureDemux", "PlaybackConnection", "RecordingConnection"]
+
+_EVENT = Channel.EVENT
+#: Records a reader of a whole capture is read by at a time (they are held
+#: until received: a few tens of kilobytes).
+_BATCH = 256
 
 
 class _Connection(Protocol):
@@ -121,10 +126,12 @@ class PlaybackConnection:
 
     ``capture`` may also be a :class:`~pyquorum.capture.CaptureReader`
     (:func:`~pyquorum.capture.iter_capture`): records are then read as the
-    session asks for them, and only the events read ahead of a request and
-    not yet received are held, so a long capture plays in constant memory.
-    A damaged record then surfaces as the reader's CaptureError from the
-    call that reaches it.
+    session asks for them (a request's one by one; events, for
+    :meth:`pending_events`, in batches that double up to a few hundred
+    records), and only the events read ahead and not yet received are
+    held, so a long capture plays in constant memory.  A damaged record
+    then surfaces as the reader's CaptureError from the call that reaches
+    it.
 
     A capture of several connections (version 2) plays one of them:
     ``connection`` is its id (with a Capture), or ``capture`` is that
@@ -148,18 +155,41 @@ class PlaybackConnection:
         if connection is not None and isinstance(capture, Capture | CaptureReader):
             source = (r for r in source if r.connection == connection)
         self._source: Iterator[CaptureRecord] | None = source
+        # A reader of the whole capture is read a batch of records at a time,
+        # without a record object each (CaptureReader.read_messages).
+        self._batches: Callable[[int], list[tuple[Channel, bytes]]] | None = (
+            capture.read_messages
+            if isinstance(capture, CaptureReader) and connection is None else None
+        )
+        self._ahead = 1  # records pending_events reads at a time (doubling)
         self._read = 0  # index (in the file's record order) of the next record read
-        # Requests and responses read and not yet answered from, with their index.
-        self._exchange: list[tuple[int, CaptureRecord]] = []
+        # Requests and responses read and not yet answered from: (index, channel, data).
+        self._exchange: list[tuple[int, Channel, bytes]] = []
         self._after = 0  # the record the next request is looked for from
         self._events: deque[bytes] = deque()
         self._pipe: tuple[int, int] | None = None
+        self._drained = True  # the pipe (once made) has no byte to read
         self.closed = False
 
-    def _pull(self) -> bool:
-        """Read one more record into the buffers; False at the end of the capture."""
+    def _pull(self, count: int = 1) -> bool:
+        """Read one more record into the buffers (up to ``count`` from a reader of
+        the whole capture); False at the end of the capture."""
         if self._source is None:
             return False
+        if self._batches is not None:
+            batch = self._batches(count)
+            if not batch:
+                self._source = self._batches = None
+                return False
+            index, events, exchange = self._read, self._events, self._exchange
+            for channel, data in batch:
+                if channel is _EVENT:
+                    events.append(data)
+                else:
+                    exchange.append((index, channel, data))
+                index += 1
+            self._read = index
+            return True
         record = next(self._source, None)
         if record is None:
             self._source = None
@@ -167,7 +197,7 @@ class PlaybackConnection:
         if record.channel is Channel.EVENT:
             self._events.append(record.data)
         else:
-            self._exchange.append((self._read, record))
+            self._exchange.append((self._read, record.channel, record.data))
         self._read += 1
         return True
 
@@ -184,17 +214,17 @@ class PlaybackConnection:
         exchange = self._exchange
         i = 0
         while self._reach(i):
-            index, record = exchange[i]
-            if record.channel is Channel.REQUEST and record.data == wanted:
+            index, channel, recorded = exchange[i]
+            if channel is Channel.REQUEST and recorded == wanted:
                 j = i + 1
                 while self._reach(j):
-                    answer_index, answer = exchange[j]
-                    if answer.channel is Channel.REQUEST:
+                    answer_index, answer_channel, answer = exchange[j]
+                    if answer_channel is Channel.REQUEST:
                         break
                     # Only requests and responses are in the exchange.
                     del exchange[: j + 1]
                     self._after = answer_index + 1
-                    return answer.data
+                    return answer
                 raise CaptureError("this request got no response in the recording (the live "
                                    "call failed or the recording ended there)", record=index,
                                    what=self._where(index))
@@ -222,6 +252,43 @@ class PlaybackConnection:
             pass
         return len(self._events)
 
+    def pending_events(self, *, more: bool = True) -> deque[bytes]:
+        """The events read and not yet received, as this connection's own queue:
+        a receiver pops them from the left, each as :meth:`recv_event` would
+        return it (a blocking session's event iterator takes a capture's events
+        this way, rather than one call each).
+
+        With ``more`` (when the receiver wants events) an empty queue is read
+        ahead into, in batches that double as events are taken, up to a few
+        hundred records, until it holds an event or the capture ends.  A
+        receiver that has just taken the last event calls it with
+        ``more=False``: the connection then reads on exactly where
+        :meth:`recv_event` would after its last event (only once :meth:`fileno`
+        was asked for, to learn whether it stays readable)."""
+        events = self._events
+        if self.closed:
+            return deque()
+        if not more:
+            if not events and self._pipe is not None and not self._has_event():
+                self._drain()
+            return events
+        if not events:
+            # Read ahead in batches that double as events are taken (up to _BATCH):
+            # a receiver that stops early has not made the capture read far.
+            self._ahead = ahead = min(self._ahead * 2, _BATCH)
+            while not events and self._pull(ahead):
+                pass
+            if not events and self._pipe is not None:
+                self._drain()
+        return events
+
+    def _drain(self) -> None:
+        """No event is left: the pipe stops being readable (once)."""
+        assert self._pipe is not None
+        if not self._drained:
+            os.read(self._pipe[0], 1)
+            self._drained = True
+
     def recv_event(self, timeout: float | None = None) -> bytes | None:
         if self.closed:
             return None
@@ -231,14 +298,15 @@ class PlaybackConnection:
                 return None
         data = events.popleft()
         if self._pipe is not None and not self._has_event():
-            os.read(self._pipe[0], 1)
+            self._drain()
         return data
 
     def fileno(self) -> int:
         """Readable while recorded events remain."""
         if self._pipe is None:
             self._pipe = os.pipe()
-            if self._has_event():
+            self._drained = not self._has_event()
+            if not self._drained:
                 os.write(self._pipe[1], b"!")
         return self._pipe[0]
 

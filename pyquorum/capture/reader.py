@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import stat
 import zlib
 from collections.abc import Collection, Iterator
 from typing import BinaryIO, cast
@@ -36,7 +37,14 @@ from pyquorum.capture.records import (
     _set_time,
 )
 
-__all__ = ["CaptureReader", "capture_from_bytes", "iter_capture", "read_capture"]
+__all__ = [
+    "IN_MEMORY_LIMIT",
+    "CaptureBytes",
+    "CaptureReader",
+    "capture_from_bytes",
+    "iter_capture",
+    "read_capture",
+]
 
 _KINDS = {int(kind): kind for kind in _Kind}
 _CHANNELS = {_Kind(int(channel)): channel for channel in Channel}
@@ -63,20 +71,32 @@ class CaptureReader(Iterator[CaptureRecord]):
     version-1 capture's one connection 0 from the start; in version 2 each
     as its OPEN record is read, replaced by its closed self at its CLOSE);
     :meth:`items` yields those OPEN/CLOSE marks in stream order too.
+
+    ``source`` is a path, a binary file, or the capture's bytes (read in
+    place); ``name`` is how errors name it (default: the path, or the
+    file's ``name``).
     """
 
-    def __init__(self, source: PathOrFile) -> None:
+    def __init__(self, source: PathOrFile | bytes, *, name: str | None = None) -> None:
+        # The file is read in blocks of _CHUNK bytes; records are cut from the block.
+        self._buf = b""
         if isinstance(source, str | os.PathLike):
             self.source: str | None = os.fspath(source)
             self._file: BinaryIO = open(source, "rb")  # noqa: SIM115 (closed in close())
             self._owns = True
+        elif isinstance(source, bytes):
+            # A capture in memory: the whole of it is the one block, nothing is copied.
+            self.source = None
+            self._file = io.BytesIO()
+            self._owns = False
+            self._buf = source
         else:
-            name = getattr(source, "name", None)
-            self.source = name if isinstance(name, str) else None
+            file_name = getattr(source, "name", None)
+            self.source = file_name if isinstance(file_name, str) else None
             self._file = source
             self._owns = False
-        # The file is read in blocks of _CHUNK bytes; records are cut from the block.
-        self._buf = b""
+        if name is not None:
+            self.source = name
         self._view = memoryview(self._buf)
         self._pos = 0
         self._offset = 0
@@ -84,6 +104,9 @@ class CaptureReader(Iterator[CaptureRecord]):
         self._last_time = 0.0
         self._done = False
         self._marks = False
+        # Set by CaptureBytes on a reader of bytes a reader before it read to the
+        # end record: every record's CRC is known good, so none is computed again.
+        self._trusted = False
         self.complete = False
         self.version = 0
         self.connections: dict[int, CaptureConnection] = {}
@@ -242,7 +265,8 @@ class CaptureReader(Iterator[CaptureRecord]):
                 and not reserved
                 and connection in self._open
                 and self._last_time <= when < math.inf
-                and _CRC.unpack_from(buf, end)[0] == zlib.crc32(self._view[pos:end])
+                and (self._trusted
+                     or _CRC.unpack_from(buf, end)[0] == zlib.crc32(self._view[pos:end]))
             ):
                 self._pos = end + _CRC_SIZE
                 self._offset += end + _CRC_SIZE - pos
@@ -326,6 +350,63 @@ class CaptureReader(Iterator[CaptureRecord]):
                 raise
             if int(record.channel) in wanted:
                 yield record
+
+    def read_messages(self, limit: int) -> list[tuple[Channel, bytes]]:
+        """The next message records, up to ``limit`` of them, as (channel, data)
+        pairs; an empty list at the end of the capture.
+
+        Checked as iteration checks them, but without a record object each (a
+        :class:`PlaybackConnection` of the whole capture reads it this way).
+        A batch stops before a record that needs the checked way (across
+        blocks, OPEN/CLOSE/END, damage) unless that record is its first, so
+        damage raises its :class:`CaptureError` from the call that needs the
+        damaged record, after every record before it has been returned."""
+        out: list[tuple[Channel, bytes]] = []
+        append = out.append
+        kinds = _MESSAGE_KINDS
+        unpack_head, unpack_crc, crc32 = _HEAD.unpack_from, _CRC.unpack_from, zlib.crc32
+        head_size, crc_size, inf = _HEAD_SIZE, _CRC_SIZE, math.inf
+        is_open = self._open  # mutated in place by OPEN and CLOSE records
+        trusted = self._trusted
+        while len(out) < limit and not self._done:
+            # The well-formed message records of the block: __next__'s fast path
+            # (without the CRC on bytes a reader before this one checked).
+            buf, view, start, last = self._buf, self._view, self._pos, self._last_time
+            size, pos, before = len(buf), start, len(out)
+            room = limit - before
+            while room and size - pos >= head_size:
+                kind_byte, connection, reserved, length, when = unpack_head(buf, pos)
+                channel = kinds.get(kind_byte)
+                end = pos + head_size + length
+                if channel is None or not (trusted or (
+                    end + crc_size <= size
+                    and length <= MAX_DATA
+                    and not reserved
+                    and connection in is_open
+                    and last <= when < inf
+                    and unpack_crc(buf, end)[0] == crc32(view[pos:end])
+                )):
+                    break
+                append((channel, buf[pos + head_size : end]))
+                pos = end + crc_size
+                last = when
+                room -= 1
+            self._pos, self._last_time = pos, last
+            self._offset += pos - start
+            self._index += len(out) - before
+            if out:
+                return out  # what comes next, the checked way on the next call
+            try:
+                item = self._next_checked()
+            except StopIteration:
+                return out
+            except BaseException:
+                self._done = True
+                self.close()
+                raise
+            if isinstance(item, CaptureRecord):  # (not the marks items() asked for)
+                append((item.channel, item.data))
+        return out
 
     def _next_checked(self) -> CaptureRecord | CaptureConnection:
         while True:
@@ -427,6 +508,56 @@ class CaptureReader(Iterator[CaptureRecord]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class CaptureBytes:
+    """A whole capture held in memory, to be read more than once.
+
+    :meth:`reader` gives a :class:`CaptureReader` of the bytes (no copy).
+    The first reader that reads them to the end record has checked every
+    record, as any reader does; the readers made after it read the same
+    immutable bytes without computing each record's CRC again (the check
+    stands: the bytes cannot have changed since), and otherwise read as any
+    reader.  ``pyquorum replay`` plays a capture of at most
+    :data:`IN_MEMORY_LIMIT` bytes this way: one read of the file, one CRC
+    per record, where a longer one is read from the file twice.
+    """
+
+    def __init__(self, data: bytes, source: str | None = None) -> None:
+        self.data = bytes(data)
+        self.source = source
+        self._checking: list[CaptureReader] = []  # the readers made before it
+        self.checked = False  # a reader read them to the end record
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], limit: int) -> CaptureBytes | None:
+        """The file at ``path`` in memory, or None when it holds more than ``limit``
+        bytes (then only what the size check needed has been read)."""
+        with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                return None
+            data = file.read(limit + 1)
+        if len(data) > limit:
+            return None
+        return cls(data, os.fspath(path))
+
+    def reader(self) -> CaptureReader:
+        """A reader of the bytes from the start (see the class docstring)."""
+        if not self.checked and any(r.complete for r in self._checking):
+            self.checked = True
+            self._checking.clear()
+        reader = CaptureReader(self.data, name=self.source)
+        if self.checked:
+            reader._trusted = True
+        else:
+            self._checking.append(reader)
+        return reader
+
+
+#: The largest capture ``pyquorum replay`` holds in memory to read it twice
+#: (:class:`CaptureBytes`); a longer one is read from the file twice.
+IN_MEMORY_LIMIT = 64 * 1024 * 1024
 
 
 def iter_capture(source: PathOrFile) -> CaptureReader:

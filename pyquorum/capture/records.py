@@ -10,13 +10,14 @@ import os
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 from pyquorum.errors import PyquorumError
-from pyquorum.ipc.wire import TransportName
 from pyquorum.messages.constants import Model
+
+if TYPE_CHECKING:  # (a name for annotations: reading a capture needs no IPC module)
+    from pyquorum.ipc.wire import TransportName
 
 __all__ = [
     "CAPTURE_VERSION",
@@ -332,6 +333,8 @@ class CaptureHeader:
 
             object.__setattr__(self, "pyquorum_version", __version__)
         if not self.created:
+            from datetime import UTC, datetime  # (only a new header needs the clock)
+
             now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
             object.__setattr__(self, "created", now)
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))

@@ -54,9 +54,15 @@ def print_events(
     """Print events until ``count`` of them or the stream ends; fewer than
     ``count`` is a failure (``timeout`` only names the wait in its message)."""
     fmt = event_to_json if as_json else event_to_text
+    line = out.line
+    if count is None:  # (replay's loop: no counting)
+        for event in events:
+            if not line(fmt(event)):
+                return EXIT_OK
+        return EXIT_OK
     seen = 0
     for event in events:
-        if not out.line(fmt(event)):
+        if not line(fmt(event)):
             return EXIT_OK
         seen += 1
         if count is not None and seen >= count:

@@ -31,10 +31,13 @@ from typing import Any
 
 from pyquorum import QuorumSession, Track
 from pyquorum.capture import (
+    IN_MEMORY_LIMIT,
     Capture,
+    CaptureBytes,
     CaptureConnection,
     CaptureDemux,
     CaptureHeader,
+    CaptureReader,
     CaptureRecord,
     Channel,
     CloseReason,
@@ -124,10 +127,10 @@ class _Summary:
         ) and [c.service for c in self.connections] == ["quorum"])
 
 
-def _check(path: str) -> _Summary:
+def _check(reader: CaptureReader) -> _Summary:
     """Read the whole capture once, so that a damaged one fails before a line is
     printed, and return what playing it needs."""
-    with iter_capture(path) as reader:
+    with reader:
         summary = _Summary(reader.header)
         # Only the requests are made records; the rest is checked, not built.
         for record in reader.check(keep=(Channel.REQUEST,)):
@@ -152,8 +155,8 @@ class _BatchedOutput(Output):
         self._size = 0
 
     def line(self, text: str) -> bool:
-        if self._out.broken:
-            return False
+        # (A broken output is found by the flush that writes to it, which returns
+        # False: the printer stops there.)
         self._lines.append(text)
         self._size += len(text) + 1
         return self._size < self.LIMIT or self.flush()
@@ -170,17 +173,25 @@ class _BatchedOutput(Output):
 def run(args: argparse.Namespace, out: Output) -> int:
     if args.info:
         return _info(args.file, out)
-    summary = _check(args.file)
+    # A capture up to IN_MEMORY_LIMIT bytes is read once and checked in memory,
+    # then played from the same bytes without computing each CRC again; a
+    # longer one is read from the file twice, checked as it is read, then played.
+    loaded = CaptureBytes.load(args.file, IN_MEMORY_LIMIT)
+
+    def reader() -> CaptureReader:
+        return loaded.reader() if loaded is not None else iter_capture(args.file)
+
+    summary = _check(reader())
     if summary.header.command[:1] == ("status",):
         return _replay_status(args.file, out, as_json=args.json)
     batched = _BatchedOutput(out)
     try:
         if not summary.plain_watch():
-            with iter_capture(args.file) as reader, CaptureDemux(reader) as demux:
+            with reader() as playing, CaptureDemux(playing) as demux:
                 return print_events(_watch_events(demux, summary), batched, as_json=args.json)
         flags = summary.flags
-        with iter_capture(args.file) as reader, QuorumSession(
-            reader.header.model, connection=PlaybackConnection(reader)
+        with reader() as playing, QuorumSession(
+            playing.header.model, connection=PlaybackConnection(playing)
         ) as session:
             if flags is not None:
                 session.trackstart(flags)

@@ -21,6 +21,7 @@ returns normally, and a request in flight, which raises BadHandleError.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from typing import Generic, Protocol, Self, TypeVar
 
@@ -57,6 +58,14 @@ class Connection(Protocol):
     def fileno(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+class _PendingEvents(Protocol):
+    """A connection's optional ``pending_events`` (see
+    :meth:`pyquorum.capture.PlaybackConnection.pending_events`): the events it
+    holds, as a queue the session pops."""
+
+    def __call__(self, *, more: bool = True) -> deque[bytes]: ...
 
 
 def connect_ipc(service: str, max_msg_size: int, timeout: float | None) -> Connection:
@@ -245,6 +254,9 @@ class BlockingSession(FrontendBase[E], Generic[E]):
         """
         self._core.check_open("events")
         Deadline(timeout)  # validates timeout
+        pending = getattr(self._conn, "pending_events", None)
+        if pending is not None:
+            return self._iter_pending(pending, timeout)
         return self._iter_events(timeout)
 
     def _iter_events(self, timeout: float | None) -> Iterator[E]:
@@ -266,6 +278,51 @@ class BlockingSession(FrontendBase[E], Generic[E]):
                 if event is None:
                     return
             yield event  # outside the lock: the consumer may take its time
+
+    def _iter_pending(self, pending: _PendingEvents, timeout: float | None) -> Iterator[E]:
+        """The events a connection already holds (a capture's: see
+        :meth:`PlaybackConnection.pending_events`), taken straight from its
+        queue: each in its turn of the lock, handled by the core as
+        :meth:`_receive` handles one, and yielded outside the lock (so an
+        iterator dropped after any event has consumed just the events it
+        yielded).  Returns when the connection has none left, when another
+        thread is dispatching (the plain way then takes turns), or when the
+        session closes; then, unless it closed, goes on as :meth:`_iter_events`."""
+        core = self._core
+        acquire, release = self._dispatch_lock.acquire, self._dispatch_lock.release
+        handle = core.handle_event
+        queue: deque[bytes] | None = None
+        while True:
+            later: Exception | None = None
+            if not acquire(False):  # (blocking=False)
+                break
+            try:
+                if core.state is _CLOSED:
+                    return
+                if not queue:
+                    queue = pending()
+                    if not queue:
+                        break
+                data = queue.popleft()
+                if not queue:
+                    # The last taken: the connection reads on as recv_event would
+                    # then (for fileno()); what that raises comes after this event.
+                    try:
+                        queue = pending(more=False)
+                    except Exception as exc:
+                        later = exc
+                try:
+                    event = handle(data)
+                except Exception:
+                    if later is not None:
+                        raise later from None  # (the capture's damage first)
+                    raise
+            finally:
+                release()
+            yield event  # outside the lock: the consumer may take its time
+            if later is not None:
+                raise later
+        yield from self._iter_events(timeout)
 
     def _wait_event(self, timeout: float | None) -> E | None:
         """The next event within ``timeout``; None when it passes or the session closes."""

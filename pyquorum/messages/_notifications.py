@@ -26,7 +26,6 @@ from pyquorum.messages._codec import (
     malformed,
     parse,
     parse_header,
-    u32s,
     wrong_type,
 )
 from pyquorum.messages.constants import RESPONSE_HEADER_SIZE, ResponseId
@@ -149,27 +148,61 @@ def decode_notification(data: Buffer) -> Notification:
     """
     raw = data if type(data) is bytes else as_bytes(data)
     length = len(raw)
-    if length >= _V0.size + 4:  # the shortest known event
+    if length >= _SHORTEST:
         ident, size, _error = _HEADER.unpack_from(raw)
         if size == length:
-            if ident == _NODELIST_ID and length >= _NODELIST.size + 4:
-                _, _, _, nodeid, seq, m, j, k = _NODELIST.unpack_from(raw)
-                if _NODELIST.size + 4 * (m + j + k + 1) == length:
-                    ids = u32s(m + j + k).unpack_from(raw, _NODELIST.size)
-                    return _nodelist(
-                        _ring_id(nodeid, seq), ids[:m], ids[m : m + j], ids[m + j :]
-                    )
-            elif ident == _QUORUM_ID and length >= _QUORUM.size + 4:
-                _, _, _, quorate, nodeid, seq, n = _QUORUM.unpack_from(raw)
-                if _QUORUM.size + 4 * (n + 1) == length:
-                    view = u32s(n).unpack_from(raw, _QUORUM.size)
-                    return _quorum(quorate != 0, _ring_id(nodeid, seq), view)
+            # One unpack of the whole event: its fixed part and its n ids (the
+            # layout of each length made once), the counts checked against n.
+            if ident == _NODELIST_ID:
+                layout = _NODELIST_BY_LENGTH.get(length) or _layout(_NODELIST, length)
+                if layout is not None:
+                    f = layout.unpack_from(raw)
+                    m = f[5]
+                    j = m + f[6]
+                    if j + f[7] == len(f) - 8:
+                        ring: RingId = _new(RingId)
+                        _set_nodeid(ring, f[3])
+                        _set_seq(ring, f[4])
+                        nodelist: NodelistNotification = _new(NodelistNotification)
+                        _set_ring(nodelist, ring)
+                        _set_members(nodelist, f[8 : 8 + m])
+                        _set_joined(nodelist, f[8 + m : 8 + j])
+                        _set_left(nodelist, f[8 + j :])
+                        return nodelist
+            elif ident == _QUORUM_ID:
+                layout = _QUORUM_BY_LENGTH.get(length) or _layout(_QUORUM, length)
+                if layout is not None:
+                    f = layout.unpack_from(raw)
+                    if f[6] == len(f) - 7:
+                        ring = _new(RingId)
+                        _set_nodeid(ring, f[4])
+                        _set_seq(ring, f[5])
+                        quorum: QuorumNotification = _new(QuorumNotification)
+                        _set_q_quorate(quorum, f[3] != 0)
+                        _set_q_ring(quorum, ring)
+                        _set_q_members(quorum, f[7:])
+                        return quorum
             elif ident == _V0_ID:
-                _, _, _, quorate, seq, n = _V0.unpack_from(raw)
-                if _V0.size + 4 * (n + 1) == length:
-                    view = u32s(n).unpack_from(raw, _V0.size)
-                    return QuorumNotificationV0(quorate != 0, seq, view)
+                layout = _V0_BY_LENGTH.get(length) or _layout(_V0, length)
+                if layout is not None:
+                    f = layout.unpack_from(raw)
+                    if f[5] == len(f) - 6:
+                        return QuorumNotificationV0(f[3] != 0, f[4], f[6:])
     return decode_notification_by_schema(raw)
+
+
+def _layout(head: struct.Struct, length: int) -> struct.Struct | None:
+    """The layout of a whole ``length``-byte event of fixed part ``head``: the fixed
+    part, n u32 ids, 4 more bytes (n from the length); None when no n fits.
+    Remembered per length (a bounded table: a hostile peer cannot grow it)."""
+    ids, odd = divmod(length - head.size - 4, 4)
+    if ids < 0 or odd:
+        return None
+    layout = struct.Struct(f"{head.format}{ids}I")
+    table = _BY_LENGTH[head]
+    if len(table) < _LAYOUTS_MAX:
+        table[length] = layout
+    return layout
 
 
 # The fast path's layouts: each is the struct format of the construct schema's
@@ -179,6 +212,12 @@ _HEADER = struct.Struct("<i4xi4xi4x")  # RESPONSE_HEADER
 _NODELIST = struct.Struct("<i4xi4xi4xI4xQI4xI4xI")  # NODELIST_NOTIFICATION_HEAD, 60 bytes
 _QUORUM = struct.Struct("<i4xi4xi4xi4xI4xQI")  # QUORUM_NOTIFICATION_HEAD, 52 bytes
 _V0 = struct.Struct("<i4xi4xi4xi4xQI")  # QUORUM_NOTIFICATION_V0_HEAD, 44 bytes
+_SHORTEST = _V0.size + 4  # the shortest known event
+_NODELIST_BY_LENGTH: dict[int, struct.Struct] = {}
+_QUORUM_BY_LENGTH: dict[int, struct.Struct] = {}
+_V0_BY_LENGTH: dict[int, struct.Struct] = {}
+_BY_LENGTH = {_NODELIST: _NODELIST_BY_LENGTH, _QUORUM: _QUORUM_BY_LENGTH, _V0: _V0_BY_LENGTH}
+_LAYOUTS_MAX = 512
 _NODELIST_ID = int(ResponseId.V1_NODELIST_NOTIFICATION)
 _QUORUM_ID = int(ResponseId.V1_QUORUM_NOTIFICATION)
 _V0_ID = int(ResponseId.NOTIFICATION)
@@ -198,32 +237,6 @@ _set_left = NodelistNotification.__dict__["left"].__set__
 _set_q_quorate = QuorumNotification.__dict__["quorate"].__set__
 _set_q_ring = QuorumNotification.__dict__["ring_id"].__set__
 _set_q_members = QuorumNotification.__dict__["members"].__set__
-
-
-def _ring_id(nodeid: int, seq: int) -> RingId:
-    ring: RingId = _new(RingId)
-    _set_nodeid(ring, nodeid)
-    _set_seq(ring, seq)
-    return ring
-
-
-def _nodelist(
-    ring: RingId, members: tuple[int, ...], joined: tuple[int, ...], left: tuple[int, ...]
-) -> NodelistNotification:
-    event: NodelistNotification = _new(NodelistNotification)
-    _set_ring(event, ring)
-    _set_members(event, members)
-    _set_joined(event, joined)
-    _set_left(event, left)
-    return event
-
-
-def _quorum(quorate: bool, ring: RingId, members: tuple[int, ...]) -> QuorumNotification:
-    event: QuorumNotification = _new(QuorumNotification)
-    _set_q_quorate(event, quorate)
-    _set_q_ring(event, ring)
-    _set_q_members(event, members)
-    return event
 
 
 def decode_notification_by_schema(raw: bytes) -> Notification:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Final, Generic, TypeVar, cast
+from typing import Final, Generic, TypeVar
 
 from pyquorum._frozen import frozen
 from pyquorum.errors import (
@@ -72,6 +72,7 @@ def _log_info(message: str) -> None:
 
 S = TypeVar("S")
 R = TypeVar("R")
+_READY = SessionState.READY
 
 _EVENT_IDS: dict[type[Notification], int] = {
     QuorumNotificationV0: ResponseId.NOTIFICATION,
@@ -228,12 +229,13 @@ class SessionCore(SessionLifecycle):
 
     def handle_event(self, data: bytes) -> Event:
         """Decode one event; LibraryError if the model in use has no such notification."""
-        if self.state is not SessionState.READY:
+        if self.state is not _READY:
             self.check_ready("dispatch")
         event = decode_notification(data)
-        # One dict lookup per event (replay runs this for every recorded event).
+        # One dict lookup per event (replay runs this for every recorded event);
+        # no typing.cast call: the check makes it one of Event's classes.
         if type(event) in _MODEL_EVENTS.get(self.model, ()):
-            return cast(Event, event)
+            return event  # type: ignore[return-value]
         ident = event.id if isinstance(event, UnknownNotification) else _EVENT_IDS[type(event)]
         model = self.model.name if self.model is not None else "?"
         raise LibraryError(
