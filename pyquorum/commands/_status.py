@@ -30,9 +30,9 @@ from __future__ import annotations
 import argparse
 import re
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pyquorum._frozen import frozen
 from pyquorum.commands._common import EXIT_NOT_QUORATE, EXIT_OK, Failure, Output
 
 if TYPE_CHECKING:
@@ -67,14 +67,14 @@ VOTEQUORUM = "corosync_votequorum"
 _NODELIST_KEY = re.compile(r"nodelist\.node\.(\d+)\.(\w+)$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClusterFacts:
     """What cmap says: the provider (None: none configured), this node's id
     (None: unknown) and each node's name (``name``, else ``ring0_addr``)."""
 
     provider: str | None
     node_id: int | None
-    names: dict[int, str] = field(default_factory=dict)
+    names: dict[int, str]
 
 
 def read_facts(cmap: CmapSession) -> ClusterFacts:

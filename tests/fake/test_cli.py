@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,9 @@ from pyquorum.cli import main
 from pyquorum.fake import Script
 from pyquorum.fake.server import DEMO_CAPTURE
 from pyquorum.formatting import event_to_dict
-from tests.support.fake import STORY, Factory, expected_events_v1
+from pyquorum.testing.fake import FakeQuorumServer
+from tests.support.corosync_story import three_nodes
+from tests.support.fake import STORY, CorosyncFactory, Factory, expected_events_v1
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -202,3 +205,71 @@ def test_status_and_watch_import_no_test_tools_nor_fake_nor_capture(
     assert imported == []
     if argv[0] == "status":  # also neither construct (struct fast paths) nor logging (no -v)
         assert [m for m in ("construct", "logging") if m in result["modules"]] == []
+
+
+#: Standard-library modules that cost ``pyquorum status`` milliseconds of start-up
+#: and that it does not need: ``dataclasses`` (the classes are made by
+#: :mod:`pyquorum._frozen`) and the ``inspect`` it imports, and ``shutil``
+#: (argparse's terminal width, found by :class:`pyquorum.commands._common.HelpFormatter`).
+STATUS_NEVER_IMPORTS = ("dataclasses", "inspect", "shutil")
+
+#: pyquorum modules on status's path still allowed to import them (still written
+#: with ``@dataclass``): each entry is stale, and fails the test, once it no longer does.
+STATUS_IMPORTERS_ALLOWED = {"dataclasses": {"pyquorum.services.quorum.core"},
+                            "inspect": {"pyquorum.services.quorum.core"}}
+
+#: Runs ``pyquorum ARGV...`` through main() and writes its exit status, its output
+#: and, for each module of STATUS_NEVER_IMPORTS that got imported, the pyquorum
+#: module whose import statement brought it in (the innermost pyquorum frame).
+_WHO_IMPORTS = """
+import contextlib, io, json, sys
+watched = set(sys.argv[2].split(","))
+importers = {}
+class Spy:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name in watched and name not in importers:
+            frame = sys._getframe(1)
+            while frame is not None and not frame.f_globals.get("__name__", "").startswith(
+                    "pyquorum"):
+                frame = frame.f_back
+            importers[name] = frame.f_globals["__name__"] if frame is not None else None
+        return None
+sys.meta_path.insert(0, Spy)
+from pyquorum.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    rc = main(sys.argv[3:])
+with open(sys.argv[1], "w") as f:
+    json.dump({"rc": rc, "out": out.getvalue(), "importers": importers,
+               "modules": sorted(sys.modules)}, f)
+"""
+
+
+def _who_imports(server: FakeQuorumServer, tmp_path: Path, argv: list[str]) -> dict[str, Any]:
+    report = tmp_path / "importers.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYQUORUM_DEBUG")}
+    proc = server.run([sys.executable, "-c", _WHO_IMPORTS, str(report),
+                       ",".join(STATUS_NEVER_IMPORTS), *argv],
+                      cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    result: dict[str, Any] = json.loads(report.read_text())
+    return result
+
+
+def test_status_over_every_service_imports_no_dataclasses_inspect_or_shutil(
+    corosync: CorosyncFactory, tmp_path: Path
+) -> None:
+    """``pyquorum status`` reading cmap, quorum and votequorum (all of its path)
+    imports none of :data:`STATUS_NEVER_IMPORTS` but through the modules allowed."""
+    server = corosync(Script.build([1, 2, 3], True, RingId(1, 13), cluster=three_nodes()))
+    result = _who_imports(server, tmp_path, ["status"])
+    assert result["rc"] == 0
+    assert "Votequorum information" in result["out"]  # the whole path ran
+    assert "pyquorum.services.votequorum.session" in result["modules"]
+    for name in STATUS_NEVER_IMPORTS:
+        allowed = STATUS_IMPORTERS_ALLOWED.get(name)
+        if allowed:  # (once none of them imports it, the allowance is stale: remove it)
+            assert result["importers"].get(name) in allowed
+        else:
+            assert (result["importers"].get(name), name in result["modules"]) == (None, False)
