@@ -40,8 +40,6 @@ __all__ = ["frozen", "slotted"]
 T = TypeVar("T")
 
 _INITS: dict[int, CodeType] = {}
-#: Annotations dataclass treats as pseudo-fields (or not as fields at all).
-_PSEUDO = ("ClassVar", "InitVar", "KW_ONLY")
 
 
 def _init_code(count: int) -> CodeType:
@@ -70,8 +68,9 @@ class _Fields:
     on first access from the class's field names, annotations and defaults,
     then stored on the class in place of this descriptor."""
 
-    def __init__(self, cls: type, attribute: str, frozen: bool, defaults: dict[str, Any]) -> None:
-        self.cls = cls
+    cls: type  # (set once the class is made)
+
+    def __init__(self, attribute: str, frozen: bool, defaults: dict[str, Any]) -> None:
         self.attribute = attribute
         self.frozen = frozen
         self.defaults = defaults
@@ -117,7 +116,7 @@ def _make(cls: type, frozen: bool) -> type:
     defaults: dict[str, Any] = {}
     for field_name, annotation in annotations.items():
         shown = annotation if isinstance(annotation, str) else repr(annotation)
-        if any(pseudo in shown for pseudo in _PSEUDO):
+        if "ClassVar" in shown or "InitVar" in shown or "KW_ONLY" in shown:
             raise TypeError(f"@frozen: {name}.{field_name} is a {shown} (use @dataclass)")
         if field_name in cls.__dict__:
             default = cls.__dict__[field_name]
@@ -139,9 +138,7 @@ def _make(cls: type, frozen: bool) -> type:
     body.setdefault("__match_args__", names)
     if not cls.__doc__:
         body["__doc__"] = name  # (dataclass would build one with inspect.signature)
-    made: Any = type(cls)(name, cls.__bases__, body)
-    made.__qualname__ = cls.__qualname__
-    qualname = made.__qualname__
+    qualname = cls.__qualname__
 
     values: Any
     if len(names) > 1:
@@ -155,17 +152,22 @@ def _make(cls: type, frozen: bool) -> type:
         def values(self: Any) -> tuple[Any, ...]:
             return ()
 
+    # Every method goes into the body, so that the class is made once, complete
+    # (setting a method on a made class costs as much as a small class).  What
+    # refers to the class itself reads ``made`` (or, for __init__, cells holding
+    # the slots' setters) once it exists.
+    made: Any = None
+    cells = tuple(CellType() for _ in names)
     methods: dict[str, Any] = {}
     if "__init__" not in body:
         # __init__ fills the slots through their descriptors (as dataclass's does
         # through object.__setattr__), in the module's globals as dataclass's is.
-        setters = {f"s{i}": made.__dict__[n].__set__ for i, n in enumerate(names)}
         code = _init_code(len(names)).replace(
             co_varnames=("self", *names), co_qualname=f"{qualname}.__init__")
-        module = sys.modules.get(made.__module__)
+        module = sys.modules.get(cls.__module__)
         init = FunctionType(code, module.__dict__ if module is not None else {}, "__init__",
                             tuple(defaults.values()) or None,
-                            tuple(CellType(setters[n]) for n in code.co_freevars))
+                            tuple(cells[int(free[1:])] for free in code.co_freevars))
         init.__annotations__ = {**annotations, "return": None}
         methods["__init__"] = init
 
@@ -218,9 +220,15 @@ def _make(cls: type, frozen: bool) -> type:
     for attr, method in methods.items():
         if method is not None:
             method.__qualname__ = f"{qualname}.{attr}"
-        setattr(made, attr, method)
-    made.__dataclass_fields__ = _Fields(made, "__dataclass_fields__", frozen, defaults)
-    made.__dataclass_params__ = _Fields(made, "__dataclass_params__", frozen, defaults)
+    fields = _Fields("__dataclass_fields__", frozen, defaults)
+    params = _Fields("__dataclass_params__", frozen, defaults)
+    body.update(methods, __dataclass_fields__=fields, __dataclass_params__=params)
+
+    made = type(cls)(name, cls.__bases__, body)
+    made.__qualname__ = qualname
+    fields.cls = params.cls = made
+    for cell, field_name in zip(cells, names, strict=True):
+        cell.cell_contents = made.__dict__[field_name].__set__
     return made  # type: ignore[no-any-return]
 
 

@@ -273,3 +273,7 @@ def test_status_over_every_service_imports_no_dataclasses_inspect_or_shutil(
             assert result["importers"].get(name) in allowed
         else:
             assert (result["importers"].get(name), name in result["modules"]) == (None, False)
+    # Nor what it does not use: the other transport (the fake serves SHM), the
+    # TypedDicts of the JSON form (text is printed).
+    unused = ("pyquorum.ipc.client.socket_transport", "pyquorum._status_dicts")
+    assert [m for m in unused if m in result["modules"]] == []
