@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
@@ -389,3 +390,33 @@ def test_the_collector_is_paused_for_start_up_and_one_shot_commands_only(
     finally:
         (gc.enable if was else gc.disable)()
     assert seen == [False, collecting and command not in cli.ONE_SHOT_COMMANDS]
+
+
+@pytest.mark.parametrize("command", [c.name for c in cli.COMMANDS])
+@pytest.mark.parametrize("own_command_line", [True, False])
+def test_a_one_shot_command_line_ends_without_a_last_collection(
+    monkeypatch: pytest.MonkeyPatch, command: str, own_command_line: bool
+) -> None:
+    """Run as the process's command (argv None), a one-shot command has the
+    objects frozen at exit (the final collection then skips them); called with
+    an argv (a caller's process), or for any other command, exit is left alone."""
+    registered: list[object] = []
+
+    class Module:
+        @staticmethod
+        def configure(parser: Any) -> None:
+            pass
+
+        @staticmethod
+        def run(args: Any, out: Output) -> int:
+            return 0
+
+    rows = tuple(cli.Command(c.name, c.summary, lambda: Module) for c in cli.COMMANDS)
+    monkeypatch.setattr(cli, "COMMANDS", rows)
+    monkeypatch.setattr(cli, "_BY_NAME", {row.name: row for row in rows})
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.setattr(sys, "argv", ["pyquorum", command])
+    assert cli.main(None if own_command_line else [command]) == 0
+    one_shot = own_command_line and command in cli.ONE_SHOT_COMMANDS
+    assert registered == ([gc.freeze] if one_shot else [])
+

@@ -277,3 +277,29 @@ def test_status_over_every_service_imports_no_dataclasses_inspect_or_shutil(
     # TypedDicts of the JSON form (text is printed).
     unused = ("pyquorum.ipc.client.socket_transport", "pyquorum._status_dicts")
     assert [m for m in unused if m in result["modules"]] == []
+
+
+_FROZEN_AT_EXIT = """
+import atexit, gc, sys
+# Registered first, so run last: after whatever pyquorum registered.
+atexit.register(lambda: print(f"frozen at exit: {gc.get_freeze_count() > 0}", file=sys.stderr))
+sys.argv = ["pyquorum", *sys.argv[1:]]
+from pyquorum.cli import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "frozen"), [(["status"], True), (["watch", "--count", "1"], False)]
+)
+def test_the_objects_of_a_one_shot_program_are_frozen_at_exit(
+    fake: Factory, tmp_path: Path, argv: list[str], frozen: bool
+) -> None:
+    """``pyquorum status`` run as a program ends without a last walk over its
+    objects (frozen at exit); ``pyquorum watch`` ends as Python ends."""
+    server = fake(STILL)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYQUORUM_DEBUG")}
+    proc = server.run([sys.executable, "-c", _FROZEN_AT_EXIT, *argv], cwd=tmp_path, env=env,
+                      capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, f"frozen at exit: {frozen}\n")
+    assert "Quorate:          Yes" in proc.stdout or "nodelist" in proc.stdout
