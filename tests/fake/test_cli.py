@@ -303,3 +303,20 @@ def test_the_objects_of_a_one_shot_program_are_frozen_at_exit(
                       capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stderr) == (0, f"frozen at exit: {frozen}\n")
     assert "Quorate:          Yes" in proc.stdout or "nodelist" in proc.stdout
+
+
+def test_status_asks_for_small_cmap_and_votequorum_channels(corosync: CorosyncFactory) -> None:
+    """The cmap and votequorum sessions status opens itself ask for
+    STATUS_MAX_MSG_SIZE (the daemon sets up 64 KiB channels faster than 1 MiB
+    ones), and get it; given connections are used as they are."""
+    from pyquorum.commands._status import STATUS_MAX_MSG_SIZE, open_cmap, open_votequorum
+
+    server = corosync(Script.build([1, 2, 3], True, RingId(1, 13), cluster=three_nodes()))
+    with server.netns_context():
+        cmap, notes = open_cmap(5.0)
+        assert cmap is not None and notes == ()
+        with cmap, open_votequorum(5.0) as votequorum:
+            sizes = [s._conn.max_msg_size for s in (cmap, votequorum)]  # type: ignore[attr-defined]
+            assert cmap.get("quorum.provider").value == "corosync_votequorum"
+            assert votequorum.getinfo(0).nodeid == 1
+    assert sizes == [STATUS_MAX_MSG_SIZE] * 2 == [65536] * 2
