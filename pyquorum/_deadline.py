@@ -10,25 +10,41 @@ caller so that liveness can be checked.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 __all__ = ["Deadline"]
 
 
-@dataclass(slots=True)
 class Deadline:
-    """A point on the monotonic clock, or none (wait without limit)."""
+    """A point on the monotonic clock, or none (wait without limit).
 
-    timeout: float | None
-    _at: float | None = field(init=False, repr=False)
+    (Written out rather than a dataclass: every client imports it, and the
+    ``dataclasses`` module costs a command's start-up milliseconds.  It
+    behaves as the ``@dataclass(slots=True)`` it was: ``timeout`` the one
+    field shown and matched, equality on both slots, unhashable.)
+    """
 
-    def __post_init__(self) -> None:
-        if self.timeout is not None:
-            if self.timeout != self.timeout or self.timeout < 0:  # NaN or negative
-                raise ValueError(f"timeout must be None or >= 0, not {self.timeout!r}")
-            self._at = time.monotonic() + self.timeout
+    __slots__ = ("_at", "timeout")
+    __match_args__ = ("timeout",)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        self._at: float | None
+        if timeout is not None:
+            if timeout != timeout or timeout < 0:  # NaN or negative
+                raise ValueError(f"timeout must be None or >= 0, not {timeout!r}")
+            self._at = time.monotonic() + timeout
         else:
             self._at = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}(timeout={self.timeout!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            assert isinstance(other, Deadline)
+            return (self.timeout, self._at) == (other.timeout, other._at)
+        return NotImplemented
 
     @property
     def unlimited(self) -> bool:

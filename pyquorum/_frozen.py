@@ -1,34 +1,43 @@
-"""``@frozen``: ``@dataclass(frozen=True, slots=True)`` without its import-time cost.
+"""``@frozen`` and ``@slotted``: ``@dataclass(frozen=True, slots=True)`` and
+``@dataclass(slots=True)`` without the ``dataclasses`` module.
 
-Every command imports the ~60 message classes, and ``dataclass`` compiles six
-methods for each (``__init__``, ``__repr__``, ``__eq__``, ``__hash__``,
-``__setattr__``, ``__delattr__``: one ``exec`` apiece) and builds each class
-twice for its slots: about 1 ms a class, half of ``pyquorum status``'s
-start-up.  Here ``dataclass`` still makes the class (its fields,
-``__dataclass_fields__``, the slots, ``__match_args__``) but generates no
-method; the methods are shared functions and closures over the field names,
-and ``__init__`` is a code object compiled once per number of fields and
+Every command imports the ~60 message classes.  ``dataclass`` compiles six
+methods for each (one ``exec`` apiece) and builds each class twice for its
+slots, and importing ``dataclasses`` imports ``inspect`` (and with it
+``ast``, ``dis``, ``tokenize``, ``linecache``): together about a fifth of
+``pyquorum status``'s start-up.  Here the class is built once more with its
+slots, and its methods are shared functions and closures over the field
+names; ``__init__`` is a code object compiled once per number of fields and
 given the class's parameter names.
 
 The classes behave as the dataclasses did: the same constructor signature and
-defaults, equality (same class, equal fields), hashing (of the field tuple),
-``repr``, ``FrozenInstanceError`` on assignment or deletion, ``copy`` and
-pickling, and ``dataclasses.fields``/``replace``/``asdict``/``is_dataclass``.
-tests/test_frozen.py holds them to the dataclass they replace.
+defaults, equality (same class, equal fields), hashing (of the field tuple;
+none for ``@slotted``), ``repr``, ``__match_args__``, ``__slots__``,
+``FrozenInstanceError`` on assignment or deletion, ``copy`` and pickling.
+``__dataclass_fields__`` and ``__dataclass_params__`` are made on first
+access (real ``dataclasses.Field`` objects, importing ``dataclasses`` then),
+so ``dataclasses.fields``/``replace``/``asdict``/``is_dataclass`` work on the
+classes and their instances for whoever imports ``dataclasses``.
+tests/test_frozen.py holds every class to the dataclass it replaces.
+
+Only plain fields with or without a default: no ``field()``, no
+``__post_init__``, no ``ClassVar``/``InitVar``/``KW_ONLY``, no dataclass
+base; anything else is a TypeError here rather than a silent difference.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from operator import attrgetter
 from types import CellType, CodeType, FunctionType
-from typing import Any, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
 
-__all__ = ["frozen"]
+if TYPE_CHECKING:
+    import dataclasses
+
+__all__ = ["frozen", "slotted"]
 
 T = TypeVar("T")
-
 
 _INITS: dict[int, CodeType] = {}
 
@@ -48,52 +57,88 @@ def _init_code(count: int) -> CodeType:
     return code
 
 
-def _frozen_setattr_error(verb: str, name: str) -> dataclasses.FrozenInstanceError:
+def _frozen_error(verb: str, name: str) -> AttributeError:
+    import dataclasses  # (only when someone tries: an error path)
+
     return dataclasses.FrozenInstanceError(f"cannot {verb} field {name!r}")
 
 
-def _getstate(self: Any) -> list[Any]:
-    return [getattr(self, f.name) for f in dataclasses.fields(self)]
+class _Fields:
+    """The class's ``__dataclass_fields__`` (or ``__dataclass_params__``), made
+    on first access from the class's field names, annotations and defaults,
+    then stored on the class in place of this descriptor."""
+
+    cls: type  # (set once the class is made)
+
+    def __init__(self, attribute: str, frozen: bool, defaults: dict[str, Any]) -> None:
+        self.attribute = attribute
+        self.frozen = frozen
+        self.defaults = defaults
+
+    def __get__(self, instance: object, owner: type | None = None) -> object:
+        import dataclasses
+
+        cls = self.cls
+        value: object
+        if self.attribute == "__dataclass_params__":
+            newer = {"match_args": True, "kw_only": False, "slots": True, "weakref_slot": False}
+            value = dataclasses._DataclassParams(  # type: ignore[attr-defined]
+                init=True, repr=True, eq=True, order=False, unsafe_hash=False,
+                frozen=self.frozen, **(newer if sys.version_info >= (3, 12) else {}))
+        else:
+            annotations = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+            made: dict[str, dataclasses.Field[Any]] = {}
+            for name in cls.__slots__:  # type: ignore[attr-defined]
+                f: Any = dataclasses.field(default=self.defaults.get(name, dataclasses.MISSING))
+                f.name, f.type, f.kw_only = name, annotations[name], False
+                f._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
+                made[name] = f
+            value = made
+        type.__setattr__(cls, self.attribute, value)
+        return value
 
 
-def _setstate(self: Any, state: list[Any]) -> None:
-    for f, value in zip(dataclasses.fields(self), state, strict=True):
-        object.__setattr__(self, f.name, value)
-
-
-@dataclass_transform(frozen_default=True)
-def frozen(cls: type[T]) -> type[T]:
-    """The class as ``@dataclass(frozen=True, slots=True)`` would make it.
-
-    Only plain fields with or without a default (no ``field()``, no
-    ``__post_init__``): what the message classes use; anything else is a
-    TypeError here rather than a silent difference."""
+def _make(cls: type, frozen: bool) -> type:
+    """``cls`` rebuilt with slots and the methods of a frozen (or plain) dataclass."""
+    name = cls.__name__
     if "__post_init__" in cls.__dict__:
-        raise TypeError(f"@frozen: {cls.__name__} has __post_init__ (use @dataclass)")
-    if not cls.__doc__:
-        cls.__doc__ = cls.__name__  # (dataclass would build one with inspect.signature)
-    made: Any = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=True)
-    fields = dataclasses.fields(made)
-    names = tuple(f.name for f in fields)
-    defaults: list[Any] = []
-    for f in fields:
-        if f.default_factory is not dataclasses.MISSING or not (f.init and f.repr and f.compare):
-            raise TypeError(f"@frozen: {made.__name__}.{f.name} uses field() (use @dataclass)")
-        if f.default is not dataclasses.MISSING:
-            defaults.append(f.default)
+        raise TypeError(f"@frozen: {name} has __post_init__ (use @dataclass)")
+    if "__slots__" in cls.__dict__:
+        raise TypeError(f"{name} already specifies __slots__")
+    for base in cls.__mro__[1:]:
+        if "__dataclass_fields__" in base.__dict__:
+            raise TypeError(
+                f"@frozen: {name} has a dataclass base {base.__name__} (use @dataclass)")
+    # (as dataclass reads them; inspect.get_annotations would import inspect)
+    annotations: dict[str, Any] = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+    dc = sys.modules.get("dataclasses")  # a field() can only come from there
+    names = tuple(annotations)
+    defaults: dict[str, Any] = {}
+    for field_name, annotation in annotations.items():
+        shown = annotation if isinstance(annotation, str) else repr(annotation)
+        if "ClassVar" in shown or "InitVar" in shown or "KW_ONLY" in shown:
+            raise TypeError(f"@frozen: {name}.{field_name} is a {shown} (use @dataclass)")
+        if field_name in cls.__dict__:
+            default = cls.__dict__[field_name]
+            if dc is not None and isinstance(default, dc.Field):
+                raise TypeError(f"@frozen: {name}.{field_name} uses field() (use @dataclass)")
+            if default.__class__.__hash__ is None:  # as dataclass refuses list, dict, set
+                raise ValueError(f"mutable default {type(default)} for field {field_name} "
+                                 "is not allowed: use default_factory")
+            defaults[field_name] = default
         elif defaults:
-            raise TypeError(f"@frozen: {made.__name__}.{f.name} has no default after one that has")
+            raise TypeError(f"non-default argument {field_name!r} follows default argument")
 
-    # __init__ fills the slots through their descriptors (as dataclass's does
-    # through object.__setattr__), in the module's globals as dataclass's is.
-    setters = {f"s{i}": made.__dict__[name].__set__ for i, name in enumerate(names)}
-    code = _init_code(len(names)).replace(
-        co_varnames=("self", *names), co_qualname=f"{made.__qualname__}.__init__")
-    module = sys.modules.get(made.__module__)
-    init = FunctionType(code, module.__dict__ if module is not None else {}, "__init__",
-                        tuple(defaults) or None,
-                        tuple(CellType(setters[name]) for name in code.co_freevars))
-    init.__annotations__ = {**{f.name: f.type for f in fields}, "return": None}
+    body = dict(cls.__dict__)
+    for field_name in names:
+        body.pop(field_name, None)
+    body.pop("__dict__", None)
+    body.pop("__weakref__", None)
+    body["__slots__"] = names
+    body.setdefault("__match_args__", names)
+    if not cls.__doc__:
+        body["__doc__"] = name  # (dataclass would build one with inspect.signature)
+    qualname = cls.__qualname__
 
     values: Any
     if len(names) > 1:
@@ -107,6 +152,25 @@ def frozen(cls: type[T]) -> type[T]:
         def values(self: Any) -> tuple[Any, ...]:
             return ()
 
+    # Every method goes into the body, so that the class is made once, complete
+    # (setting a method on a made class costs as much as a small class).  What
+    # refers to the class itself reads ``made`` (or, for __init__, cells holding
+    # the slots' setters) once it exists.
+    made: Any = None
+    cells = tuple(CellType() for _ in names)
+    methods: dict[str, Any] = {}
+    if "__init__" not in body:
+        # __init__ fills the slots through their descriptors (as dataclass's does
+        # through object.__setattr__), in the module's globals as dataclass's is.
+        code = _init_code(len(names)).replace(
+            co_varnames=("self", *names), co_qualname=f"{qualname}.__init__")
+        module = sys.modules.get(cls.__module__)
+        init = FunctionType(code, module.__dict__ if module is not None else {}, "__init__",
+                            tuple(defaults.values()) or None,
+                            tuple(cells[int(free[1:])] for free in code.co_freevars))
+        init.__annotations__ = {**annotations, "return": None}
+        methods["__init__"] = init
+
     def __repr__(self: Any) -> str:
         shown = ", ".join([f"{n}={v!r}" for n, v in zip(names, values(self), strict=True)])
         return f"{type(self).__qualname__}({shown})"
@@ -119,23 +183,62 @@ def frozen(cls: type[T]) -> type[T]:
     def __hash__(self: Any) -> int:
         return hash(values(self))
 
-    def __setattr__(self: Any, name: str, value: object) -> None:
-        if type(self) is made or name in names:
-            raise _frozen_setattr_error("assign to", name)
-        super(made, self).__setattr__(name, value)
+    def __setattr__(self: Any, attr: str, value: object) -> None:
+        if type(self) is made or attr in names:
+            raise _frozen_error("assign to", attr)
+        super(made, self).__setattr__(attr, value)
 
-    def __delattr__(self: Any, name: str) -> None:
-        if type(self) is made or name in names:
-            raise _frozen_setattr_error("delete", name)
-        super(made, self).__delattr__(name)
+    def __delattr__(self: Any, attr: str) -> None:
+        if type(self) is made or attr in names:
+            raise _frozen_error("delete", attr)
+        super(made, self).__delattr__(attr)
 
-    for method in (init, __repr__, __eq__, __hash__, __setattr__, __delattr__):
-        method.__qualname__ = f"{made.__qualname__}.{method.__name__}"
-        setattr(made, method.__name__, method)
-    made.__getstate__ = _getstate
-    made.__setstate__ = _setstate
-    # The parameters dataclass() recorded (this class's own object), as
-    # @dataclass(frozen=True, slots=True) records them.
-    params = made.__dataclass_params__
-    params.init = params.repr = params.eq = params.frozen = True
+    def __getstate__(self: Any) -> list[Any]:
+        return list(values(self))
+
+    def __setstate__(self: Any, state: list[Any]) -> None:
+        for attr, value in zip(names, state, strict=True):
+            object.__setattr__(self, attr, value)
+
+    for shared in (__repr__, __eq__):
+        if shared.__name__ not in body:
+            methods[shared.__name__] = shared
+    # dataclass's hash rule (eq=True, unsafe_hash=False): a class's own __hash__
+    # stays; otherwise frozen classes hash their fields, the others are unhashable.
+    explicit_hash = body.get("__hash__") is not None or (
+        "__hash__" in body and "__eq__" not in body)
+    if not explicit_hash:
+        methods["__hash__"] = __hash__ if frozen else None
+    if frozen:
+        for guard in (__setattr__, __delattr__):
+            if guard.__name__ in body:
+                raise TypeError(f"Cannot overwrite attribute {guard.__name__} in class {name}")
+            methods[guard.__name__] = guard
+        for pickling in (__getstate__, __setstate__):
+            if pickling.__name__ not in body:
+                methods[pickling.__name__] = pickling
+    for attr, method in methods.items():
+        if method is not None:
+            method.__qualname__ = f"{qualname}.{attr}"
+    fields = _Fields("__dataclass_fields__", frozen, defaults)
+    params = _Fields("__dataclass_params__", frozen, defaults)
+    body.update(methods, __dataclass_fields__=fields, __dataclass_params__=params)
+
+    made = type(cls)(name, cls.__bases__, body)
+    made.__qualname__ = qualname
+    fields.cls = params.cls = made
+    for cell, field_name in zip(cells, names, strict=True):
+        cell.cell_contents = made.__dict__[field_name].__set__
     return made  # type: ignore[no-any-return]
+
+
+@dataclass_transform(frozen_default=True)
+def frozen(cls: type[T]) -> type[T]:
+    """The class as ``@dataclass(frozen=True, slots=True)`` would make it."""
+    return _make(cls, frozen=True)
+
+
+@dataclass_transform()
+def slotted(cls: type[T]) -> type[T]:
+    """The class as ``@dataclass(slots=True)`` would make it (mutable, unhashable)."""
+    return _make(cls, frozen=False)

@@ -29,11 +29,14 @@ Name, ``(local)``, and the quorum device's row), minus its Date line, plus
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TYPE_CHECKING
 
 from pyquorum._frozen import frozen
 from pyquorum.messages.constants import QuorumType, VotequorumInfo
 from pyquorum.messages.types import RingId
+
+if TYPE_CHECKING:
+    from pyquorum._status_dicts import StatusDict, VotequorumDict
 
 __all__ = [
     "FLAG_NAMES",
@@ -119,46 +122,18 @@ class Status:
     notes: tuple[str, ...] = ()
 
 
-class RingIdDict(TypedDict):
-    nodeid: int
-    seq: int
+#: The TypedDicts of the JSON form, in :mod:`pyquorum._status_dicts`: made the first
+#: time they are asked for here, as each of their fields is compiled then (a typing
+#: ForwardRef), which cost every ``pyquorum status`` a millisecond or more.
+_DICTS = ("NodeDict", "QdeviceDict", "RingIdDict", "StatusDict", "VotequorumDict")
 
 
-class QdeviceDict(TypedDict):
-    name: str
-    votes: int
-    alive: bool
-    cast_vote: bool
-    master_wins: bool
+def __getattr__(name: str) -> object:
+    if name in _DICTS:
+        from pyquorum import _status_dicts
 
-
-class VotequorumDict(TypedDict):
-    expected_votes: int
-    highest_expected: int
-    total_votes: int
-    quorum: int
-    flags: list[str]
-    qdevice: QdeviceDict | None
-
-
-class NodeDict(TypedDict):
-    nodeid: int
-    votes: int | None
-    name: str | None
-    local: bool
-
-
-class StatusDict(TypedDict):
-    """``pyquorum status --json``: one object, keys in this order."""
-
-    quorum_type: str
-    provider: str | None
-    quorate: bool
-    node_id: int | None
-    ring_id: RingIdDict
-    members: list[int]
-    votequorum: VotequorumDict | None
-    nodes: list[NodeDict]
+        return getattr(_status_dicts, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def flag_names(flags: VotequorumInfo | int) -> list[str]:

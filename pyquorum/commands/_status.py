@@ -30,9 +30,9 @@ from __future__ import annotations
 import argparse
 import re
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pyquorum._frozen import frozen
 from pyquorum.commands._common import EXIT_NOT_QUORATE, EXIT_OK, Failure, Output
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTEMPTS",
+    "STATUS_MAX_MSG_SIZE",
     "VOTEQUORUM",
     "ClusterFacts",
     "open_cmap",
@@ -64,17 +65,29 @@ RETRY_PAUSE = 0.25
 #: cmap's ``quorum.provider`` naming votequorum.
 VOTEQUORUM = "corosync_votequorum"
 
+#: The max_msg_size status asks for on the cmap and votequorum connections it
+#: opens (``connect`` not given; its quorum session is opened as watch's is).
+#: The daemon makes every channel of a connection that size
+#: (docs/protocol.md §2.5): libcmap's 1 MiB cost corosync
+#: about 4 ms to set up and 1 ms to tear down per connection on the development
+#: VM, 64 KiB about 1.3 and 0.3 ms.  What status receives is far smaller: a
+#: votequorum event is 48 + 8 bytes a node (docs/votequorum.md §2.5), a GETINFO
+#: answer 320 bytes, a cmap answer 40 bytes plus the value read
+#: (docs/cmap.md §3.1), the values being a provider's name, node ids and node
+#: names or addresses; and its only events are TRACKSTART CURRENT's snapshot.
+STATUS_MAX_MSG_SIZE = 65536
+
 _NODELIST_KEY = re.compile(r"nodelist\.node\.(\d+)\.(\w+)$")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClusterFacts:
     """What cmap says: the provider (None: none configured), this node's id
     (None: unknown) and each node's name (``name``, else ``ring0_addr``)."""
 
     provider: str | None
     node_id: int | None
-    names: dict[int, str] = field(default_factory=dict)
+    names: dict[int, str]
 
 
 def read_facts(cmap: CmapSession) -> ClusterFacts:
@@ -270,14 +283,15 @@ def _build(
 def open_cmap(
     timeout: float, connect: Callable[[str], Connection] | None = None
 ) -> tuple[CmapSession | None, tuple[str, ...]]:
-    """A cmap session (over ``connect("cmap")`` when given), or None and a note
-    when nothing serves cmap here."""
+    """A cmap session (over ``connect("cmap")`` when given, else connected with
+    :data:`STATUS_MAX_MSG_SIZE`), or None and a note when nothing serves cmap here."""
     from pyquorum.errors import CorosyncNotRunning
     from pyquorum.services.cmap.session import CmapSession
 
     try:
         connection = connect("cmap") if connect is not None else None
-        return CmapSession(timeout=timeout, connection=connection), ()
+        return CmapSession(timeout=timeout, connection=connection,
+                           max_msg_size=STATUS_MAX_MSG_SIZE), ()
     except CorosyncNotRunning:
         return None, (
             "this daemon serves the quorum service but not cmap (pyquorum's fake does "
@@ -288,10 +302,13 @@ def open_cmap(
 def open_votequorum(
     timeout: float, connect: Callable[[str], Connection] | None = None
 ) -> VotequorumSession:
+    """A votequorum session (over ``connect("votequorum")`` when given, else
+    connected with :data:`STATUS_MAX_MSG_SIZE`)."""
     from pyquorum.services.votequorum.session import VotequorumSession
 
     connection = connect("votequorum") if connect is not None else None
-    return VotequorumSession(timeout=timeout, connection=connection)
+    return VotequorumSession(timeout=timeout, connection=connection,
+                             max_msg_size=STATUS_MAX_MSG_SIZE)
 
 
 def run_status(

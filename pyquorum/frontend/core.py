@@ -43,9 +43,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from pyquorum._frozen import frozen
 from pyquorum.errors import (
     BadHandleError,
     InvalidParamError,
@@ -243,7 +243,7 @@ class OnEmpty(enum.Enum):
     TIMEOUT = "timeout"  # raise CsTimeoutError: the caller wanted one event
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DispatchRule:
     """One row of :data:`DISPATCH_RULES`.
 

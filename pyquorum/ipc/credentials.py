@@ -11,8 +11,9 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final
+
+from pyquorum._frozen import frozen
 
 __all__ = ["CMSG_SPACE_UCRED", "UCRED", "Credentials", "from_ancdata", "peer_credentials"]
 
@@ -22,7 +23,7 @@ UCRED: Final = struct.Struct("=iII")
 CMSG_SPACE_UCRED: Final = socket.CMSG_SPACE(UCRED.size)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Credentials:
     """A process's pid, uid and gid, as the kernel vouches for them."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import subprocess
@@ -355,3 +357,66 @@ def test_only_the_command_that_runs_is_imported(argv: list[str], loaded: list[st
     shared = {"pyquorum.commands._common"}
     imported = set(json.loads(proc.stdout)) - shared
     assert imported == {f"pyquorum.commands.{name}" for name in loaded}
+
+
+@pytest.mark.parametrize("command", [c.name for c in cli.COMMANDS])
+@pytest.mark.parametrize("collecting", [True, False])
+def test_the_collector_is_paused_for_start_up_and_one_shot_commands_only(
+    monkeypatch: pytest.MonkeyPatch, command: str, collecting: bool
+) -> None:
+    """main() pauses the cyclic garbage collector while it starts a command; a
+    one-shot command (status, expected, votes) runs with it paused, any other
+    with it running; afterwards it is as the caller had it."""
+    seen: list[bool] = []
+
+    class Module:
+        @staticmethod
+        def configure(parser: Any) -> None:
+            seen.append(gc.isenabled())  # (while parsing)
+
+        @staticmethod
+        def run(args: Any, out: Output) -> int:
+            seen.append(gc.isenabled())
+            return 0
+
+    rows = tuple(cli.Command(c.name, c.summary, lambda: Module) for c in cli.COMMANDS)
+    monkeypatch.setattr(cli, "COMMANDS", rows)
+    monkeypatch.setattr(cli, "_BY_NAME", {row.name: row for row in rows})
+    was = gc.isenabled()
+    try:
+        (gc.enable if collecting else gc.disable)()
+        assert cli.main([command]) == 0
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [False, collecting and command not in cli.ONE_SHOT_COMMANDS]
+
+
+@pytest.mark.parametrize("command", [c.name for c in cli.COMMANDS])
+@pytest.mark.parametrize("own_command_line", [True, False])
+def test_a_one_shot_command_line_ends_without_a_last_collection(
+    monkeypatch: pytest.MonkeyPatch, command: str, own_command_line: bool
+) -> None:
+    """Run as the process's command (argv None), a one-shot command has the
+    objects frozen at exit (the final collection then skips them); called with
+    an argv (a caller's process), or for any other command, exit is left alone."""
+    registered: list[object] = []
+
+    class Module:
+        @staticmethod
+        def configure(parser: Any) -> None:
+            pass
+
+        @staticmethod
+        def run(args: Any, out: Output) -> int:
+            return 0
+
+    rows = tuple(cli.Command(c.name, c.summary, lambda: Module) for c in cli.COMMANDS)
+    monkeypatch.setattr(cli, "COMMANDS", rows)
+    monkeypatch.setattr(cli, "_BY_NAME", {row.name: row for row in rows})
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.setattr(sys, "argv", ["pyquorum", command])
+    assert cli.main(None if own_command_line else [command]) == 0
+    one_shot = own_command_line and command in cli.ONE_SHOT_COMMANDS
+    assert registered == ([gc.freeze] if one_shot else [])
+

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pyquorum.messages.constants import QuorumType, VotequorumInfo
 from pyquorum.messages.types import RingId
 from pyquorum.status import (
@@ -170,3 +172,30 @@ def test_text_when_the_qdevice_does_not_vote_here_and_inquorate() -> None:
     assert lines[-1] == "         0          0            Qdevice (votes 1)"
     other = three_nodes(VotequorumStatus(4, 4, 3, 3, flags, qdevice), node_flags=Q)
     assert "         2          1         NR node2" in status_to_text(other).splitlines()
+
+
+def test_the_json_shapes_are_named_by_the_status_module_and_made_when_asked_for() -> None:
+    """``pyquorum.status.StatusDict`` and the others still resolve (type hints
+    included), but only their own module makes them: importing pyquorum.status
+    does not (each TypedDict field is compiled when made)."""
+    import subprocess
+    import sys
+    import typing
+
+    import pyquorum.status
+
+    code = ("import sys, pyquorum.status; "
+            "assert 'pyquorum._status_dicts' not in sys.modules, 'made'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    shape = pyquorum.status.StatusDict
+    assert list(typing.get_type_hints(shape)) == [
+        "quorum_type", "provider", "quorate", "node_id", "ring_id", "members", "votequorum",
+        "nodes"]
+    ring = typing.get_type_hints(shape)["ring_id"]
+    assert ring is pyquorum.status.RingIdDict
+    assert status_to_dict(three_nodes(VotequorumStatus(3, 3, 3, 2, Q, None)))["ring_id"] == {
+        "nodeid": 1, "seq": 9}
+    with pytest.raises(AttributeError):
+        pyquorum.status.NoSuchDict  # noqa: B018

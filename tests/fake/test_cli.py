@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,9 @@ from pyquorum.cli import main
 from pyquorum.fake import Script
 from pyquorum.fake.server import DEMO_CAPTURE
 from pyquorum.formatting import event_to_dict
-from tests.support.fake import STORY, Factory, expected_events_v1
+from pyquorum.testing.fake import FakeQuorumServer
+from tests.support.corosync_story import three_nodes
+from tests.support.fake import STORY, CorosyncFactory, Factory, expected_events_v1
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -202,3 +205,118 @@ def test_status_and_watch_import_no_test_tools_nor_fake_nor_capture(
     assert imported == []
     if argv[0] == "status":  # also neither construct (struct fast paths) nor logging (no -v)
         assert [m for m in ("construct", "logging") if m in result["modules"]] == []
+
+
+#: Standard-library modules that cost ``pyquorum status`` milliseconds of start-up
+#: and that it does not need: ``dataclasses`` (the classes are made by
+#: :mod:`pyquorum._frozen`) and the ``inspect`` it imports, and ``shutil``
+#: (argparse's terminal width, found by :class:`pyquorum.commands._common.HelpFormatter`).
+STATUS_NEVER_IMPORTS = ("dataclasses", "inspect", "shutil")
+
+#: pyquorum modules on status's path still allowed to import them (still written
+#: with ``@dataclass``): each entry is stale, and fails the test, once it no longer does.
+STATUS_IMPORTERS_ALLOWED = {"dataclasses": {"pyquorum.services.quorum.core"},
+                            "inspect": {"pyquorum.services.quorum.core"}}
+
+#: Runs ``pyquorum ARGV...`` through main() and writes its exit status, its output
+#: and, for each module of STATUS_NEVER_IMPORTS that got imported, the pyquorum
+#: module whose import statement brought it in (the innermost pyquorum frame).
+_WHO_IMPORTS = """
+import contextlib, io, json, sys
+watched = set(sys.argv[2].split(","))
+importers = {}
+class Spy:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name in watched and name not in importers:
+            frame = sys._getframe(1)
+            while frame is not None and not frame.f_globals.get("__name__", "").startswith(
+                    "pyquorum"):
+                frame = frame.f_back
+            importers[name] = frame.f_globals["__name__"] if frame is not None else None
+        return None
+sys.meta_path.insert(0, Spy)
+from pyquorum.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    rc = main(sys.argv[3:])
+with open(sys.argv[1], "w") as f:
+    json.dump({"rc": rc, "out": out.getvalue(), "importers": importers,
+               "modules": sorted(sys.modules)}, f)
+"""
+
+
+def _who_imports(server: FakeQuorumServer, tmp_path: Path, argv: list[str]) -> dict[str, Any]:
+    report = tmp_path / "importers.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYQUORUM_DEBUG")}
+    proc = server.run([sys.executable, "-c", _WHO_IMPORTS, str(report),
+                       ",".join(STATUS_NEVER_IMPORTS), *argv],
+                      cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    result: dict[str, Any] = json.loads(report.read_text())
+    return result
+
+
+def test_status_over_every_service_imports_no_dataclasses_inspect_or_shutil(
+    corosync: CorosyncFactory, tmp_path: Path
+) -> None:
+    """``pyquorum status`` reading cmap, quorum and votequorum (all of its path)
+    imports none of :data:`STATUS_NEVER_IMPORTS` but through the modules allowed."""
+    server = corosync(Script.build([1, 2, 3], True, RingId(1, 13), cluster=three_nodes()))
+    result = _who_imports(server, tmp_path, ["status"])
+    assert result["rc"] == 0
+    assert "Votequorum information" in result["out"]  # the whole path ran
+    assert "pyquorum.services.votequorum.session" in result["modules"]
+    for name in STATUS_NEVER_IMPORTS:
+        allowed = STATUS_IMPORTERS_ALLOWED.get(name)
+        if allowed:  # (once none of them imports it, the allowance is stale: remove it)
+            assert result["importers"].get(name) in allowed
+        else:
+            assert (result["importers"].get(name), name in result["modules"]) == (None, False)
+    # Nor what it does not use: the other transport (the fake serves SHM), the
+    # TypedDicts of the JSON form (text is printed).
+    unused = ("pyquorum.ipc.client.socket_transport", "pyquorum._status_dicts")
+    assert [m for m in unused if m in result["modules"]] == []
+
+
+_FROZEN_AT_EXIT = """
+import atexit, gc, sys
+# Registered first, so run last: after whatever pyquorum registered.
+atexit.register(lambda: print(f"frozen at exit: {gc.get_freeze_count() > 0}", file=sys.stderr))
+sys.argv = ["pyquorum", *sys.argv[1:]]
+from pyquorum.cli import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "frozen"), [(["status"], True), (["watch", "--count", "1"], False)]
+)
+def test_the_objects_of_a_one_shot_program_are_frozen_at_exit(
+    fake: Factory, tmp_path: Path, argv: list[str], frozen: bool
+) -> None:
+    """``pyquorum status`` run as a program ends without a last walk over its
+    objects (frozen at exit); ``pyquorum watch`` ends as Python ends."""
+    server = fake(STILL)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYQUORUM_DEBUG")}
+    proc = server.run([sys.executable, "-c", _FROZEN_AT_EXIT, *argv], cwd=tmp_path, env=env,
+                      capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, f"frozen at exit: {frozen}\n")
+    assert "Quorate:          Yes" in proc.stdout or "nodelist" in proc.stdout
+
+
+def test_status_asks_for_small_cmap_and_votequorum_channels(corosync: CorosyncFactory) -> None:
+    """The cmap and votequorum sessions status opens itself ask for
+    STATUS_MAX_MSG_SIZE (the daemon sets up 64 KiB channels faster than 1 MiB
+    ones), and get it; given connections are used as they are."""
+    from pyquorum.commands._status import STATUS_MAX_MSG_SIZE, open_cmap, open_votequorum
+
+    server = corosync(Script.build([1, 2, 3], True, RingId(1, 13), cluster=three_nodes()))
+    with server.netns_context():
+        cmap, notes = open_cmap(5.0)
+        assert cmap is not None and notes == ()
+        with cmap, open_votequorum(5.0) as votequorum:
+            sizes = [s._conn.max_msg_size for s in (cmap, votequorum)]  # type: ignore[attr-defined]
+            assert cmap.get("quorum.provider").value == "corosync_votequorum"
+            assert votequorum.getinfo(0).nodeid == 1
+    assert sizes == [STATUS_MAX_MSG_SIZE] * 2 == [65536] * 2

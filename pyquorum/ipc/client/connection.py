@@ -23,8 +23,6 @@ from pyquorum.errors import (
     TryAgainError,
 )
 from pyquorum.ipc.client import handshake as _handshake
-from pyquorum.ipc.client.shm_transport import ShmTransport
-from pyquorum.ipc.client.socket_transport import SocketTransport
 from pyquorum.ipc.client.transport import ClientTransport
 from pyquorum.ipc.credentials import Credentials
 from pyquorum.messages.constants import DEFAULT_MAX_MSG_SIZE, ConnectionType
@@ -77,9 +75,16 @@ class IpcConnection:
         hs = _handshake.connect(service, max_msg_size=max_msg_size, timeout=timeout)
         transport: ClientTransport
         try:
+            # Each transport is imported when first used: a process needs one of
+            # them (the daemon's configuration picks it), and the other's code
+            # would cost its start-up for nothing.
             if hs.connection_type == ConnectionType.SHM:
+                from pyquorum.ipc.client.shm_transport import ShmTransport
+
                 transport = ShmTransport(hs)
             else:
+                from pyquorum.ipc.client.socket_transport import SocketTransport
+
                 transport = SocketTransport(hs)
         except BaseException:
             hs.sock.close()

@@ -15,9 +15,9 @@ import select
 import socket
 import struct
 import time
-from dataclasses import dataclass
 
 from pyquorum._deadline import Deadline
+from pyquorum._frozen import slotted
 from pyquorum.errors import (
     AccessError,
     ConnectionLost,
@@ -48,7 +48,7 @@ __all__ = ["MAX_GRANT", "Handshake", "connect"]
 MAX_GRANT = 0x7FFFFFFF
 
 
-@dataclass(slots=True)
+@slotted
 class Handshake:
     """A completed handshake: the connected setup socket and what the server said.
 

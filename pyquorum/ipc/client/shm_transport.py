@@ -17,9 +17,9 @@ import os
 import select
 import socket
 import time
-from dataclasses import dataclass
 
 from pyquorum._deadline import Deadline
+from pyquorum._frozen import slotted
 from pyquorum.errors import CsTimeoutError, RemoteProtocolError, TooBigError, TryAgainError
 from pyquorum.ipc.client.handshake import Handshake
 from pyquorum.ipc.client.transport import LIVENESS_SLICE, ClientTransport, map_server_file
@@ -49,7 +49,7 @@ _DOORBELL_FLAGS = socket.MSG_NOSIGNAL | socket.MSG_DONTWAIT
 _EVENT_GRACE = 1.0
 
 
-@dataclass(slots=True)
+@slotted
 class _MappedRing:
     name: str
     header_map: mmap.mmap

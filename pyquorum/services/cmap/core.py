@@ -27,10 +27,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from pyquorum._frozen import frozen
+from pyquorum._frozen import frozen, slotted
 from pyquorum.errors import (
     CsError,
     InvalidParamError,
@@ -457,7 +456,7 @@ def _iter_entry(data: bytes) -> IterEntry | None:
     return IterEntry(resp.key, resp.value_type, resp.value_len)
 
 
-@dataclass(slots=True)
+@slotted
 class CmapCallbacks(Generic[S]):
     """The user's callback for changes, called as ``fn(session, change)``."""
 

@@ -17,9 +17,9 @@ there, LibraryError here (docs/votequorum.md §4).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from pyquorum._frozen import slotted
 from pyquorum.errors import (
     LibraryError,
     LocalProtocolError,
@@ -162,7 +162,7 @@ class VotequorumCore(SessionLifecycle):
         return f"<VotequorumCore {state}>"
 
 
-@dataclass(slots=True)
+@slotted
 class VotequorumCallbacks(Generic[S]):
     """The user's callbacks, each called as ``fn(session, event)`` (a missing one skips
     its events, as in libvotequorum)."""
