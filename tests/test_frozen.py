@@ -67,7 +67,7 @@ def _args(cls: type) -> list[Any]:
 
 def test_the_package_uses_it() -> None:
     assert len(FROZEN) > 50
-    assert len(SLOTTED) >= 4
+    assert len(SLOTTED) >= 5
 
 
 @pytest.mark.parametrize("cls", FROZEN, ids=lambda c: c.__qualname__)
@@ -150,10 +150,8 @@ def test_making_the_classes_imports_no_dataclasses() -> None:
     """The modules of the classes import, and make them, without ``dataclasses``
     (nor ``inspect``); the ``dataclasses`` functions then work for whoever imports it,
     on instances too."""
-    # (cfg's codec imports construct, which imports dataclasses; the quorum core
-    # is still written with @dataclass)
-    clients = [m for m in _MODULES
-               if m not in ("pyquorum.messages.cfg", "pyquorum.services.quorum.core")]
+    # (cfg's codec imports construct, which imports dataclasses)
+    clients = [m for m in _MODULES if m != "pyquorum.messages.cfg"]
     code = f"""
 import sys
 for name in {clients!r}:

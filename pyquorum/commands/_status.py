@@ -65,8 +65,8 @@ RETRY_PAUSE = 0.25
 #: cmap's ``quorum.provider`` naming votequorum.
 VOTEQUORUM = "corosync_votequorum"
 
-#: The max_msg_size status asks for on the cmap and votequorum connections it
-#: opens (``connect`` not given; its quorum session is opened as watch's is).
+#: The max_msg_size status asks for on the quorum, cmap and votequorum
+#: connections it opens (``connect`` not given).
 #: The daemon makes every channel of a connection that size
 #: (docs/protocol.md §2.5): libcmap's 1 MiB cost corosync
 #: about 4 ms to set up and 1 ms to tear down per connection on the development
@@ -74,7 +74,9 @@ VOTEQUORUM = "corosync_votequorum"
 #: votequorum event is 48 + 8 bytes a node (docs/votequorum.md §2.5), a GETINFO
 #: answer 320 bytes, a cmap answer 40 bytes plus the value read
 #: (docs/cmap.md §3.1), the values being a provider's name, node ids and node
-#: names or addresses; and its only events are TRACKSTART CURRENT's snapshot.
+#: names or addresses; a quorum V1 node-list event of corosync's 384 nodes is
+#: 4672 bytes (docs/protocol.md §6.4); and its only events are TRACKSTART
+#: CURRENT's snapshot.
 STATUS_MAX_MSG_SIZE = 65536
 
 _NODELIST_KEY = re.compile(r"nodelist\.node\.(\d+)\.(\w+)$")
@@ -325,7 +327,8 @@ def run_status(
     hint = "status needs corosync 3.1 or later (pyquorum watch --model v0 works)"
     with contextlib.ExitStack() as stack:
         first = connect("quorum") if connect is not None else None
-        session = stack.enter_context(open_session(Model.V1, args.timeout, hint, first))
+        session = stack.enter_context(open_session(Model.V1, args.timeout, hint, first,
+                                                   max_msg_size=STATUS_MAX_MSG_SIZE))
         cmap, notes = open_cmap(args.timeout, connect)
         facts = None
         if cmap is not None:

@@ -28,12 +28,16 @@ MODELS = {"v1": Model.V1, "v0": Model.V0, "auto": Model.AUTO}
 
 
 def open_session(
-    model: Model, timeout: float, v1_hint: str, connection: Connection | None = None
+    model: Model, timeout: float, v1_hint: str, connection: Connection | None = None,
+    *, max_msg_size: int | None = None,
 ) -> QuorumSession:
-    """A session; a corosync without the V1 model is a :class:`Failure` saying ``v1_hint``."""
+    """A session (over ``connection``, else connected with ``max_msg_size``, None:
+    libquorum's); a corosync without the V1 model is a :class:`Failure` saying ``v1_hint``."""
     try:
         if connection is None:  # (tests replace QuorumSession with a callable of two args)
-            return QuorumSession(model, timeout=timeout)
+            if max_msg_size is None:
+                return QuorumSession(model, timeout=timeout)
+            return QuorumSession(model, timeout=timeout, max_msg_size=max_msg_size)
         return QuorumSession(model, timeout=timeout, connection=connection)
     except InvalidParamError as exc:
         if model is Model.V1:  # the only InvalidParam of initialize: MODEL_GETTYPE unknown

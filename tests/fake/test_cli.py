@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import queue
@@ -213,11 +215,6 @@ def test_status_and_watch_import_no_test_tools_nor_fake_nor_capture(
 #: (argparse's terminal width, found by :class:`pyquorum.commands._common.HelpFormatter`).
 STATUS_NEVER_IMPORTS = ("dataclasses", "inspect", "shutil")
 
-#: pyquorum modules on status's path still allowed to import them (still written
-#: with ``@dataclass``): each entry is stale, and fails the test, once it no longer does.
-STATUS_IMPORTERS_ALLOWED = {"dataclasses": {"pyquorum.services.quorum.core"},
-                            "inspect": {"pyquorum.services.quorum.core"}}
-
 #: Runs ``pyquorum ARGV...`` through main() and writes its exit status, its output
 #: and, for each module of STATUS_NEVER_IMPORTS that got imported, the pyquorum
 #: module whose import statement brought it in (the innermost pyquorum frame).
@@ -261,18 +258,14 @@ def test_status_over_every_service_imports_no_dataclasses_inspect_or_shutil(
     corosync: CorosyncFactory, tmp_path: Path
 ) -> None:
     """``pyquorum status`` reading cmap, quorum and votequorum (all of its path)
-    imports none of :data:`STATUS_NEVER_IMPORTS` but through the modules allowed."""
+    imports none of :data:`STATUS_NEVER_IMPORTS`."""
     server = corosync(Script.build([1, 2, 3], True, RingId(1, 13), cluster=three_nodes()))
     result = _who_imports(server, tmp_path, ["status"])
     assert result["rc"] == 0
     assert "Votequorum information" in result["out"]  # the whole path ran
     assert "pyquorum.services.votequorum.session" in result["modules"]
     for name in STATUS_NEVER_IMPORTS:
-        allowed = STATUS_IMPORTERS_ALLOWED.get(name)
-        if allowed:  # (once none of them imports it, the allowance is stale: remove it)
-            assert result["importers"].get(name) in allowed
-        else:
-            assert (result["importers"].get(name), name in result["modules"]) == (None, False)
+        assert (result["importers"].get(name), name in result["modules"]) == (None, False)
     # Nor what it does not use: the other transport (the fake serves SHM), the
     # TypedDicts of the JSON form (text is printed).
     unused = ("pyquorum.ipc.client.socket_transport", "pyquorum._status_dicts")
@@ -303,6 +296,32 @@ def test_the_objects_of_a_one_shot_program_are_frozen_at_exit(
                       capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stderr) == (0, f"frozen at exit: {frozen}\n")
     assert "Quorate:          Yes" in proc.stdout or "nodelist" in proc.stdout
+
+
+def test_status_asks_for_small_channels_on_all_three_connections(
+    corosync: CorosyncFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole command: quorum, cmap and votequorum each connect with
+    STATUS_MAX_MSG_SIZE (a watch keeps libquorum's size: its events are the
+    caller's to size)."""
+    from pyquorum.commands._status import STATUS_MAX_MSG_SIZE
+    from pyquorum.ipc.client.connection import IpcConnection
+
+    asked: list[tuple[str, int]] = []
+    real = IpcConnection.connect.__func__  # type: ignore[attr-defined]
+
+    def recording(cls: type[IpcConnection], /, service: str = "quorum", **kw: Any) -> Any:
+        conn = real(cls, service, **kw)
+        asked.append((service, conn.max_msg_size))
+        return conn
+
+    monkeypatch.setattr(IpcConnection, "connect", classmethod(recording))
+    server = corosync(Script.build([1, 2, 3], True, RingId(1, 13), cluster=three_nodes()))
+    with server.netns_context(), contextlib.redirect_stdout(io.StringIO()) as out:
+        assert main(["status"]) == 0
+    assert "Votequorum information" in out.getvalue()
+    assert sorted(asked) == [("cmap", STATUS_MAX_MSG_SIZE), ("quorum", STATUS_MAX_MSG_SIZE),
+                             ("votequorum", STATUS_MAX_MSG_SIZE)]
 
 
 def test_status_asks_for_small_cmap_and_votequorum_channels(corosync: CorosyncFactory) -> None:

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from typing import Final, Generic, TypeVar
 
-from pyquorum._frozen import frozen
+from pyquorum._frozen import frozen, slotted
 from pyquorum.errors import (
     CsErrorCode,
     InvalidParamError,
@@ -99,7 +98,7 @@ class InitResult:
     fell_back: bool = False
 
 
-@dataclass(slots=True)
+@slotted
 class Callbacks(Generic[S]):
     """The user's callbacks, each called as ``fn(session, event)``.
 
