@@ -377,10 +377,13 @@ class ShmTransport(ClientTransport):
             for r in self._rings
             for path in (r.header_path, r.data_path)
         ]
+        # The setup socket first, as libqb's client does: the hang-up starts the
+        # daemon's side of the teardown (docs/protocol.md §3.11) while we unmap,
+        # rather than after.
+        self.close_setup()
         for r in self._rings:
             r.ring.detach()
         self._release_rings()
-        self.close_setup()
         if dead:
             # Nobody else will remove a crashed server's files.
             _remove_debris(leftovers)
