@@ -3,6 +3,7 @@ the same layouts, and the same bytes, object or error on any input."""
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 
@@ -10,7 +11,6 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pyquorum.errors import LocalProtocolError
 from pyquorum.messages import _cmap_schema as schema
 from pyquorum.messages import cmap as cm
 from pyquorum.messages._schema import RESPONSE_HEADER
@@ -21,27 +21,12 @@ from pyquorum.testing.strategies_services import (
     cmap_requests,
     cmap_responses,
 )
-from tests.support.outcomes import decode_outcome
+from tests.support.outcomes import assert_same_decoding, encode_outcome
 
-
-def _encoded(encode: object, req: object) -> tuple[str, object]:
-    assert callable(encode)
-    try:
-        return "bytes", encode(req)
-    except LocalProtocolError as exc:
-        return "error", str(exc)
-
-
-def _same_response(raw: bytes) -> None:
-    assert decode_outcome(cm.decode_response, raw) == decode_outcome(
-        cm.decode_response_by_schema, raw
-    )
-
-
-def _same_notification(raw: bytes) -> None:
-    assert decode_outcome(cm.decode_notification, raw) == decode_outcome(
-        cm.decode_notification_by_schema, raw
-    )
+_same_response = functools.partial(assert_same_decoding, cm.decode_response,
+                                   cm.decode_response_by_schema)
+_same_notification = functools.partial(assert_same_decoding, cm.decode_notification,
+                                       cm.decode_notification_by_schema)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +71,8 @@ def test_bad_arguments_fail_alike(
 ) -> None:
     args = (first, second) if cls is cm.GetRequest else (first,)
     req = cls(*args)
-    assert _encoded(cm.encode_request, req) == _encoded(cm.encode_request_by_schema, req)
+    assert (encode_outcome(cm.encode_request, req)
+            == encode_outcome(cm.encode_request_by_schema, req))
 
 
 @given(st.binary(max_size=400))

@@ -4,6 +4,7 @@ error for any bytes."""
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 
@@ -11,7 +12,6 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from pyquorum.errors import LocalProtocolError
 from pyquorum.messages import _votequorum_schema as schema
 from pyquorum.messages import votequorum as vq
 from pyquorum.messages._schema import REQUEST_HEADER, RESPONSE_HEADER
@@ -20,13 +20,10 @@ from pyquorum.testing.strategies_services import (
     votequorum_requests,
     votequorum_responses,
 )
-from tests.support.outcomes import decode_outcome
+from tests.support.outcomes import assert_same_decoding, encode_outcome
 
-
-def _same(raw: bytes) -> None:
-    assert decode_outcome(vq.decode_notification, raw) == decode_outcome(
-        vq.decode_notification_by_schema, raw
-    )
+_same = functools.partial(assert_same_decoding, vq.decode_notification,
+                          vq.decode_notification_by_schema)
 
 
 @pytest.mark.parametrize(
@@ -85,23 +82,15 @@ def test_encoded_event_with_one_change(
             _same(bytes(resized))
 
 
-def _same_response(raw: bytes) -> None:
-    assert decode_outcome(vq.decode_response, raw) == decode_outcome(
-        vq.decode_response_by_schema, raw
-    )
+_same_response = functools.partial(assert_same_decoding, vq.decode_response,
+                                   vq.decode_response_by_schema)
 
-
-def _encoded(encode: object, req: object) -> tuple[str, object]:
-    assert callable(encode)
-    try:
-        return "bytes", encode(req)
-    except LocalProtocolError as exc:
-        return "error", str(exc)
 
 
 @given(votequorum_requests())
 def test_every_request_encodes_as_the_schema_builds_it(req: vq.Request) -> None:
-    assert _encoded(vq.encode_request, req) == _encoded(vq.encode_request_by_schema, req)
+    assert (encode_outcome(vq.encode_request, req)
+            == encode_outcome(vq.encode_request_by_schema, req))
 
 
 _ODD = st.one_of(st.integers(-(2**65), 2**65), st.none(), st.booleans(), st.text(max_size=3))
@@ -118,7 +107,8 @@ def test_bad_arguments_fail_alike(
 ) -> None:
     args = (first,) if cls in (vq.GetInfoRequest, vq.SetExpectedRequest) else (first, second)
     req = cls(*args)
-    assert _encoded(vq.encode_request, req) == _encoded(vq.encode_request_by_schema, req)
+    assert (encode_outcome(vq.encode_request, req)
+            == encode_outcome(vq.encode_request_by_schema, req))
 
 
 @given(st.binary(max_size=340))

@@ -8,8 +8,9 @@ same error (message, field, offset, data).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
-from pyquorum.errors import RemoteProtocolError
+from pyquorum.errors import LocalProtocolError, RemoteProtocolError
 
 
 def decode_outcome(
@@ -24,3 +25,22 @@ def decode_outcome(
     if with_hash:
         return "value", (type(value), value, repr(value), hash(value))
     return "value", (type(value), value, repr(value))
+
+
+def assert_same_decoding(
+    fast: Callable[[bytes], object], schema: Callable[[bytes], object], raw: bytes
+) -> None:
+    """The fast path and its schema twin make the same of ``raw``."""
+    assert decode_outcome(fast, raw) == decode_outcome(schema, raw)
+
+
+M = TypeVar("M")
+
+
+def encode_outcome(encode: Callable[[M], bytes], message: M) -> tuple[str, object]:
+    """``("bytes", data)``, or ``("error", message)`` for a LocalProtocolError:
+    how two encoders of one message are compared."""
+    try:
+        return "bytes", encode(message)
+    except LocalProtocolError as exc:
+        return "error", str(exc)
