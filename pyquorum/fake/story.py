@@ -337,12 +337,17 @@ def node_info(
 
 
 def vq_members(cluster: Cluster, members: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
-    """votequorum's quorum event node list: ``(nodeid, state)`` for the members, then
-    the earlier members (dead), then the quorum device (node 0) when it is registered
-    on this node, with state 0 whether alive or not: corosync sends a device entry's
-    state, which it never sets (docs/votequorum.md §3.4)."""
-    listed = [(m, int(NodeState.MEMBER)) for m in members]
-    listed += [(k, int(NodeState.DEAD)) for k in cluster.known if k not in members]
+    """votequorum's quorum event node list, ``(nodeid, state)``, in corosync's order
+    (docs/votequorum.md §3.4): every other node it knows (members, and earlier
+    members as dead) by ascending id, then this node, then the quorum device
+    (node 0) when it is registered on this node, with state 0 whether alive or
+    not: corosync sends a device entry's state, which it never sets."""
+    present = set(members)
+    known = (set(cluster.known) | present) - {cluster.this_node}
+    listed = [(n, int(NodeState.MEMBER if n in present else NodeState.DEAD))
+              for n in sorted(known)]
+    if cluster.this_node in present:
+        listed.append((cluster.this_node, int(NodeState.MEMBER)))
     this = cluster.node(cluster.this_node)
     if this is not None and this.qdevice is not None:
         listed.append((0, 0))

@@ -18,9 +18,7 @@ a story (inquorate, a device not alive on this node, two_node with
 wait_for_all, uneven votes and expected votes), served again, must give the
 tool, pyquorum and libvotequorum the same answers as the story did.
 
-What differs, and why (docs/fake.md §4.3): votequorum's quorum event lists
-the nodes in the fake's order (members, then the dead, then the device;
-corosync's internal order was 2, 3, 1); the events of two services
+What differs, and why (docs/fake.md §4.3): the events of two services
 are merged by ``watch`` in the order they are read, which need not be the
 live interleaving, so each service's events are compared in their own
 order; a reconnecting watch's ``connection_lost`` and ``reconnected`` lines
@@ -101,13 +99,12 @@ def _serve(corosync: CorosyncFactory, name: str, speed: float = SPEED) -> FakeCo
 
 
 def _normal(event: dict[str, Any]) -> dict[str, Any]:
-    """An event as both sides can agree on it: node states as numbers, a votequorum
-    quorum event's nodes sorted, no context."""
+    """An event as both sides can agree on it: node states as numbers (in
+    corosync's order, docs/votequorum.md §3.4), no context."""
     event = {k: v for k, v in event.items() if k != "context"}
     if event["type"] == "votequorum_quorum":
-        event["nodes"] = sorted(
-            (n["nodeid"], STATES.get(n["state"], n["state"]))
-            for n in event["nodes"])
+        event["nodes"] = [(n["nodeid"], STATES.get(n["state"], n["state"]))
+                          for n in event["nodes"]]
     return event
 
 

@@ -139,10 +139,16 @@ def test_node_info_numbers() -> None:
     assert numbers is not None and (numbers.quorum, numbers.highest_expected) == (7, 9)
 
 
-def test_vq_members_lists_the_dead_and_the_device() -> None:
+def test_vq_members_lists_the_dead_and_the_device_in_corosyncs_order() -> None:
+    """The other nodes by id (dead ones too), then this node, then the device
+    (docs/votequorum.md §3.4)."""
     cluster = ClusterChange.of(nodes={1: {"qdevice": NodeQdevice(alive=False)}}).apply(
         replace(three_nodes(), known=(1, 2, 3)))
-    assert vq_members(cluster, (2, 1)) == ((2, 1), (1, 1), (3, 2), (0, 0))
+    assert vq_members(cluster, (2, 1)) == ((2, 1), (3, 2), (1, 1), (0, 0))
+    assert vq_members(replace(cluster, this_node=2), (3, 1, 2)) == (
+        (1, 1), (3, 1), (2, 1))  # node 2 has no device
+    assert vq_members(replace(cluster, this_node=3), (1, 2, 3)) == (
+        (1, 1), (2, 1), (3, 1))
 
 
 def test_cmap_keys_of_a_state() -> None:

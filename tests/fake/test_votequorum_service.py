@@ -80,14 +80,14 @@ def test_trackstart_snapshot_then_every_change(corosync: CorosyncFactory) -> Non
         events = _take(vq, 8)
     assert events == [
         NodelistNotification(77, RingId(1, 8), (1, 2, 3)),
-        QuorumNotification(True, 77, _nodes((1, M), (2, M), (3, M))),
+        QuorumNotification(True, 77, _nodes((2, M), (3, M), (1, M))),
         # node 3 leaves: a new ring, and votequorum lists it as dead
         NodelistNotification(77, RingId(1, 12), (1, 2)),
-        QuorumNotification(True, 77, _nodes((1, M), (2, M), (3, D))),
-        QuorumNotification(False, 77, _nodes((1, M), (2, M), (3, D))),
+        QuorumNotification(True, 77, _nodes((2, M), (3, D), (1, M))),
+        QuorumNotification(False, 77, _nodes((2, M), (3, D), (1, M))),
         ExpectedVotesNotification(77, 5),
         NodelistNotification(77, RingId(1, 16), (1, 2, 3)),
-        QuorumNotification(True, 77, _nodes((1, M), (2, M), (3, M))),
+        QuorumNotification(True, 77, _nodes((2, M), (3, M), (1, M))),
     ]
 
 
@@ -196,7 +196,7 @@ def test_setexpected_lets_a_lone_node_regain_quorum(corosync: CorosyncFactory) -
         vq.setexpected(1)
         assert _take(vq, 2) == [
             ExpectedVotesNotification(5, 1),
-            QuorumNotification(True, 5, _nodes((1, M), (2, D), (3, D))),
+            QuorumNotification(True, 5, _nodes((2, D), (3, D), (1, M))),
         ]
         [event] = _take(quorum, 1)
         assert isinstance(event, QuorumV1Notification)
@@ -223,7 +223,7 @@ def test_a_configured_device_counts_when_expected_votes_are_raised(
         vq.setvotes(1, 2)
         assert _take(vq, 2) == [
             ExpectedVotesNotification(5, 3),
-            QuorumNotification(True, 5, _nodes((1, M), (2, D), (3, D))),
+            QuorumNotification(True, 5, _nodes((2, D), (3, D), (1, M))),
         ]
         assert quorum.getquorate()
 
@@ -241,7 +241,7 @@ def test_wait_for_all_keeps_waiting_until_every_expected_vote_is_present(
         assert not quorum.getquorate()
         vq.setexpected(2)  # now every expected vote is present
         assert _take(vq, 2) == [ExpectedVotesNotification(5, 2),
-                                QuorumNotification(True, 5, _nodes((1, M), (2, M), (3, D)))]
+                                QuorumNotification(True, 5, _nodes((2, M), (3, D), (1, M)))]
         assert quorum.getquorate()
 
 
@@ -264,7 +264,7 @@ def test_quorum_device_flags_and_node_zero(corosync: CorosyncFactory) -> None:
         assert vq.getinfo(3).flags == q.QUORATE
         vq.trackstart(Track.CURRENT)
         events = _take(vq, 2)
-    assert events[1] == QuorumNotification(True, 0, _nodes((1, M), (2, M), (3, M), (0, 0)))
+    assert events[1] == QuorumNotification(True, 0, _nodes((2, M), (3, M), (1, M), (0, 0)))
 
 
 def test_unknown_and_malformed_requests(corosync: CorosyncFactory) -> None:
