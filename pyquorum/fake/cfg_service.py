@@ -1,4 +1,5 @@
-"""corosync's cfg service, as much as ``corosync-quorumtool`` needs, as a libqb service handler.
+"""corosync's cfg service, as much as ``corosync-quorumtool`` and ``corosync-cfgtool -s``
+and ``-n`` need, as a libqb service handler.
 
 ``corosync-quorumtool`` connects to cfg at start-up (and gives up at once if
 it cannot) and then sends one GET_NODE_ADDRS per member it prints, whatever
@@ -12,6 +13,10 @@ a :class:`CfgView`, following corosync 3.1.7's ``exec/cfg.c`` (docs/cfg.md §3):
 * a known node gets CS_OK, the first address's family, and each address in
   a 16-byte field;
 * LOCAL_GET answers the view's local nodeid;
+* NODESTATUSGET (``corosync-cfgtool -s``, ``-n``) answers a node the view
+  knows with its reachability and links in the 4200-byte version-1 answer;
+  an unknown node gets CS_ERR_FAILED_OPERATION, any version but 1
+  CS_ERR_NOT_SUPPORTED, both in the 32-byte short answer (docs/cfg.md §3.5);
 * every other id, and a request of the wrong size, gets corosync's generic
   reply: id 0, 24 bytes, CS_ERR_INVALID_PARAM (docs/cfg.md §3.4).
 
@@ -31,8 +36,11 @@ from pyquorum.messages.cfg import (
     ErrorResponse,
     GetNodeAddrsRequest,
     GetNodeAddrsResponse,
+    LinkStatus,
     LocalGetRequest,
     LocalGetResponse,
+    NodeStatusGetRequest,
+    NodeStatusGetResponse,
     Request,
     Response,
     decode_request,
@@ -56,6 +64,10 @@ class CfgView(Protocol):
 
         corosync answers from its configured nodelist, so a node that is down
         still has its addresses (docs/cfg.md §3.1)."""
+
+    def node_status(self, nodeid: int) -> tuple[bool, tuple[LinkStatus, ...]] | None:
+        """Whether knet reaches the node, and its links as this node sees them; None
+        for a node knet does not know (not in the nodelist), docs/cfg.md §3.5."""
 
 
 class CfgService(BoundToServer):
@@ -91,7 +103,20 @@ class CfgService(BoundToServer):
             return self._node_addrs(request.nodeid)
         if isinstance(request, LocalGetRequest):
             return LocalGetResponse(CsErrorCode.OK, self.view.local_nodeid())
+        if isinstance(request, NodeStatusGetRequest):
+            return self._node_status(request)
         return ErrorResponse(CsErrorCode.ERR_INVALID_PARAM)
+
+    def _node_status(self, request: NodeStatusGetRequest) -> NodeStatusGetResponse:
+        # corosync asks knet first, then looks at the version (docs/cfg.md §3.5).
+        status = self.view.node_status(request.nodeid)
+        if status is None:
+            return NodeStatusGetResponse(CsErrorCode.ERR_FAILED_OPERATION, 0)
+        if request.version != 1:
+            return NodeStatusGetResponse(CsErrorCode.ERR_NOT_SUPPORTED, 0)
+        reachable, links = status
+        return NodeStatusGetResponse(CsErrorCode.OK, 1, request.nodeid, reachable,
+                                     links=links)
 
     def _node_addrs(self, nodeid: int) -> GetNodeAddrsResponse:
         if nodeid == 0:

@@ -37,6 +37,7 @@ from pyquorum.ipc.server.group import ServerGroup
 from pyquorum.ipc.server.listener import AccessPolicy, IpcServer
 from pyquorum.ipc.server.loop import EventLoop
 from pyquorum.messages._cmap_values import CmapValue
+from pyquorum.messages.cfg import LinkStatus
 
 if TYPE_CHECKING:
     from pyquorum.fake.cmap_store import CmapStore
@@ -70,6 +71,23 @@ class StoryCfgView:
         assert cluster is not None
         node = cluster.node(nodeid)
         return None if node is None else list(node.addrs)
+
+    def node_status(self, nodeid: int) -> tuple[bool, tuple[LinkStatus, ...]] | None:
+        """knet's view from this node (docs/cfg.md §3.5): a link per address the two
+        nodes share a position for; this node reaches itself over its own address
+        (MTU 65535), a member over each link (``link_mtu``), a node that is not a
+        member over none (its links stay configured)."""
+        state = self._state()
+        cluster = state.cluster
+        assert cluster is not None
+        node, this = cluster.node(nodeid), cluster.node(cluster.this_node)
+        if node is None or this is None:
+            return None
+        if nodeid == cluster.this_node:
+            return True, tuple(LinkStatus(True, True, False, 65535, a, a) for a in this.addrs)
+        up = nodeid in state.members
+        return up, tuple(LinkStatus(True, up, False, cluster.link_mtu, src, dst)
+                         for src, dst in zip(this.addrs, node.addrs, strict=False))
 
 
 class FakeCorosync:

@@ -108,7 +108,9 @@ class Cluster:
     ``known`` are the nodes votequorum has heard of (members and earlier
     members, which it lists as dead); it grows as steps bring members in.
     ``cmap`` holds the story's extra keys (``(key, value)`` pairs; a
-    mapping is accepted).
+    mapping is accepted).  ``link_mtu`` is the MTU knet reports on the links
+    to other nodes (cfg's NODESTATUSGET; 1446 over a 1500-byte network
+    without crypto).
     """
 
     nodes: tuple[Node, ...]
@@ -117,6 +119,7 @@ class Cluster:
     votequorum: Votequorum | None = field(default_factory=Votequorum)
     cmap: tuple[tuple[str, CmapValue], ...] = ()
     known: tuple[int, ...] = ()
+    link_mtu: int = 1446
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "nodes", tuple(self.nodes))

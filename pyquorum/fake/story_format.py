@@ -183,7 +183,8 @@ def _cmap_from_json(obj: object, what: str, *, deletes: bool) -> dict[str, CmapV
     return out
 
 
-CLUSTER_KEYS = {"this_node", "cluster_name", "nodes", "votequorum", "cmap", "known"}
+CLUSTER_KEYS = {"this_node", "cluster_name", "nodes", "votequorum", "cmap", "known",
+                "link_mtu"}
 CHANGE_KEYS = {"nodes", "remove_nodes", "votequorum", "cmap"}
 
 
@@ -215,6 +216,7 @@ def cluster_from_json(obj: Mapping[str, Any], members: tuple[int, ...]) -> Clust
         votequorum=vq,
         cmap=tuple((k, v) for k, v in keys.items() if v is not None),
         known=known,
+        link_mtu=_nat(obj.get("link_mtu", 1446), "link_mtu"),
     )
 
 
@@ -273,6 +275,8 @@ def cluster_to_json(cluster: Cluster, members: tuple[int, ...]) -> dict[str, Any
         out["cmap"] = {k: cmap_value_to_json(v) for k, v in cluster.cmap}
     if cluster.known != members:
         out["known"] = list(cluster.known)
+    if cluster.link_mtu != 1446:
+        out["link_mtu"] = cluster.link_mtu
     return out
 
 

@@ -44,6 +44,9 @@ class NodeSnapshot:
     #: is registered, but corosync counts a configured device's votes when it
     #: raises expected votes (docs/votequorum.md §3.6).
     device: tuple[str, int] | None = None
+    #: The MTU knet reports on this node's first link to another member (cfg's
+    #: NODESTATUSGET, docs/cfg.md §3.5); None: not read.
+    link_mtu: int | None = None
 
 
 def story_from_snapshot(
@@ -128,9 +131,11 @@ def story_from_snapshot(
         m = _MEMBER_KEY.match(key)
         if m and int(m[1]) not in known:
             known.append(int(m[1]))
+    mtu = {} if snapshot.link_mtu is None else {"link_mtu": snapshot.link_mtu}
     cluster = Cluster(
         tuple(nodes),
         this_node,
+        **mtu,
         cluster_name=cluster_name.value if cluster_name is not None
         and isinstance(cluster_name.value, str) else "pyquorum",
         votequorum=votequorum,
@@ -182,6 +187,27 @@ def story_from_node(
             for nodeid in status.members:
                 with contextlib.suppress(CsError):
                     expected[nodeid] = votequorum.getinfo(nodeid).expected_votes
+        others = [n for n in status.members if n != status.node_id]
+        link_mtu = _link_mtu(others[0], timeout) if others else None
     return story_from_snapshot(
-        NodeSnapshot(status, keys, expected, device), extra_keys=extra_keys, name=name
+        NodeSnapshot(status, keys, expected, device, link_mtu), extra_keys=extra_keys,
+        name=name,
     )
+
+
+def _link_mtu(nodeid: int, timeout: float) -> int | None:
+    """knet's MTU on the first link to ``nodeid``, asked of cfg; None when cfg does
+    not answer it (no cfg service, or no link)."""
+    from pyquorum.errors import PyquorumError
+    from pyquorum.ipc.client.connection import IpcConnection
+    from pyquorum.messages import cfg
+
+    try:
+        with IpcConnection.connect("cfg", timeout=timeout) as conn:
+            answer = cfg.decode_response(
+                conn.request(cfg.encode_request(cfg.NodeStatusGetRequest(nodeid)), timeout))
+    except PyquorumError:
+        return None
+    if not isinstance(answer, cfg.NodeStatusGetResponse) or not answer.links:
+        return None
+    return answer.links[0].mtu

@@ -83,6 +83,10 @@ class Parsed:
         value: bytes = self._values[name]
         return value
 
+    def structs(self, name: str) -> tuple[Parsed, ...]:
+        """An array of structs, each read the same way."""
+        return tuple(Parsed(v) for v in self._values[name])
+
 
 class Schema:
     """One C struct: its construct form, its compiled form, and its field table.

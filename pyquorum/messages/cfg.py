@@ -1,17 +1,20 @@
-"""The cfg service's messages, as much as ``corosync-quorumtool`` needs.
+"""The cfg service's messages, as much as ``corosync-quorumtool`` and
+``corosync-cfgtool -s``/``-n`` need.
 
 Layouts are in :mod:`pyquorum.messages._cfg_schema` and docs/cfg.md §2.  The
 rules that live here:
 
-* requests: GET_NODE_ADDRS (id 5, 24 bytes) and LOCAL_GET (id 6, 16 bytes)
-  are modelled; every other id decodes, on the server side, as
-  :class:`UnknownRequest` (corosync answers ids >= 12 with the generic reply,
+* requests: GET_NODE_ADDRS (id 5, 24 bytes), LOCAL_GET (id 6, 16 bytes) and
+  NODESTATUSGET (id 9, 32 bytes) are modelled; every other id decodes, on
+  the server side, as :class:`UnknownRequest` (corosync answers ids >= 12 with the generic reply,
   docs/cfg.md §3.4, and the fake answers the unmodelled ones the same way);
 * responses are identified by ``(id, size)``: id 11 with ``32 + 16n`` bytes is
-  GET_NODE_ADDRS's answer, id 12 with 32 bytes LOCAL_GET's, id 0 with 24 bytes
-  the generic reply.  An error answer to GET_NODE_ADDRS is 32 bytes whose
-  ``family`` and ``num_addrs`` are not initialized by the daemon
-  (docs/cfg.md §3.2): they are decoded as they are, with no addresses;
+  GET_NODE_ADDRS's answer, id 12 with 32 bytes LOCAL_GET's, id 16 with 4200
+  bytes NODESTATUSGET's (32 bytes when it failed: an unknown node or
+  version, docs/cfg.md §3.5), id 0 with 24 bytes the generic reply.  An
+  error answer to GET_NODE_ADDRS is 32 bytes whose ``family`` and
+  ``num_addrs`` are not initialized by the daemon (docs/cfg.md §3.2): they
+  are decoded as they are, with no addresses;
 * cfg has events (shutdown callbacks), but corosync-quorumtool never asks for
   them: none is modelled.
 """
@@ -24,9 +27,14 @@ from enum import IntEnum
 from pyquorum._frozen import frozen
 from pyquorum.errors import CsErrorCode, LocalProtocolError
 from pyquorum.messages._cfg_schema import (
+    CFG_MAX_HOST_LEN,
+    CFG_MAX_LINKS,
     GET_NODE_ADDRS_REQUEST,
     GET_NODE_ADDRS_RESPONSE_HEAD,
     LOCAL_GET_RESPONSE,
+    NODESTATUSGET_REQUEST,
+    NODESTATUSGET_RESPONSE_V1,
+    NODESTATUSGET_RESPONSE_VERSION,
     TOTEMIP_ADDRLEN,
 )
 from pyquorum.messages._codec import (
@@ -57,8 +65,11 @@ __all__ = [
     "ErrorResponse",
     "GetNodeAddrsRequest",
     "GetNodeAddrsResponse",
+    "LinkStatus",
     "LocalGetRequest",
     "LocalGetResponse",
+    "NodeStatusGetRequest",
+    "NodeStatusGetResponse",
     "Request",
     "Response",
     "UnknownRequest",
@@ -101,9 +112,14 @@ class CfgResponseId(IntEnum):
     GENERIC = 0
     GET_NODE_ADDRS = 11
     LOCAL_GET = 12
+    NODESTATUSGET = 16
 
 
-_KNOWN_REQUEST_IDS = frozenset((int(CfgRequestId.GET_NODE_ADDRS), int(CfgRequestId.LOCAL_GET)))
+#: ``CFG_NODE_STATUS_V1``: the one node-status layout corosync 3.1 knows.
+NODE_STATUS_V1 = 1
+
+_KNOWN_REQUEST_IDS = frozenset((int(CfgRequestId.GET_NODE_ADDRS), int(CfgRequestId.LOCAL_GET),
+                                int(CfgRequestId.NODESTATUSGET)))
 _KNOWN_RESPONSE_IDS = frozenset(int(i) for i in CfgResponseId)
 
 
@@ -126,6 +142,14 @@ class GetNodeAddrsRequest(Request):
 @frozen
 class LocalGetRequest(Request):
     """``struct req_lib_cfg_local_get`` (16 bytes, the header alone), id 6."""
+
+
+@frozen
+class NodeStatusGetRequest(Request):
+    """``struct req_lib_cfg_nodestatusget`` (32 bytes), id 9: nodeid @16, version @24."""
+
+    nodeid: int
+    version: int = NODE_STATUS_V1
 
 
 @frozen
@@ -167,6 +191,43 @@ class LocalGetResponse(Response):
 
     error: int
     local_nodeid: int
+
+
+@frozen
+class LinkStatus:
+    """``struct corosync_knet_link_status_v1`` (520 bytes): one knet link to a node,
+    as this node sees it.  The addresses are the text before the first NUL."""
+
+    enabled: bool = False
+    connected: bool = False
+    dynconnected: bool = False
+    mtu: int = 0
+    src_ipaddr: str = ""
+    dst_ipaddr: str = ""
+
+
+@frozen
+class NodeStatusGetResponse(Response):
+    """``struct res_lib_cfg_nodestatusget_v1`` (4200 bytes), id 16: a node as knet
+    sees it, with ``CFG_MAX_LINKS`` (8) links (docs/cfg.md §2.5).
+
+    A failed answer (an unknown node: CS_ERR_FAILED_OPERATION; another
+    version: CS_ERR_NOT_SUPPORTED) is 32 bytes: it decodes with the
+    ``error``, the ``version`` field as it is (the daemon never writes it,
+    docs/cfg.md §3.5) and no links; any answer whose ``error`` is not CS_OK
+    is encoded that way.
+    """
+
+    error: int
+    version: int = NODE_STATUS_V1
+    nodeid: int = 0
+    reachable: bool = False
+    remote: bool = False
+    external: bool = False
+    onwire_min: int = 0
+    onwire_max: int = 0
+    onwire_ver: int = 0
+    links: tuple[LinkStatus, ...] = ()
 
 
 @frozen
@@ -230,6 +291,12 @@ def encode_request(req: Request) -> bytes:
         return REQUEST_HEADER.build(
             {"id": int(CfgRequestId.LOCAL_GET), "size": REQUEST_HEADER_SIZE}
         )
+    if isinstance(req, NodeStatusGetRequest):
+        return NODESTATUSGET_REQUEST.build(
+            {"id": int(CfgRequestId.NODESTATUSGET), "size": NODESTATUSGET_REQUEST.size,
+             "nodeid": check_u32(req.nodeid, "nodeid"),
+             "version": check_u32(req.version, "version")}
+        )
     if isinstance(req, UnknownRequest):
         return encode_unknown_request(
             req, req.id, req.size, req.body, _KNOWN_REQUEST_IDS, CfgRequestId, REQUEST_HEADER
@@ -254,6 +321,10 @@ def decode_request(data: Buffer) -> Request:
     if ident == CfgRequestId.LOCAL_GET:
         check_exact("LOCAL_GET request", raw, REQUEST_HEADER)
         return LocalGetRequest()
+    if ident == CfgRequestId.NODESTATUSGET:
+        check_exact("NODESTATUSGET request", raw, NODESTATUSGET_REQUEST)
+        msg = parse("NODESTATUSGET", NODESTATUSGET_REQUEST, raw)
+        return NodeStatusGetRequest(msg.num("nodeid"), msg.num("version"))
     return UnknownRequest(ident, size, raw[REQUEST_HEADER_SIZE:])
 
 
@@ -292,6 +363,8 @@ def encode_response(resp: Response) -> bytes:
             {**_res_header(int(CfgResponseId.LOCAL_GET), LOCAL_GET_RESPONSE.size, resp.error),
              "local_nodeid": check_u32(resp.local_nodeid, "local_nodeid")}
         )
+    if isinstance(resp, NodeStatusGetResponse):
+        return _encode_node_status(resp)
     if isinstance(resp, ErrorResponse):
         return RESPONSE_HEADER.build(
             _res_header(int(CfgResponseId.GENERIC), RESPONSE_HEADER_SIZE, resp.error)
@@ -311,6 +384,11 @@ def decode_response(data: Buffer) -> Response:
     if ident == CfgResponseId.LOCAL_GET and size == LOCAL_GET_RESPONSE.size:
         msg = parse("LOCAL_GET response", LOCAL_GET_RESPONSE, raw)
         return LocalGetResponse(error, msg.num("local_nodeid"))
+    if ident == CfgResponseId.NODESTATUSGET and size == NODESTATUSGET_RESPONSE_V1.size:
+        return _decode_node_status(raw, error)
+    if ident == CfgResponseId.NODESTATUSGET and size == NODESTATUSGET_RESPONSE_VERSION.size:
+        short = parse("NODESTATUSGET response", NODESTATUSGET_RESPONSE_VERSION, raw)
+        return NodeStatusGetResponse(error, short.num("version"))
     if ident == CfgResponseId.GET_NODE_ADDRS and size >= GET_NODE_ADDRS_RESPONSE_HEAD.size:
         head = parse_head("GET_NODE_ADDRS response", raw, GET_NODE_ADDRS_RESPONSE_HEAD)
         family, n = head.num("family"), head.num("num_addrs")
@@ -328,3 +406,74 @@ def decode_response(data: Buffer) -> Response:
         )
         return GetNodeAddrsResponse(error, family, n, addrs)
     raise unmatched_response("cfg", raw, ident, size, _KNOWN_RESPONSE_IDS)
+
+
+# ---------------------------------------------------------------- node status
+
+
+def _host(text: object, field: str) -> bytes:
+    if not isinstance(text, str):
+        raise LocalProtocolError(f"{field} must be a str, not {type(text).__name__}")
+    raw = text.encode()
+    if b"\0" in raw or len(raw) >= CFG_MAX_HOST_LEN:
+        raise LocalProtocolError(
+            f"{field} must be under {CFG_MAX_HOST_LEN} bytes without NUL: {text!r}")
+    return raw.ljust(CFG_MAX_HOST_LEN, b"\0")
+
+
+def _u8(value: object, field: str) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if not isinstance(value, int) or not 0 <= value <= 0xFF:
+        raise LocalProtocolError(f"{field} must be a u8, not {value!r}")
+    return value
+
+
+def _encode_node_status(resp: NodeStatusGetResponse) -> bytes:
+    ident = int(CfgResponseId.NODESTATUSGET)
+    if resp.error != CsErrorCode.OK:
+        # A failed answer is the short "version" struct (docs/cfg.md §3.5).
+        return NODESTATUSGET_RESPONSE_VERSION.build(
+            {**_res_header(ident, NODESTATUSGET_RESPONSE_VERSION.size, resp.error),
+             "version": check_u32(resp.version, "version")}
+        )
+    links = tuple(resp.links)
+    if len(links) > CFG_MAX_LINKS or not all(isinstance(k, LinkStatus) for k in links):
+        raise LocalProtocolError(f"links must be at most {CFG_MAX_LINKS} LinkStatus")
+    padded = links + (LinkStatus(),) * (CFG_MAX_LINKS - len(links))
+    return NODESTATUSGET_RESPONSE_V1.build({
+        **_res_header(ident, NODESTATUSGET_RESPONSE_V1.size, resp.error),
+        "version": check_u32(resp.version, "version"),
+        "nodeid": check_u32(resp.nodeid, "nodeid"),
+        **{name: _u8(getattr(resp, name), name) for name in (
+            "reachable", "remote", "external", "onwire_min", "onwire_max", "onwire_ver")},
+        "links": [
+            {"enabled": _u8(k.enabled, "enabled"), "connected": _u8(k.connected, "connected"),
+             "dynconnected": _u8(k.dynconnected, "dynconnected"),
+             "mtu": check_u32(k.mtu, "mtu"),
+             "src_ipaddr": _host(k.src_ipaddr, "src_ipaddr"),
+             "dst_ipaddr": _host(k.dst_ipaddr, "dst_ipaddr")}
+            for k in padded
+        ],
+    })
+
+
+def _text(raw: bytes) -> str:
+    # libcfg's callers print the field as a C string: up to the first NUL.
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _decode_node_status(raw: bytes, error: int) -> NodeStatusGetResponse:
+    msg = parse("NODESTATUSGET response", NODESTATUSGET_RESPONSE_V1, raw)
+    links = []
+    for k in msg.structs("links"):
+        links.append(LinkStatus(
+            bool(k.num("enabled")), bool(k.num("connected")), bool(k.num("dynconnected")),
+            k.num("mtu"), _text(k.raw("src_ipaddr")), _text(k.raw("dst_ipaddr"))))
+    # Trailing links that are all zeros are the unused slots of the array.
+    while links and links[-1] == LinkStatus():
+        links.pop()
+    return NodeStatusGetResponse(
+        error, msg.num("version"), msg.num("nodeid"), bool(msg.num("reachable")),
+        bool(msg.num("remote")), bool(msg.num("external")), msg.num("onwire_min"),
+        msg.num("onwire_max"), msg.num("onwire_ver"), tuple(links))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pyquorum.fake.cfg_service import CfgService
+from pyquorum.messages.cfg import LinkStatus
 from pyquorum.testing.cluster import Cluster
 from tests.oracle import run_cfg_oracle
 from tests.support.fake_service_server import FakeServiceServer
@@ -36,6 +37,9 @@ class ClusterView:
         if nodeid not in self.cluster.node_ids:
             return None
         return [self.cluster[nodeid].address]
+
+    def node_status(self, nodeid: int) -> tuple[bool, tuple[LinkStatus, ...]] | None:
+        return None  # corosync-quorumtool never asks
 
 
 @pytest.fixture(scope="module")

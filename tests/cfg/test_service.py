@@ -16,6 +16,7 @@ from pyquorum.errors import CsErrorCode, PyquorumError
 from pyquorum.fake.cfg_service import CfgService
 from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages import cfg
+from pyquorum.messages.cfg import LinkStatus
 from tests.support.fake_service_server import FakeServiceServer
 
 pytestmark = pytest.mark.usefixtures("root")
@@ -32,6 +33,13 @@ class View:
 
     def node_addrs(self, nodeid: int) -> list[str] | None:
         return self.addrs.get(nodeid)
+
+    def node_status(self, nodeid: int) -> tuple[bool, tuple[LinkStatus, ...]] | None:
+        addrs = self.addrs.get(nodeid)
+        if addrs is None:
+            return None
+        return nodeid != 4, tuple(LinkStatus(True, nodeid != 4, False, 1446, "198.18.0.1", a)
+                                  for a in addrs)
 
 
 @pytest.fixture(params=["shm", "socket"])

@@ -21,6 +21,14 @@ class RecordedCluster:
     def node_addrs(self, nodeid: int) -> list[str] | None:
         return [f"198.18.0.{nodeid}"] if nodeid in (1, 2, 3) else None
 
+    def node_status(self, nodeid: int) -> tuple[bool, tuple[cfg.LinkStatus, ...]] | None:
+        if nodeid not in (1, 2, 3):
+            return None
+        # As recorded: itself over its own address, MTU 65535; the others at 1446.
+        mtu = 65535 if nodeid == 1 else 1446
+        return True, (cfg.LinkStatus(True, True, False, mtu, "198.18.0.1",
+                                     f"198.18.0.{nodeid}"),)
+
 
 def answer(request: str) -> bytes:
     data, _ = load(request)
@@ -51,3 +59,18 @@ def test_an_unknown_node_as_recorded_but_for_the_uninitialized_fields() -> None:
     got = cfg.encode_response(
         CfgService(RecordedCluster()).answer(cfg.GetNodeAddrsRequest(99)))
     assert got == recorded("response_get_node_addrs_unknown", error_fields=True)
+
+
+def test_node_status_as_recorded() -> None:
+    """NODESTATUSGET (docs/cfg.md §3.5): this node's and node 2's 4200-byte answers
+    byte for byte (padding aside); an unknown node and version 2 get the 32-byte
+    answer with the recorded error (its version field is stack bytes there)."""
+    assert answer("request_nodestatusget_local") == recorded("response_nodestatusget_local")
+    service = CfgService(RecordedCluster())
+    got = cfg.encode_response(service.answer(cfg.NodeStatusGetRequest(2)))
+    assert got == recorded("response_nodestatusget_node2")
+    for request, response in ((cfg.NodeStatusGetRequest(99), "response_nodestatusget_unknown"),
+                              (cfg.NodeStatusGetRequest(2, 2),
+                               "response_nodestatusget_version2")):
+        got = cfg.encode_response(service.answer(request))
+        assert got[:24] == recorded(response)[:24] and len(got) == 32

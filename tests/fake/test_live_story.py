@@ -7,7 +7,8 @@ fake serves it in a private namespace, and ``corosync-quorumtool -s``,
 aside) with the same exit code against both, ``corosync-cmapctl`` the
 same keys under the prefixes a story implies (nodelist, quorum, runtime
 votequorum and members, cluster name); ``pyquorum status --json`` must print
-the same object.  Phases: everything registered; node 1's
+the same object, and ``corosync-cfgtool -s``, ``-s -b`` and ``-n`` the
+same links (the MTU aside).  Phases: everything registered; node 1's
 corosync-qdevice stopped (its ``NR`` cell, the device's ``(votes 1)``
 row); nodes 2 and 3 killed (inquorate, exit 2).  Before, a sequence of
 SETEXPECTED and SETVOTES calls must be answered alike, with the same events
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -52,6 +54,8 @@ TOOLS = (("-s",), ("-l",), ("-s", "-p"), ("-s", "-i"))
 CMAP_PREFIXES = ("nodelist.", "quorum.", "runtime.votequorum.", "runtime.members.",
                  "totem.cluster_name")
 STATUS_JSON = (sys.executable, "-m", "pyquorum", "status", "--json")
+#: corosync-cfgtool's link views: cfg's NODESTATUSGET for every node (docs/cfg.md §3.5).
+CFGTOOL = (("-s",), ("-s", "-b"), ("-n",))
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +87,11 @@ def _outputs(run: Callable[[list[str]], Any]) -> dict[str, tuple[int, list[str]]
         line for line in proc.stdout.splitlines() if line.startswith(CMAP_PREFIXES)])
     proc = run(list(STATUS_JSON))
     out["pyquorum status --json"] = (proc.returncode, proc.stdout.splitlines())
+    for args in CFGTOOL:
+        proc = run(["corosync-cfgtool", *args])
+        # knet's path MTU discovery may move the MTU between two reads of the real node.
+        out["corosync-cfgtool " + " ".join(args)] = (
+            proc.returncode, re.sub(r"mtu: \d+", "mtu: N", proc.stdout).splitlines())
     return out
 
 

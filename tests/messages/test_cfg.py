@@ -36,7 +36,9 @@ def _encoder(name: str) -> Any:
 def test_the_recordings_are_there() -> None:
     assert {"request_get_node_addrs_libcfg", "response_get_node_addrs_local",
             "response_get_node_addrs_unknown", "response_local_get",
-            "response_unknown"} <= set(NAMES)
+            "response_unknown", "request_nodestatusget_local", "response_nodestatusget_local",
+            "response_nodestatusget_node2", "response_nodestatusget_unknown",
+            "response_nodestatusget_version2"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -66,6 +68,22 @@ def test_live_facts() -> None:
     assert me == cfg.LocalGetResponse(CsErrorCode.OK, 1)
     for name in ("response_unknown", "response_trackstop_unmodelled"):
         assert load(name)[1] == cfg.ErrorResponse(CsErrorCode.ERR_INVALID_PARAM)
+    # NODESTATUSGET (docs/cfg.md §3.5): this node's one link to itself, a peer's,
+    # and the short answers.
+    data, me = load("response_nodestatusget_local")
+    assert len(data) == 4200 and isinstance(me, cfg.NodeStatusGetResponse)
+    assert (me.nodeid, me.reachable, me.onwire_ver) == (1, True, 0)
+    assert me.links == (cfg.LinkStatus(True, True, False, 65535, "198.18.0.1", "198.18.0.1"),)
+    _, two = load("response_nodestatusget_node2")
+    assert isinstance(two, cfg.NodeStatusGetResponse) and len(two.links) == 1
+    link = two.links[0]
+    assert (link.connected, link.src_ipaddr, link.dst_ipaddr) == (True, "198.18.0.1",
+                                                                   "198.18.0.2")
+    for name, error in (("response_nodestatusget_unknown", CsErrorCode.ERR_FAILED_OPERATION),
+                        ("response_nodestatusget_version2", CsErrorCode.ERR_NOT_SUPPORTED)):
+        data, short = load(name)
+        assert len(data) == 32 and isinstance(short, cfg.NodeStatusGetResponse)
+        assert (short.error, short.links) == (error, ())  # its version: stack bytes
     libcfg, ours = load("request_get_node_addrs_libcfg")[0], load("request_local_get")[0]
     assert libcfg[:24] == bytes.fromhex("05000000 00000000 18000000 00000000 01000000 00000000")
     assert ours == bytes.fromhex("06000000 00000000 10000000 00000000")
@@ -76,6 +94,12 @@ LAYOUTS: list[tuple[Schema, int, dict[str, tuple[int, int]]]] = [
     (schema.GET_NODE_ADDRS_RESPONSE_HEAD, 32,
      {"error": (16, 4), "family": (24, 4), "num_addrs": (28, 4)}),
     (schema.LOCAL_GET_RESPONSE, 32, {"error": (16, 4), "local_nodeid": (24, 4)}),
+    (schema.NODESTATUSGET_REQUEST, 32, {"size": (8, 4), "nodeid": (16, 4), "version": (24, 4)}),
+    (schema.NODESTATUSGET_RESPONSE_V1, 4200,
+     {"error": (16, 4), "version": (24, 4), "nodeid": (28, 4), "reachable": (32, 1),
+      "remote": (33, 1), "external": (34, 1), "onwire_min": (35, 1), "onwire_max": (36, 1),
+      "onwire_ver": (37, 1), "links": (40, 4160)}),
+    (schema.NODESTATUSGET_RESPONSE_VERSION, 32, {"error": (16, 4), "version": (24, 4)}),
 ]
 
 
@@ -99,10 +123,11 @@ addr_field = st.binary(min_size=16, max_size=16)
 
 
 def requests() -> st.SearchStrategy[cfg.Request]:
-    unknown_ids = i32.filter(lambda i: i not in (5, 6))
+    unknown_ids = i32.filter(lambda i: i not in (5, 6, 9))
     return st.one_of(
         st.builds(cfg.GetNodeAddrsRequest, u32),
         st.just(cfg.LocalGetRequest()),
+        st.builds(cfg.NodeStatusGetRequest, u32, u32),
         st.builds(lambda i, b: cfg.UnknownRequest(i, 16 + len(b), b), unknown_ids,
                   st.binary(max_size=64)),
     )
@@ -118,8 +143,19 @@ def responses() -> st.SearchStrategy[cfg.Response]:
         lambda e, f, n: cfg.GetNodeAddrsResponse(e, f, n),
         errors.filter(lambda e: e != CsErrorCode.OK), u32, u32,
     )
+    host = st.text(st.characters(codec="ascii", exclude_characters="\0"), max_size=40)
+    link = st.builds(cfg.LinkStatus, st.booleans(), st.booleans(), st.booleans(), u32,
+                     host, host)
+    links = st.lists(link, max_size=8).map(
+        lambda ls: tuple(ls[:max((i + 1 for i, k in enumerate(ls) if k != cfg.LinkStatus()),
+                                 default=0)]))
+    u8 = st.integers(0, 255)
+    node_status = st.builds(cfg.NodeStatusGetResponse, st.just(CsErrorCode.OK), u32, u32,
+                            st.booleans(), st.booleans(), st.booleans(), u8, u8, u8, links)
+    failed_status = st.builds(lambda e, v: cfg.NodeStatusGetResponse(e, v),
+                              errors.filter(lambda e: e != CsErrorCode.OK), u32)
     return st.one_of(
-        with_addrs, error_only,
+        with_addrs, error_only, node_status, failed_status,
         st.builds(cfg.GetNodeAddrsResponse, st.just(CsErrorCode.OK), u32, st.just(0)),
         st.builds(cfg.LocalGetResponse, errors, u32),
         st.builds(cfg.ErrorResponse, errors),

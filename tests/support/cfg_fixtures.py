@@ -32,6 +32,8 @@ def load(name: str) -> tuple[bytes, Message]:
         obj["addrs"] = tuple(bytes.fromhex(a) for a in obj["addrs"])
     if "body" in obj:
         obj["body"] = bytes.fromhex(obj["body"])
+    if "links" in obj:
+        obj["links"] = tuple(cfg.LinkStatus(**link) for link in obj["links"])
     return data, cls(**obj)
 
 
@@ -41,6 +43,13 @@ def garbage(msg: Message) -> list[tuple[int, int]]:
         return [*_REQ_PAD, (20, 24)]
     if isinstance(msg, cfg.LocalGetRequest | cfg.UnknownRequest):
         return list(_REQ_PAD)
+    if isinstance(msg, cfg.NodeStatusGetRequest):
+        return [*_REQ_PAD, (20, 24), (28, 32)]
+    if isinstance(msg, cfg.NodeStatusGetResponse):
+        if msg.error != 1:  # the short answer, its tail padding
+            return [*_RES_PAD, (28, 32)]
+        # the node status's tail padding, and each link's pad byte
+        return [*_RES_PAD, (38, 40), *((40 + 520 * i + 3, 40 + 520 * i + 4) for i in range(8))]
     if isinstance(msg, cfg.LocalGetResponse):
         return [*_RES_PAD, (28, 32)]
     if isinstance(msg, cfg.GetNodeAddrsResponse | cfg.ErrorResponse):
