@@ -7,8 +7,9 @@ if a reader can follow it, so this test fails on:
 
 * a cited ``.md`` or ``.txt`` file that is not in the repository (relative
   to the citing file's folder or to the repository root), which includes a
-  bare ``protocol.md`` (the reference is ``docs/protocol.md``) and anything
-  outside the tree;
+  bare ``protocol.md`` (the reference is ``docs/protocol.md``), any document
+  named by an absolute path, and any ``../`` path, file or folder, that
+  climbs out of the tree;
 * a ``§N.M`` that the cited document does not have (numbered Markdown
   headings, or the ``=== N.`` sections of a capture file), or that follows
   no document at all (outside ``docs/``, where it means the same file);
@@ -38,8 +39,12 @@ SELF = Path(__file__).resolve()
 _DOC = re.compile(r"(?<![\w./-])((?:\.{1,2}/)*(?:[\w-]+/)*[\w.-]*\w\.(?:md|txt))(?![\w/])")
 #: A folder of raw captures named without a file.
 _CAPTURE_DIR = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*wire-recordings)/")
-#: Paths that leave the repository whatever the folder they are read from.
-_OUTSIDE = re.compile(r"\.\./shared|/work/|(?<![\w-])shared/protocol")
+#: A document named by an absolute path: never one of the repository's (they
+#: are cited relative to the root), whatever machine the text is read on.
+_ABSOLUTE_DOC = re.compile(r"(?<![\w.:/-])(/(?:[\w.-]+/)*[\w.-]*\w\.(?:md|txt))(?![\w/])")
+#: A relative path that climbs (``../``): it must still land in the tree,
+#: read from the citing file's folder.
+_CLIMBING = re.compile(r"(?<![\w./-])((?:\.\./)+[\w.-]+(?:/[\w.-]+)*)")
 #: A section reference: §6, §6.5, §3.1-3.4, §3.5–3.7.
 _SECTION = re.compile(r"§\s?(\d+(?:\.\d+)*)(?:\s?[-–]\s?(\d+(?:\.\d+)*))?")
 #: What may stand between a document and its sections, or between two
@@ -123,9 +128,13 @@ def problems_in(path: Path, text: str) -> tuple[list[Problem], int]:
     def problem(pos: int, what: str) -> None:
         problems.append(Problem(where, _line_of(text, pos), what))
 
-    for m in _OUTSIDE.finditer(text):
+    for m in _ABSOLUTE_DOC.finditer(text):
         count += 1
-        problem(m.start(), f"cites {m.group(0)!r}, outside the repository")
+        problem(m.start(), f"cites {m.group(1)!r}, outside the repository")
+    for m in _CLIMBING.finditer(text):
+        count += 1
+        if not (path.parent / m.group(1)).resolve().is_relative_to(ROOT):
+            problem(m.start(), f"cites {m.group(1)!r}, outside the repository")
     for m in _CAPTURE_DIR.finditer(text):
         count += 1
         if not (ROOT / m.group(1)).is_dir():
@@ -234,6 +243,7 @@ def _problems(text: str, citing: Path = _CITING) -> list[str]:
     "# docs/protocol.md §13.5 (fixtures/wire-recordings/failure-experiments.txt §5)",
     "# `docs/protocol.md` §2.3–2.4",
     "# see fixtures/wire-recordings/struct-layouts-gcc.txt",
+    "# ../../docs/protocol.md §3.2, read from pyquorum/ipc/",
     "# https://example.org/some/notes.md and pyquorum/ipc/ring.py §3 is code",
 ])
 def test_correct_citations_pass(text: str) -> None:
@@ -248,7 +258,9 @@ def test_correct_citations_pass(text: str) -> None:
     ("# see protocol.md §6.5", "'protocol.md', which is not in the repository"),
     ("# (protocol.md §3.3, failure-experiments.txt §5)", "'failure-experiments.txt', which is not"),
     ("# struct-layouts-gcc.txt (gcc offsetof)", "'struct-layouts-gcc.txt', which is not"),
-    ("`../shared/protocol.md` is the wire reference", "outside the repository"),
+    ("`../../../notes/wire.md` is the wire reference", "outside the repository"),
+    ("# the captures in ../../../notes/captures/", "outside the repository"),
+    ("# see /srv/notes/wire.md §3", "outside the repository"),
     ("# Source: wire-recordings/shm-handshake-hex.txt", "folder 'wire-recordings'"),
     ("# docs/protocol.md §99", "§99 of docs/protocol.md, which has no such section"),
     ("# docs/protocol.md §6.3, §9.4", "§9.4 of docs/protocol.md"),
