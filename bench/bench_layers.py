@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._timing import best_per_call
 from bench.bench_vs_c import PLACEMENTS, c_time, client_on, cpus_for, pin_daemon
 from pyquorum import QuorumSession
 from pyquorum._deadline import Deadline
@@ -41,13 +41,7 @@ REQUEST = encode_request(GetQuorateRequest())
 
 def best_of(rounds: int, n: int, call: Callable[[], object]) -> float:
     """Best time per call, in µs, over ``rounds`` loops of ``n`` calls."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(n):
-            call()
-        best = min(best, time.perf_counter() - start)
-    return best / n * 1e6
+    return best_per_call(rounds, n, call) * 1e6
 
 
 def layers(node: Node, n: int, rounds: int) -> dict[str, float]:

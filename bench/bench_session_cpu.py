@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._timing import best_per_call
 from pyquorum import AsyncQuorumSession, QuorumSession
 from pyquorum.messages.constants import Model, QuorumType
 from pyquorum.messages.quorum import encode_response
@@ -45,17 +46,6 @@ class Instant:
         pass
 
 
-def _best(rounds: int, n: int, call: object) -> float:
-    assert callable(call)
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(n):
-            call()
-        best = min(best, time.perf_counter() - start)
-    return best / n
-
-
 def _asyncio(n: int, rounds: int) -> float:
     """Seconds per getquorate of the asyncio session (each request goes through its
     executor thread, as over a real connection)."""
@@ -80,8 +70,8 @@ def measure(n: int = 50_000, rounds: int = 5) -> dict[str, float]:
     session = QuorumSession(Model.V1, connection=conn)
     request = bytes(16)
     result = {
-        "bare": _best(rounds, n, lambda: conn.request(request)),
-        "blocking": _best(rounds, n, session.getquorate),
+        "bare": best_per_call(rounds, n, lambda: conn.request(request)),
+        "blocking": best_per_call(rounds, n, session.getquorate),
         "asyncio": _asyncio(max(1, n // 20), rounds),
     }
     session.close()
