@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -17,11 +16,8 @@ from pyquorum.events import NodelistNotification, QuorumNotification
 from pyquorum.messages.constants import Model, Track
 from pyquorum.testing.cluster import Node
 from pyquorum.testing.cluster.wait import wait_until
+from tests.support.process_resources import open_fds
 from tests.support.ticker import Ticker
-
-
-def _fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
 
 
 async def _open(node: Node, n: int = 1, model: Model = Model.V1) -> list[AsyncQuorumSession]:
@@ -155,7 +151,7 @@ def test_loop_stays_responsive_with_requests_in_flight_and_a_stopped_daemon(
 
 def test_cancelled_connect_leaves_nothing_open(corosync_node: Node) -> None:
     node = corosync_node
-    before = _fds()
+    before = open_fds()
 
     async def main() -> None:
         node.pause()
@@ -172,7 +168,7 @@ def test_cancelled_connect_leaves_nothing_open(corosync_node: Node) -> None:
     _run(main)
     # The handshake job ends in its own thread once the resumed daemon answers,
     # sees the session closed, and closes what it opened.
-    wait_until(lambda: _fds() == before, 10, "the cancelled connect's fds to be closed")
+    wait_until(lambda: open_fds() == before, 10, "the cancelled connect's fds to be closed")
 
 
 def test_cancelled_requests_give_their_thread_back(corosync_node_any: Node) -> None:

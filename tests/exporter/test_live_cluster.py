@@ -26,6 +26,7 @@ from pyquorum.testing.cluster import Cluster
 from pyquorum.testing.prometheus import PROMETHEUS, PrometheusServer
 from tests.support.exporter_live import scraped_across_a_restart
 from tests.support.live import require_live
+from tests.support.process_resources import open_fds
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +42,7 @@ def test_membership_quorum_and_a_corosync_restart_under_prometheus(
     def open_on_node1(timeout: float) -> QuorumSession:
         return node1.call(QuorumSession, Model.V1, timeout=timeout)
 
-    fds_before = set(os.listdir("/proc/self/fd"))
+    fds_before = open_fds()
     state = ClusterState()
     exporter = Exporter(QuorumServiceSource(open_on_node1), state, timeout=2,
                         backoff_initial=0.1, backoff_max=0.5, poll_slice=0.1)
@@ -87,4 +88,4 @@ def test_membership_quorum_and_a_corosync_restart_under_prometheus(
     while any(n.startswith(ours) for n in os.listdir("/dev/shm")):
         assert time.monotonic() < deadline, sorted(os.listdir("/dev/shm"))
         time.sleep(0.05)
-    assert set(os.listdir("/proc/self/fd")) - fds_before == set()
+    assert open_fds() - fds_before == set()

@@ -4,7 +4,6 @@ Root only (the fake's private network namespace)."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
@@ -20,6 +19,7 @@ from pyquorum.services.quorum.session import QuorumSession
 from pyquorum.testing.fake import FakeQuorumServer
 from tests.support.exporter_runs import STORY, TRANSPORTS, require_fake_root, wait_for
 from tests.support.exporter_source_contract import ALL_CHECKS
+from tests.support.process_resources import open_fds
 
 
 @pytest.fixture(autouse=True)
@@ -42,10 +42,6 @@ def story_numbers(script: Script) -> tuple[int, int]:
             losses += 1
         before = change.state
     return changes, losses
-
-
-def open_fds() -> set[int]:
-    return {int(n) for n in os.listdir("/proc/self/fd")}
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

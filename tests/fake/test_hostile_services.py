@@ -34,6 +34,7 @@ from pyquorum.services.votequorum.session import VotequorumSession
 from tests.support.fake import wait_until
 from tests.support.fake_service_server import FakeServiceServer
 from tests.support.live import require_live
+from tests.support.process_resources import open_fds
 
 #: No case may take longer than this.
 BOUND = 3.0
@@ -158,10 +159,6 @@ CASES = [
 ]
 
 
-def _fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
-
-
 @pytest.fixture
 def root() -> None:
     if os.geteuid() != 0:
@@ -200,14 +197,14 @@ def test_hostile_service_ends_in_a_typed_error(
 ) -> None:
     inner: ServiceHandler = MiniVotequorum() if service == "votequorum" else MiniCmap()
     with FakeServiceServer(HostileService(inner, case), service, transport) as served:
-        before = _fds()
+        before = open_fds()
         began = time.monotonic()
         with pytest.raises(EXPECTED[case], match=MATCH[case]):
             _meet(case, service, served)
         elapsed = time.monotonic() - began
         assert elapsed < BOUND, f"{case.value} took {elapsed:.2f} s"
         wait_until(lambda: served.server.connection_count == 0, 5.0, "the client to be gone")
-        assert _fds() == before, "the session left file descriptors open"
+        assert open_fds() == before, "the session left file descriptors open"
 
 
 @pytest.mark.parametrize("service", ["votequorum", "cmap"])

@@ -41,6 +41,7 @@ from pyquorum.messages.types import RingId
 from pyquorum.testing.fake import FakeQuorumServer
 from tests.support.fake import wait_until
 from tests.support.live import require_live
+from tests.support.process_resources import open_fds
 
 SCRIPT = Script.build([1, 2, 3], ring_id=RingId(1, 8))
 
@@ -152,10 +153,6 @@ def bounded(what: str, call: Callable[[], object]) -> bool:
     elapsed = time.monotonic() - began
     assert elapsed < TIMEOUT + SLACK, f"{what} took {elapsed:.2f} s"
     return ok
-
-
-def open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from pyquorum.messages.types import (
     TrackStartRequest,
 )
 from tests.support.fake import Factory, server_dirs, wait_until
+from tests.support.process_resources import open_fds
 
 SCRIPT = Script.build([1, 2, 3], ring_id=RingId(1, 8))
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,11 +64,11 @@ def test_the_server_holds_one_fd_per_client(fake: Factory, transport: str) -> No
     (its setup socket at each end; the socket transport's datagram sockets on top)."""
     server = fake(SCRIPT, transport=transport)
     per_client = 2 if transport == "shm" else 2 + 4
-    before = len(os.listdir("/proc/self/fd"))
+    before = len(open_fds())
     sessions = [server.session(Model.V1, timeout=10) for _ in range(10)]
     try:
         server.wait_connections(10)
-        added = len(os.listdir("/proc/self/fd")) - before
+        added = len(open_fds()) - before
         assert added == 10 * per_client, f"{added / 10} fds per client"
     finally:
         for session in sessions:

@@ -9,12 +9,9 @@ from pathlib import Path
 import pytest
 
 from pyquorum.ipc.mapping import map_shared_fd
+from tests.support.process_resources import open_fds
 
 SIZE = 3 * 4096
-
-
-def _fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
 
 
 def _mapped(path: Path) -> int:
@@ -38,14 +35,14 @@ def shared_file(tmp_path: Path) -> Path:
 
 
 def test_the_mapping_is_shared_and_holds_no_fd(shared_file: Path) -> None:
-    before = _fds()
+    before = open_fds()
     fd = os.open(shared_file, os.O_RDWR)
     try:
         m = map_shared_fd(fd, SIZE)
     finally:
         os.close(fd)
     try:
-        assert _fds() == before  # no duplicate kept, unlike mmap.mmap(fd, ...)
+        assert open_fds() == before  # no duplicate kept, unlike mmap.mmap(fd, ...)
         assert _mapped(shared_file) == 1
         m[100:104] = b"abcd"  # writes reach the file: MAP_SHARED
         assert shared_file.read_bytes()[100:104] == b"abcd"
@@ -57,7 +54,7 @@ def test_the_mapping_is_shared_and_holds_no_fd(shared_file: Path) -> None:
     finally:
         m.close()
     assert _mapped(shared_file) == 0
-    assert _fds() == before
+    assert open_fds() == before
 
 
 def test_close_refuses_while_a_view_is_alive(shared_file: Path) -> None:

@@ -53,6 +53,7 @@ from pyquorum.testing.fake import FakeQuorumServer
 from tests.support.fake import wait_until
 from tests.support.handshake_listener import listener, replying
 from tests.support.live import require_live
+from tests.support.process_resources import open_fds
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -65,10 +66,6 @@ _U32 = struct.Struct("=I")
 def root() -> None:
     if os.geteuid() != 0:
         require_live("the fake server's private network namespace and chown need root")
-
-
-def open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
 
 
 def _fds_are(expected: set[str]) -> bool:

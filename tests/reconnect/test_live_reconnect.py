@@ -27,18 +27,10 @@ from pyquorum.reconnect import (
 )
 from pyquorum.testing.cluster import Node
 from pyquorum.testing.cluster.wait import wait_until
+from tests.support.process_resources import open_fds, shm_mappings
 from tests.support.ticker import Ticker
 
 FAST = Backoff(initial=0.05, maximum=0.5, factor=2)
-
-
-def _fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
-
-
-def _shm_maps() -> list[str]:
-    with open("/proc/self/maps") as f:
-        return [line for line in f if "/dev/shm/" in line]
 
 
 def _shm_files_of_this_pid() -> list[str]:
@@ -144,11 +136,11 @@ class _LeakProbe:
     asyncio sessions' threads."""
 
     def __init__(self) -> None:
-        self.fds_before = _fds()
+        self.fds_before = open_fds()
         self.connected: tuple[int, int] | None = None
 
     def mark_connected(self) -> None:
-        self.connected = (len(_fds()), len(_shm_maps()))
+        self.connected = (len(open_fds()), len(shm_mappings()))
         assert self.connected[1] > 0  # the rings (SHM) or the control file (socket)
 
     def check_after_loss(self, i: int) -> None:
@@ -157,7 +149,7 @@ class _LeakProbe:
         assert _shm_files_of_this_pid() == [], f"restart {i}: /dev/shm entries left"
 
     def check_reconnected(self, i: int) -> None:
-        assert (len(_fds()), len(_shm_maps())) == self.connected, f"restart {i}"
+        assert (len(open_fds()), len(shm_mappings())) == self.connected, f"restart {i}"
         wait_until(
             lambda: len(_session_threads()) <= 1,
             5,
@@ -166,8 +158,8 @@ class _LeakProbe:
         )
 
     def check_closed(self) -> None:
-        assert _fds() == self.fds_before
-        assert _shm_maps() == []
+        assert open_fds() == self.fds_before
+        assert shm_mappings() == []
         wait_until(lambda: not _shm_files_of_this_pid(), 10, "our /dev/shm entries to go")
         wait_until(
             lambda: not _session_threads(),

@@ -20,10 +20,13 @@ from pyquorum.fake import Script
 from pyquorum.ipc.client.connection import IpcConnection
 from pyquorum.messages.constants import DispatchMode, Track
 from tests.support.fake_process import FakeProcess, fake_process
+from tests.support.process_resources import open_fds, shm_mappings
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="a private network namespace needs root")
 
 SCRIPT = Script.build([1, 2, 3])
+#: libqb's ring files, the only shared memory a session maps.
+QB_FILES = "/dev/shm/qb-"
 
 
 @pytest.fixture(scope="module", params=["shm", "socket"])
@@ -36,15 +39,6 @@ def server(request: pytest.FixtureRequest) -> Iterator[FakeProcess]:
 def shm_server() -> Iterator[FakeProcess]:
     with fake_process(SCRIPT, name="resources-shm", transport="shm") as fake:
         yield fake
-
-
-def open_fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
-
-
-def shm_mappings() -> list[str]:
-    with open("/proc/self/maps") as f:
-        return [line for line in f if "/dev/shm/qb-" in line]
 
 
 def thread_ids() -> set[int]:
@@ -85,12 +79,12 @@ def test_an_shm_session_holds_one_fd_like_libqbs_client(shm_server: FakeProcess)
             for s in sessions:
                 s.fileno()  # the event fd is the setup socket: nothing new
             assert len(open_fds() - before) == 20
-            assert len(shm_mappings()) == 20 * 6  # three rings, header + data each
+            assert len(shm_mappings(QB_FILES)) == 20 * 6  # three rings, header + data each
         finally:
             for s in sessions:
                 s.close()
     assert open_fds() <= before
-    assert shm_mappings() == []
+    assert shm_mappings(QB_FILES) == []
 
 
 def test_2000_connections_leave_no_fd_and_no_mapping(server: FakeProcess) -> None:
@@ -103,7 +97,7 @@ def test_2000_connections_leave_no_fd_and_no_mapping(server: FakeProcess) -> Non
                 conn.fileno()
             conn.close()
     assert open_fds() <= before
-    assert shm_mappings() == []
+    assert shm_mappings(QB_FILES) == []
 
 
 # -- idle CPU --------------------------------------------------------------------------------

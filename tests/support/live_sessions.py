@@ -20,6 +20,7 @@ import pytest
 from pyquorum.errors import ConnectionLost
 from pyquorum.frontend.blocking import BlockingSession
 from pyquorum.messages.constants import DispatchMode
+from tests.support.process_resources import open_fds, our_shm_entries, shm_mappings
 
 Node = Any  # pyquorum.testing.cluster.Node
 
@@ -28,32 +29,18 @@ Node = Any  # pyquorum.testing.cluster.Node
 CYCLES = {"socket": 10_000, "shm": 2_000}
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-def shm_mappings() -> int:
-    with open("/proc/self/maps") as maps:
-        return sum("/dev/shm/" in line for line in maps)
-
-
-def our_shm_entries(node: Node) -> list[str]:
-    prefix = f"qb-{node.pid}-{os.getpid()}-"
-    return [name for name in os.listdir("/dev/shm") if name.startswith(prefix)]
-
-
 @contextlib.contextmanager
 def leaves_nothing_behind(node: Node) -> Iterator[None]:
     """Assert that the block leaves no thread, fd, mapping or /dev/shm entry of
     this process behind (the last two: once corosync has seen the hang-ups)."""
-    fds, maps, threads = open_fds(), shm_mappings(), threading.active_count()
+    fds, maps, threads = len(open_fds()), len(shm_mappings()), threading.active_count()
     yield
     deadline = time.monotonic() + 10
     while threading.active_count() > threads and time.monotonic() < deadline:
         time.sleep(0.05)  # an async session's own executor thread ends just after close
     assert threading.active_count() == threads
-    assert open_fds() == fds
-    assert shm_mappings() == maps
+    assert len(open_fds()) == fds
+    assert len(shm_mappings()) == maps
     while our_shm_entries(node) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert our_shm_entries(node) == []
