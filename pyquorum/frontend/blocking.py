@@ -214,7 +214,7 @@ class BlockingSession(FrontendBase[E], Generic[E]):
                 finally:
                     lock.release()
             if event is None and rule.wait and not core.closed:
-                event = self._wait_and_deliver(wait)
+                event = self._wait_event(wait, deliver=True)
             if event is not None:
                 handled += 1
             if core.closed:
@@ -227,21 +227,6 @@ class BlockingSession(FrontendBase[E], Generic[E]):
                 return handled
             if rule.one:
                 return handled
-
-    def _wait_and_deliver(self, timeout: float | None) -> E | None:
-        """Wait (taking turns) up to ``timeout`` for one event and deliver it; None if none came."""
-        deadline = Deadline(timeout)
-        while True:
-            event: E | None = None
-            if self._acquire_turn(deadline):
-                try:
-                    event = self._receive(deadline.remaining())
-                    if event is not None and not self._core.closed:
-                        self._deliver(event)
-                finally:
-                    self._dispatch_lock.release()
-            if event is not None or self._core.closed or deadline.expired():
-                return event
 
     def events(self, timeout: float | None = None) -> Iterator[E]:
         """The events as they come, as an iterator of the service's frozen event dataclasses.
@@ -324,14 +309,18 @@ class BlockingSession(FrontendBase[E], Generic[E]):
                 raise later
         yield from self._iter_events(timeout)
 
-    def _wait_event(self, timeout: float | None) -> E | None:
-        """The next event within ``timeout``; None when it passes or the session closes."""
+    def _wait_event(self, timeout: float | None, *, deliver: bool = False) -> E | None:
+        """The next event within ``timeout``, taking turns with other dispatchers
+        (and delivered to the callbacks in its turn when ``deliver``); None when
+        the time passes or the session closes."""
         deadline = Deadline(timeout)
         while True:
             if self._core.closed or not self._acquire_turn(deadline):
                 return None
             try:
                 event = self._receive(deadline.remaining())
+                if deliver and event is not None and not self._core.closed:
+                    self._deliver(event)
             finally:
                 self._dispatch_lock.release()
             if event is not None:
